@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine (see README):
+#   make run    create .venv with Python 3.12, install, run one simulation
+#   make test   create .venv with Python 3.12, install, run the whole test suite
+# Extra arguments: make run ARGS="n_workers=100000 seed=7"   make test PYTEST_ARGS="-k ties"
+
+VENV := .venv
+# Python 3.12: $PYTHON if set, else pyenv's 3.12.x, else python3.12 on PATH
+PYTHON ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1) python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (pyenv or python3.12 on PATH); set PYTHON=/path/to/python3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python -m sim run +strategy=lions $(ARGS)
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check sim analysis tests
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,331 @@
+"""Typed, validated model configuration.
+
+The Hydra YAML files under ``configs/`` are the user-facing way to set parameters;
+this module is the single source of truth for what the keys are, their types and
+their valid ranges. :func:`build_config` turns a plain (nested) mapping into a
+:class:`SimConfig`, or raises :class:`ConfigError` with one line naming the first
+offending key and value. The model can therefore be built without Hydra::
+
+    from sim.config import build_config
+    cfg = build_config({"n_workers": 2000, "strategy": {"shares": {"lions": 1.0}}})
+
+Every field's ``metadata["help"]`` is the one-line documentation; the YAML files
+repeat it as comments next to the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, get_origin, get_type_hints
+
+TIE_KINDS = ("colleague", "supervisor", "acquaintance", "online")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one line naming key and value."""
+
+
+def param(default: Any, help: str, lo: float | None = None, hi: float | None = None,
+       choices: tuple | None = None, lo_open: bool = False) -> Any:
+    """Declare a config field with its help line and valid range."""
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "lo_open": lo_open}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    if dataclasses.is_dataclass(default):
+        return field(default_factory=lambda: dataclasses.replace(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+PROB = {"lo": 0.0, "hi": 1.0}
+
+
+@dataclass
+class PerKind:
+    """One number per tie kind."""
+
+    colleague: float = 0.0
+    supervisor: float = 0.0
+    acquaintance: float = 0.0
+    online: float = 0.0
+
+    def as_array(self):
+        import numpy as np
+
+        return np.array([getattr(self, k) for k in TIE_KINDS], dtype=np.float64)
+
+
+@dataclass
+class MarketConfig:
+    n_sectors: int = param(10, "number of sectors (occupations); hiring across sectors is penalised", 1)
+    mean_firm_size: float = param(20.0, "mean number of positions per firm", 1.0)
+    firm_size_sigma: float = param(1.0, "log-normal sigma of firm sizes (0 = all equal)", 0.0, 5.0)
+    jobs: str = param("vacancies", "where job offers come from: firm vacancies, or exogenous "
+                   "arrivals as in Calvo-Armengol & Jackson (2004)",
+                   choices=("vacancies", "exogenous"))
+    vacancy_rate: float = param(0.04, "labour demand: share of all positions vacant when "
+                             "unemployment is at initial_unemployment", 0.0, 0.5)
+    initial_unemployment: float = param(0.05, "share of workers unemployed at the start", 0.0, 1.0)
+    separation_rate: float = param(0.0045, "weekly probability an employed worker loses the job "
+                                "(idiosyncratic)", **PROB)
+    firm_shock_rate: float = param(0.0004, "weekly probability a firm makes a mass layoff", **PROB)
+    layoff_fraction: float = param(0.3, "share of a firm's workers laid off in a mass layoff", **PROB)
+    recovery_rate: float = param(0.02, "weekly probability that a position closed by a mass layoff "
+                              "reopens as a vacancy", **PROB)
+    cross_sector_penalty: float = param(1.0, "hiring-signal penalty (ability s.d.) for a candidate "
+                                     "from another sector", 0.0)
+    job_arrival_prob: float = param(0.1, "jobs=exogenous only: weekly probability each worker hears "
+                                 "of a job (the a of Calvo-Armengol & Jackson)", **PROB)
+
+
+@dataclass
+class WorkersConfig:
+    ability_sd: float = param(1.0, "s.d. of latent ability (productivity unobserved by firms)", 0.0)
+
+
+@dataclass
+class NetworkingConfig:
+    time_budget: float = param(5.0, "networking hours per week while unemployed", 0.0)
+    employed_share: float = param(0.3, "share of time_budget spent networking while employed", **PROB)
+    saturation_hours: float = param(1.0, "weekly hours on one tie that give half the largest "
+                                    "gain (returns rise below, fall above)", 0.0, lo_open=True)
+    max_gain: float = param(0.25, "largest weekly strength gain of a tie from investment", **PROB)
+    hours_per_new_tie: float = param(0.5, "hours it takes to make one new online connection", 0.0,
+                                  lo_open=True)
+    accept_prob: float = param(0.3, "probability a worker who does not accept everyone accepts an "
+                            "invitation", **PROB)
+    same_sector_share: float = param(0.5, "share of new connections made within one's own sector",
+                                  **PROB)
+    plan_every: int = param(4, "weeks between two networking plans (strategies re-rank their "
+                            "contacts and re-allocate their hours)", 1)
+
+
+@dataclass
+class TiesConfig:
+    initial_colleagues: int = param(4, "colleague ties per employed worker at the start", 0)
+    initial_acquaintances: float = param(6.0, "mean acquaintance ties per worker at the start", 0.0)
+    initial_online: float = param(6.0, "mean online-only ties per worker at the start", 0.0)
+    colleagues_per_hire: int = param(3, "new colleague ties a worker forms on joining a firm", 0)
+    supervisor_per_hire: bool = param(True, "a new hire also gets a supervisor tie at the firm")
+    strength: PerKind = param(PerKind(0.5, 0.6, 0.3, 0.1), "strength of a new tie, by kind", 0, 1)
+    knows_work: PerKind = param(PerKind(0.3, 0.5, 0.05, 0.0), "how well a new contact knows the "
+                             "worker's work, by kind", 0, 1)
+    decay: PerKind = param(PerKind(0.01, 0.008, 0.01, 0.05), "weekly decay of untended strength, "
+                        "by kind", 0, 1)
+    learn_rate: float = param(0.02, "weekly growth of knows-work between people at the same firm "
+                           "(toward 1; doubled for supervisors)", **PROB)
+    work_strength: float = param(0.5, "strength that working at the same firm keeps a tie at",
+                              **PROB)
+    prune_below: float = param(0.02, "a tie whose strength falls below this is dropped", **PROB)
+    prune_every: int = param(13, "weeks between pruning dropped ties from memory", 1)
+    evolve: bool = param(True, "ties change over time (false = fixed network, as in "
+                      "Calvo-Armengol & Jackson)")
+
+
+@dataclass
+class LeadsConfig:
+    hear_prob: float = param(0.01, "weekly probability an employed worker hears of an opening at "
+                          "their firm (one with a vacancy) and can pass it on", **PROB)
+    aware_strength: float = param(0.45, "ties at least this strong know a worker is searching "
+                               "without being told", **PROB)
+    ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
+    referral_knows: float = param(0.35, "knows-work a helper needs to recommend (refer) rather than "
+                               "just pass a lead", **PROB)
+    referral_strength: float = param(0.25, "tie strength a helper needs to recommend (engagement)",
+                                  **PROB)
+    per_helper: int = param(1, "leads a helper passes per week (scarce attention)", 1)
+
+
+@dataclass
+class HiringConfig:
+    applications: float = param(0.06, "mean formal applications per week that reach a firm's "
+                                "shortlist (Poisson)", 0.0)
+    formal_noise: float = param(1.0, "s.d. of the noise in the signal of ability from a formal "
+                             "application or a lead", 0.0)
+    referral_noise: float = param(0.25, "s.d. of the noise when the referrer knows the work fully "
+                               "(interpolated by knows-work)", 0.0)
+    referral_bonus: float = param(0.25, "trust a firm puts in a recommendation (added to the "
+                               "signal)", 0.0)
+    threshold: float = param(-1.5, "lowest signal (ability s.d.) a firm accepts", -10.0, 10.0)
+
+
+@dataclass
+class StrategyConfig:
+    name: str = param("lions", "label of the strategy or mix (used in folder names and outputs)")
+    shares: dict = param({"lions": 1.0}, "share of workers following each strategy; one share may "
+                      "be null to take the rest")
+    params: dict = param({}, "per-strategy parameter overrides, e.g. params.lions.focus_k=3")
+    assign: str = param("random", "how strategies are assigned: random draw by share, or exact "
+                     "counts in id order (common random numbers)", choices=("random", "exact"))
+
+
+@dataclass
+class OutputConfig:
+    ties: bool = param(False, "also write ties.parquet (the network at the end)")
+    progress: str = param("auto", "progress bar: auto (on a terminal), on, off",
+                       choices=("auto", "on", "off"))
+
+
+@dataclass
+class SimConfig:
+    seed: int = param(0, "seed of the run; every random stream is spawned from it", 0)
+    n_workers: int = param(10_000, "number of workers", 2)
+    weeks: int = param(520, "horizon in weekly steps (recorded)", 1)
+    burn_in: int = param(104, "weeks simulated before week 0 to build careers and ties "
+                      "(not recorded, except spells still running at week 0)", 0)
+    market: MarketConfig = param(MarketConfig(), "")
+    workers: WorkersConfig = param(WorkersConfig(), "")
+    networking: NetworkingConfig = param(NetworkingConfig(), "")
+    ties: TiesConfig = param(TiesConfig(), "")
+    leads: LeadsConfig = param(LeadsConfig(), "")
+    hiring: HiringConfig = param(HiringConfig(), "")
+    strategy: StrategyConfig = param(StrategyConfig(), "")
+    output: OutputConfig = param(OutputConfig(), "")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _fmt(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _check_scalar(key: str, tp: Any, value: Any, meta: Mapping) -> Any:
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}={_fmt(value)}: must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ConfigError(f"{key}={_fmt(value)}: must be an integer")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}={_fmt(value)}: must be a number")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}={_fmt(value)}: must be a finite number")
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}={_fmt(value)}: must be a string")
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key}={_fmt(value)}: must be one of {', '.join(choices)}")
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        what = f"in [{lo}, {hi}]" if hi is not None else (
+            f"> {lo}" if meta.get("lo_open") else f">= {lo}")
+        raise ConfigError(f"{key}={_fmt(value)}: must be {what}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{key}={_fmt(value)}: must be in [{lo}, {hi}]")
+    return value
+
+
+def _build(cls: type, data: Any, prefix: str, meta: Mapping | None = None) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix or 'config'}={_fmt(data)}: must be a mapping of keys")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise ConfigError(f"unknown key '{prefix}{key}'{hint}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in data:
+            continue
+        tp, value, key = hints[name], data[name], prefix + name
+        fmeta = dict(f.metadata)
+        if dataclasses.is_dataclass(tp):
+            sub = _build(tp, value, key + ".")
+            if tp is PerKind:  # the parent's range applies to each kind
+                for kind in TIE_KINDS:
+                    _check_scalar(f"{key}.{kind}", float, getattr(sub, kind), fmeta)
+            kwargs[name] = sub
+        elif tp is dict or get_origin(tp) is dict:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{key}={_fmt(value)}: must be a mapping")
+            kwargs[name] = dict(value)
+        else:
+            kwargs[name] = _check_scalar(key, tp, value, fmeta)
+    return cls(**kwargs)
+
+
+def build_config(data: Mapping | None = None) -> SimConfig:
+    """Build and validate a :class:`SimConfig` from a nested mapping.
+
+    Missing keys take their defaults; unknown keys, wrong types and values out of
+    range raise :class:`ConfigError` with a one-line message naming the key.
+
+    Args:
+        data: nested mapping (a plain dict, or an OmegaConf container converted
+            with ``OmegaConf.to_container(cfg, resolve=True)``).
+
+    Returns:
+        The validated configuration.
+    """
+    cfg = _build(SimConfig, dict(data or {}), "")
+    _validate_strategy(cfg.strategy)
+    return cfg
+
+
+def _validate_strategy(s: StrategyConfig) -> None:
+    from sim.strategies import available, get_policy
+
+    names = available()
+    if not s.shares:
+        raise ConfigError("strategy.shares={}: give at least one strategy and its share")
+    fills = [k for k, v in s.shares.items() if v is None]
+    for k, v in s.shares.items():
+        if k not in names:
+            raise ConfigError(
+                f"strategy.shares.{k}: unknown strategy '{k}'; available: {', '.join(names)}")
+        if v is not None:
+            _check_scalar(f"strategy.shares.{k}", float, v, PROB)
+    if len(fills) > 1:
+        raise ConfigError(f"strategy.shares: only one share may be null (got {', '.join(fills)})")
+    total = sum(float(v) for v in s.shares.values() if v is not None)
+    if fills:
+        if total > 1 + 1e-9:
+            raise ConfigError(f"strategy.shares: given shares sum to {total:g} > 1, nothing left "
+                              f"for '{fills[0]}'")
+        s.shares = {k: (max(0.0, 1.0 - total) if v is None else float(v))
+                    for k, v in s.shares.items()}
+    elif abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"strategy.shares: shares sum to {total:g}, must sum to 1 "
+                          f"({', '.join(f'{k}={v}' for k, v in s.shares.items())})")
+    for k in s.params:
+        if k not in names:
+            raise ConfigError(
+                f"strategy.params.{k}: unknown strategy '{k}'; available: {', '.join(names)}")
+        get_policy(k).build_params(s.params[k], prefix=f"strategy.params.{k}.")
+
+
+def to_dict(cfg: Any) -> dict:
+    """Plain nested dict of a config dataclass (for JSON provenance)."""
+    return dataclasses.asdict(cfg)
+
+
+def build_params(cls: type, data: Mapping | None, prefix: str) -> Any:
+    """Build a strategy's parameter dataclass with the same checks as the model config."""
+    return _build(cls, dict(data or {}), prefix)
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Help line of each field of a config dataclass."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+__all__ = [
+    "ConfigError",
+    "SimConfig",
+    "build_config",
+    "build_params",
+    "field_help",
+    "to_dict",
+]

@@ -1,0 +1,94 @@
+"""Headline metrics of one run (written to ``summary.json`` and printed).
+
+Durations are right-censored at the horizon, so the median is the Kaplan-Meier
+median, not the median of finished spells. The estimator here is the plain
+product-limit formula in numpy (a run's summary must not pay lifelines' import
+time); ``tests/test_metrics.py`` checks it against lifelines. Spells already
+running at week 0 (``left_truncated``) are left out of the duration metrics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def kaplan_meier(durations: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier survival function.
+
+    Args:
+        durations: time of each spell (event or censoring).
+        observed: True where the spell ended in the event (re-employment).
+
+    Returns:
+        ``(times, survival)``: the distinct event times and S(t) just after each.
+    """
+    d = np.asarray(durations, dtype=np.float64)
+    e = np.asarray(observed, dtype=bool)
+    if len(d) == 0:
+        return np.empty(0), np.empty(0)
+    times, inv = np.unique(d, return_inverse=True)
+    events = np.bincount(inv, weights=e, minlength=len(times))
+    leaving = np.bincount(inv, minlength=len(times))
+    at_risk = len(d) - np.concatenate([[0], np.cumsum(leaving)[:-1]])
+    keep = events > 0
+    surv = np.cumprod(1.0 - events[keep] / at_risk[keep])
+    return times[keep], surv
+
+
+def km_median(durations, observed) -> float:
+    """Smallest time at which S(t) <= 0.5 (lifelines' convention); inf if never."""
+    t, s = kaplan_meier(durations, observed)
+    hit = np.flatnonzero(s <= 0.5)
+    return float(t[hit[0]]) if len(hit) else math.inf
+
+
+def km_cdf_at(durations, observed, at: float) -> float:
+    """Share re-employed within ``at`` weeks, 1 - S(at), censoring handled."""
+    t, s = kaplan_meier(durations, observed)
+    idx = np.searchsorted(t, at, side="right") - 1
+    return float(1.0 - s[idx]) if idx >= 0 else 0.0
+
+
+def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
+    """Headline metrics per strategy and for all workers.
+
+    Returns a mapping ``{strategy or "all": {n_spells, n_hires, km_median_weeks,
+    share_reemployed_4w, share_hires_contacts}}``; ``km_median_weeks`` is None
+    when fewer than half the spells ever end.
+    """
+    out = {}
+    groups = [("all", np.ones(len(spells), dtype=bool))]
+    groups += [(s, (spells["strategy"] == s).to_numpy()) for s in strategies]
+    lt = spells["left_truncated"].to_numpy()
+    dur = spells["duration_weeks"].to_numpy()
+    obs = ~spells["censored"].to_numpy()
+    contact = spells["channel"].isin(["lead", "referral"]).to_numpy()
+    for name, mask in groups:
+        fresh = mask & ~lt
+        hires = mask & obs
+        med = km_median(dur[fresh], obs[fresh])
+        out[name] = {
+            "n_spells": int(fresh.sum()),
+            "n_hires": int(hires.sum()),
+            "km_median_weeks": None if math.isinf(med) else med,
+            "share_reemployed_4w": km_cdf_at(dur[fresh], obs[fresh], 4) if fresh.any() else None,
+            "share_hires_contacts": float(contact[hires].mean()) if hires.any() else None,
+        }
+    return out
+
+
+def format_headline(metrics: dict[str, dict]) -> str:
+    """A small fixed-width table of the headline metrics."""
+    lines = [f"{'strategy':<12}{'spells':>8}{'KM median wk':>14}{'<=4 wk':>9}{'via contacts':>14}"]
+
+    def f(v, fmt):
+        return "n/a" if v is None else format(v, fmt)
+
+    for name, m in metrics.items():
+        lines.append(f"{name:<12}{m['n_spells']:>8}{f(m['km_median_weeks'], '.0f'):>14}"
+                     f"{f(m['share_reemployed_4w'], '.1%'):>9}"
+                     f"{f(m['share_hires_contacts'], '.1%'):>14}")
+    return "\n".join(lines)

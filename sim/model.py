@@ -1,0 +1,594 @@
+"""The labour market: a Mesa model whose state lives in numpy arrays.
+
+Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it):
+
+1. **separations**: each employed worker loses the job with probability
+   ``market.separation_rate`` (the position reopens as a vacancy); each firm
+   makes a mass layoff with probability ``market.firm_shock_rate`` (a share
+   ``market.layoff_fraction`` of its workers; their positions close). A job
+   loser's unemployment spell opens this week; they search from next week.
+2. **vacancies**: each closed position reopens as a vacancy with probability
+   ``market.recovery_rate``.
+3. **networking**: every worker, employed or not, spends the week's networking
+   hours as their strategy says (``sim/strategies``): investing in ties, making
+   new connections (accepted by the target with ``networking.accept_prob``, or
+   always if the target's strategy accepts everyone), asking contacts for help,
+   announcing the search.
+4. **leads & referrals**: each employed worker at a firm with a vacancy hears of
+   an opening with probability ``leads.hear_prob`` and passes it to at most
+   ``leads.per_helper`` unemployed contacts who know they are searching (the
+   tie is strong, or the seeker announced or asked), chosen with probability
+   proportional to tie strength (times ``leads.ask_weight`` if asked): a helper
+   with many seeking contacts splits their help. If the helper knows the
+   seeker's work and the tie is engaged, the lead is a *referral* (precise
+   signal plus trust); otherwise a *lead* (an application with the noisy signal).
+   With ``market.jobs=exogenous`` (Calvo-Armengol & Jackson 2004) every worker
+   hears of a job with probability ``market.job_arrival_prob``: an unemployed
+   one takes it, an employed one passes it to one unemployed contact.
+5. **applications & hiring**: each searching worker sends Poisson
+   (``hiring.applications``) formal applications to open positions of their
+   sector; each firm ranks its applicants by the signal of ability and makes
+   offers to the best, up to its vacancies, above ``hiring.threshold``; each
+   worker takes the best offer. Spells close with the channel and tie recorded.
+6. **ties**: untended strength decays by kind; people at the same firm keep
+   their tie at ``ties.work_strength`` at least, learn each other's work and
+   become colleagues; new hires form colleague and supervisor ties; weak ties
+   are pruned every ``ties.prune_every`` weeks. Skipped if ``ties.evolve`` is false.
+7. **record**: weekly series (only for weeks >= 0, after ``burn_in``).
+
+Random numbers come from independent streams spawned from one ``seed`` with
+:class:`numpy.random.SeedSequence`, one per submodel; the population, firms and
+initial network come from the ``init`` stream, so runs that differ only in
+strategy start from the same market (common random numbers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import mesa
+import numpy as np
+
+from sim.config import SimConfig, build_config
+from sim.kernels import group_top_k
+from sim.firms import CLOSED, FILLED, OPEN, Firms
+from sim.records import FORMAL, LEAD, REFERRAL, Series, Spells
+from sim.strategies import Context, get_policy
+from sim.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, Ties
+
+STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
+           "ties", "model")
+
+
+class LabourMarket(mesa.Model):
+    """Job seekers, firms and an evolving network of ties.
+
+    Args:
+        config: a :class:`~sim.config.SimConfig` or a nested mapping of overrides
+            (validated with :func:`~sim.config.build_config`).
+
+    Attributes:
+        week: the current week (negative during burn-in; recorded from 0).
+        employed, employer, slot, sector, ability, strategy, announces,
+        ti_unemployed, spell_row: per-worker state arrays (a worker's id is its row).
+        firms: the :class:`~sim.firms.Firms`.
+        ties: the :class:`~sim.ties.Ties`.
+        spells: the :class:`~sim.records.Spells` buffer.
+        series: the weekly :class:`~sim.records.Series`.
+    """
+
+    def __init__(self, config: SimConfig | Mapping | None = None):
+        cfg = config if isinstance(config, SimConfig) else build_config(config)
+        self.cfg = cfg
+        ss = np.random.SeedSequence(cfg.seed)
+        self.streams = dict(zip(STREAMS, (np.random.default_rng(s)
+                                          for s in ss.spawn(len(STREAMS))), strict=True))
+        super().__init__(rng=self.streams["model"])
+        self.week = -cfg.burn_in
+        self.strategy_names = list(cfg.strategy.shares)
+        self.policies = [
+            get_policy(n)(get_policy(n).build_params(cfg.strategy.params.get(n),
+                                                     f"strategy.params.{n}."))
+            for n in self.strategy_names
+        ]
+        self._accepts_all = np.array([p.accepts_all for p in self.policies], dtype=bool)
+        self._keep = 1.0 - cfg.ties.decay.as_array().astype(np.float32)
+        self._init_tie_strength = cfg.ties.strength.as_array()
+        self._init_knows = cfg.ties.knows_work.as_array()
+        self.wall_time = 0.0
+        self._init_population()
+        self._init_network()
+        self.spells = Spells(max(1024, cfg.n_workers // 4))
+        rows = np.flatnonzero(~self.employed)
+        self.spell_row[rows] = self.spells.open(
+            rows, self.strategy[rows], self.ti_unemployed[rows], self.ability[rows],
+            self.sector[rows], self.ties.degree()[rows])
+        cols = ["n_unemployed", "unemployment_rate", "n_vacancies", "vacancy_rate",
+                "separations", "layoffs", "hires", "hires_formal", "hires_lead",
+                "hires_referral", "n_ties", "mean_degree"]
+        for s in self.strategy_names:
+            cols += [f"unemployment_rate_{s}", f"mean_degree_{s}"]
+        self.series = Series(cfg.weeks, cols)
+        self._week_hires = np.empty(0, np.int64)
+        self._counts = {}
+        self._degree = self.ties.degree()
+        if cfg.burn_in == 0:
+            self.spells.mark_left_truncated(self.spell_row[~self.employed])
+
+    # ------------------------------------------------------------------ set-up
+    def _init_population(self) -> None:
+        cfg, rng = self.cfg, self.streams["init"]
+        n, m = cfg.n_workers, cfg.market
+        exogenous = m.jobs == "exogenous"
+        n_employed = int(round(n * (1.0 - m.initial_unemployment)))
+        if exogenous:
+            n_positions = n
+        else:
+            n_positions = max(1, int(round(n_employed / (1.0 - m.vacancy_rate))))
+        self.firms = Firms(n_positions, m.n_sectors, m.mean_firm_size, m.firm_size_sigma, rng)
+        f = self.firms
+        self.ability = rng.normal(0.0, cfg.workers.ability_sd, n)
+        perm = rng.permutation(n)
+        employed_ids = perm[:n_employed]
+        self.employed = np.zeros(n, dtype=bool)
+        self.employed[employed_ids] = True
+        self.employer = np.full(n, -1, dtype=np.int32)
+        self.slot = np.full(n, -1, dtype=np.int64)
+        # every worker's occupation is the sector of a random position
+        self.sector = f.pos_sector[rng.integers(0, f.n_positions, n)].astype(np.int32)
+        if not exogenous:
+            n_employed = min(n_employed, f.n_positions)
+            employed_ids = employed_ids[:n_employed]
+            slots = rng.permutation(f.n_positions)[:n_employed]
+            f.pos_state[slots] = FILLED
+            f.pos_holder[slots] = employed_ids
+            self.slot[employed_ids] = slots
+            self.employer[employed_ids] = f.pos_firm[slots]
+            self.sector[employed_ids] = f.pos_sector[slots]
+        self.employed[:] = False
+        self.employed[employed_ids] = True
+        self.ti_unemployed = np.full(n, NEVER, dtype=np.int32)
+        self.ti_unemployed[~self.employed] = self.week - 1
+        self.spell_row = np.full(n, -1, dtype=np.int64)
+        # the strategies' standing choices (set at each plan)
+        self.announces = np.zeros(n, dtype=bool)
+        self.new_tie_share = np.zeros(n, dtype=np.float32)
+        self.n_jobs = self.employed.astype(np.int32)
+        # workers grouped by sector, to draw same-sector contacts
+        self._by_sector = np.argsort(self.sector, kind="stable").astype(np.int32)
+        self._sector_start = np.searchsorted(self.sector[self._by_sector],
+                                             np.arange(m.n_sectors + 1))
+        # strategies: own stream, so the market above is the same whatever the mix
+        shares = np.array([cfg.strategy.shares[s] for s in self.strategy_names])
+        srng = self.streams["strategy"]
+        if cfg.strategy.assign == "exact":
+            counts = np.floor(shares * n).astype(np.int64)
+            counts[np.argsort(-(shares * n - counts), kind="stable")[: n - counts.sum()]] += 1
+            self.strategy = np.repeat(np.arange(len(shares)), counts).astype(np.int8)
+            self.strategy = self.strategy[srng.permutation(n)]
+        else:
+            self.strategy = np.searchsorted(np.cumsum(shares[:-1]) if len(shares) > 1
+                                            else np.empty(0), srng.random(n),
+                                            side="right").astype(np.int8)
+
+    def _random_partners(self, src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A random other worker for each ``src``, in its sector with
+        probability ``networking.same_sector_share``."""
+        n = self.cfg.n_workers
+        same = rng.random(len(src)) < self.cfg.networking.same_sector_share
+        out = rng.integers(0, n, len(src))
+        s = self.sector[src[same]]
+        lo, hi = self._sector_start[s], self._sector_start[s + 1]
+        out[same] = self._by_sector[lo + (rng.random(len(s)) * (hi - lo)).astype(np.int64)]
+        return out
+
+    def _add_ties(self, u, v, kind: int, knows_scale: float = 1.0) -> np.ndarray:
+        k = self._init_knows[kind] * knows_scale
+        return self.ties.add(u, v, kind, self._init_tie_strength[kind], k, k, self.week)
+
+    def _init_network(self) -> None:
+        cfg, rng = self.cfg, self.streams["init"]
+        n = cfg.n_workers
+        t = cfg.ties
+        self.ties = Ties(n, capacity=int(n * (t.initial_colleagues + t.initial_acquaintances
+                                               + t.initial_online + 4)))
+        emp = np.flatnonzero(self.employed)
+        if len(emp) and self.cfg.market.jobs == "vacancies":
+            slots = self.slot[emp]
+            draws = rng.poisson(t.initial_colleagues / 2.0, len(emp))
+            idx = np.repeat(np.arange(len(emp)), draws)
+            f = self.firms.pos_firm[slots[idx]]
+            pos = self.firms.start[f] + (rng.random(len(idx)) * self.firms.size[f]).astype(
+                np.int64)
+            ok = (self.firms.pos_state[pos] == FILLED) & (pos != slots[idx])
+            self._add_ties(emp[idx[ok]], self.firms.pos_holder[pos[ok]], COLLEAGUE)
+            sup_i, sup = self.firms.random_coworkers(slots, 1, rng)
+            self._add_ties(emp[sup_i], sup, SUPERVISOR)
+        for kind, mean in ((ACQUAINTANCE, t.initial_acquaintances), (ONLINE, t.initial_online)):
+            src = np.repeat(np.arange(n), rng.poisson(mean / 2.0, n))
+            self._add_ties(src, self._random_partners(src, rng), kind)
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Advance the market by one week (see the module docstring for the order)."""
+        if self.week == 0:
+            # spells running when recording starts began before the horizon
+            self.spells.mark_left_truncated(self.spell_row[~self.employed])
+        self._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
+                        "hires_referral": 0}
+        self.separations()
+        self.reopen_positions()
+        self.networking()
+        offers = self.leads()
+        self.hiring(offers)
+        self.update_ties()
+        if self.week >= 0:
+            self.record()
+        self.week += 1
+
+    def run(self, progress: bool = False) -> LabourMarket:
+        """Run burn-in and the horizon; returns ``self``."""
+        total = self.cfg.burn_in + self.cfg.weeks
+        t0 = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="wk", desc=f"{self.cfg.strategy.name} seed={self.cfg.seed}",
+                       mininterval=0.5, dynamic_ncols=True)
+        while self.week < self.cfg.weeks:
+            self.step()
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        self.running = False
+        self.wall_time = time.perf_counter() - t0
+        return self
+
+    # ------------------------------------------------------------------ 1. separations
+    def _lose_jobs(self, workers: np.ndarray) -> None:
+        if len(workers) == 0:
+            return
+        self.employed[workers] = False
+        self.employer[workers] = -1
+        self.slot[workers] = -1
+        self.ti_unemployed[workers] = self.week
+        self.spell_row[workers] = self.spells.open(
+            workers, self.strategy[workers], self.week, self.ability[workers],
+            self.sector[workers], self._degree[workers])
+
+    def separations(self) -> None:
+        m, rng = self.cfg.market, self.streams["separations"]
+        n = self.cfg.n_workers
+        u = rng.random(n)  # one draw per worker every week: common random numbers
+        quit_ = self.employed & (u < m.separation_rate)
+        laid_off = np.zeros(n, dtype=bool)
+        if m.jobs == "vacancies":
+            f = self.firms
+            shocked = rng.random(f.n_firms) < m.firm_shock_rate
+            v = rng.random(n)
+            if shocked.any():
+                in_shocked = self.employed & shocked[np.maximum(self.employer, 0)] & (
+                    self.employer >= 0)
+                laid_off = in_shocked & (v < m.layoff_fraction) & ~quit_
+            s_quit, s_laid = self.slot[quit_], self.slot[laid_off]
+            f.pos_state[s_quit] = OPEN
+            f.pos_state[s_laid] = CLOSED
+            f.pos_holder[s_quit] = -1
+            f.pos_holder[s_laid] = -1
+        lost = np.flatnonzero(quit_ | laid_off)
+        self._lose_jobs(lost)
+        self._counts["separations"] = len(lost)
+        self._counts["layoffs"] = int(laid_off.sum())
+
+    # ------------------------------------------------------------------ 2. vacancies
+    def reopen_positions(self) -> None:
+        if self.cfg.market.jobs != "vacancies":
+            return
+        f = self.firms
+        closed = np.flatnonzero(f.pos_state == CLOSED)
+        if len(closed):
+            back = closed[self.streams["vacancies"].random(len(closed))
+                          < self.cfg.market.recovery_rate]
+            f.pos_state[back] = OPEN
+
+    # ------------------------------------------------------------------ 3. networking
+    def plan_networking(self) -> None:
+        """Ask every strategy for its workers' plan and store it on ties and workers."""
+        cfg = self.cfg
+        ties = self.ties
+        uses = np.array([p.uses_ties for p in self.policies], dtype=bool)
+        view = ties.incident(uses[self.strategy])
+        strength = ties.strength[view.edge]
+        knows = ties.knows_ego(view)
+        alter_employed = self.employed[view.alter]
+        same_sector = self.sector[view.alter] == self.sector[view.ego]
+        ego_strategy = self.strategy[view.ego]
+        position = np.empty(cfg.n_workers, dtype=np.int64)
+        share = np.zeros(len(view), dtype=np.float32)
+        asks = np.zeros(len(view), dtype=bool)
+        rng = self.streams["networking"]
+        for k, policy in enumerate(self.policies):
+            egos = np.flatnonzero(self.strategy == k)
+            if len(egos) == 0:
+                continue
+            position[egos] = np.arange(len(egos))
+            rows = np.flatnonzero(ego_strategy == k) if policy.uses_ties else np.empty(0, int)
+            ctx = Context(self.week, egos, ~self.employed[egos], view.subset(rows),
+                          position[view.ego[rows]], strength[rows], knows[rows],
+                          alter_employed[rows], same_sector[rows], rng)
+            plan = policy.plan(ctx)
+            share[rows] = plan.tie_share
+            asks[rows] = plan.ask
+            self.new_tie_share[egos] = plan.new_tie_share
+            self.announces[egos] = plan.announce
+        ties.set_plan(view, share, asks)
+
+    def networking(self) -> None:
+        """Carry out the plans with this week's hours (re-planning when due)."""
+        cfg, rng = self.cfg, self.streams["networking"]
+        nw = cfg.networking
+        if (self.week + cfg.burn_in) % nw.plan_every == 0:
+            self.plan_networking()
+        if nw.time_budget <= 0:
+            return
+        ties = self.ties
+        hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
+            np.float32)
+        invest = ties.share_a * hours[ties.a] + ties.share_b * hours[ties.b]
+        touched = np.flatnonzero(invest > 0)
+        if len(touched):
+            # Hill function: thin attention barely maintains a tie, focused time does
+            h2 = (invest[touched] / np.float32(nw.saturation_hours)) ** 2
+            gain = nw.max_gain * h2 / (1.0 + h2)
+            s = ties.strength[touched]
+            ties.strength[touched] = s + gain * (1.0 - s)
+        expected = hours * self.new_tie_share / nw.hours_per_new_tie
+        active = np.flatnonzero(expected > 0)
+        if len(active):
+            n_new = np.floor(expected[active] + rng.random(len(active))).astype(np.int64)
+            src = np.repeat(active, n_new)
+            dst = self._random_partners(src, rng)
+            accept = self._accepts_all[self.strategy[dst]] | (rng.random(len(dst))
+                                                              < nw.accept_prob)
+            self._add_ties(src[accept], dst[accept], ONLINE)
+
+    # ------------------------------------------------------------------ 4. leads
+    def _aware_pairs(self, helper_mask: np.ndarray, seeker_mask: np.ndarray):
+        """Directed (helper, seeker, tie row) pairs where the seeker may get help."""
+        t, lc = self.ties, self.cfg.leads
+        a, b = t.a, t.b
+        out = []
+        for h, s, asks_s in ((a, b, t.asks_b), (b, a, t.asks_a)):
+            cand = np.flatnonzero(helper_mask[h] & seeker_mask[s])
+            if len(cand) == 0:
+                continue
+            asked = asks_s[cand]
+            aware = (t.strength[cand] >= lc.aware_strength) | self.announces[s[cand]] | asked
+            cand, asked = cand[aware], asked[aware]
+            out.append((h[cand], s[cand], cand, asked))
+        if not out:
+            e = np.empty(0, np.int64)
+            return e, e, e, np.empty(0, bool)
+        return tuple(np.concatenate(x) for x in zip(*out, strict=True))
+
+    def _choose_per_helper(self, helper, weight, k, rng) -> np.ndarray:
+        """Indices of at most ``k`` pairs per helper, drawn with probability
+        proportional to ``weight`` without replacement (exponential race)."""
+        if len(helper) == 0:
+            return np.empty(0, np.int64)
+        key = rng.exponential(size=len(helper)) / np.maximum(weight, 1e-12)
+        return np.flatnonzero(group_top_k(helper, -key, k, self.cfg.n_workers))
+
+    def leads(self) -> dict:
+        """Network offers of the week: applications (vacancies) or jobs (exogenous)."""
+        cfg, rng = self.cfg, self.streams["leads"]
+        lc, m = cfg.leads, cfg.market
+        n = cfg.n_workers
+        searching = ~self.employed & (self.ti_unemployed < self.week)
+        u = rng.random(n)
+        if m.jobs == "vacancies":
+            vac = self.firms.vacancies()
+            has_vac = np.zeros(n, dtype=bool)
+            has_vac[self.employed] = vac[self.employer[self.employed]] > 0
+            hear = has_vac & (u < lc.hear_prob)
+        else:
+            hear = self.employed & (u < m.job_arrival_prob)
+        helper, seeker, row, asked = self._aware_pairs(hear, searching)
+        weight = self.ties.strength[row] * np.where(asked, lc.ask_weight, 1.0)
+        pick = self._choose_per_helper(helper, weight, lc.per_helper, rng)
+        helper, seeker, row = helper[pick], seeker[pick], row[pick]
+        knows = np.where(self.ties.a[row] == seeker, self.ties.knows_a[row], self.ties.knows_b[row])
+        referral = (knows >= lc.referral_knows) & (self.ties.strength[row] >= lc.referral_strength)
+        out = {"seeker": seeker, "helper": helper, "row": row, "knows": knows,
+               "channel": np.where(referral, REFERRAL, LEAD).astype(np.int8)}
+        if m.jobs == "exogenous":
+            direct = np.flatnonzero(searching & (rng.random(n) < m.job_arrival_prob))
+            out["direct"] = direct
+        return out
+
+    # ------------------------------------------------------------------ 5. hiring
+    def _close_spells(self, workers, channel, helper, row) -> None:
+        net = channel != FORMAL
+        r = np.where(net, row, 0)
+        t = self.ties
+        kind = np.where(net, t.kind[r] if t.n else -1, -1)
+        strength = np.where(net, t.strength[r] if t.n else np.nan, np.nan)
+        common = np.full(len(workers), -1, dtype=np.int32)
+        if net.any():
+            common[net] = t.common_neighbors(workers[net], helper[net])
+        self.spells.close(self.spell_row[workers], self.week, channel,
+                          np.where(net, helper, -1), kind, strength, common)
+        self.spell_row[workers] = -1
+        self.ti_unemployed[workers] = NEVER
+        self.n_jobs[workers] += 1
+        for code, name in ((FORMAL, "hires_formal"), (LEAD, "hires_lead"),
+                           (REFERRAL, "hires_referral")):
+            self._counts[name] += int((channel == code).sum())
+
+    def hiring(self, offers: dict) -> None:
+        if self.cfg.market.jobs == "exogenous":
+            self._hire_exogenous(offers)
+        else:
+            self._hire_vacancies(offers)
+
+    def _hire_exogenous(self, offers: dict) -> None:
+        direct = offers["direct"]
+        n = self.cfg.n_workers
+        taken = np.zeros(n, dtype=bool)
+        taken[direct] = True
+        # a passed-on job goes to a seeker who did not already get one
+        seeker = offers["seeker"]
+        order = np.argsort(seeker, kind="stable")
+        seeker_s = seeker[order]
+        first = np.r_[True, seeker_s[1:] != seeker_s[:-1]] if len(seeker_s) else np.empty(0, bool)
+        pick = order[first & ~taken[seeker_s]]
+        workers = np.concatenate([direct, seeker[pick]])
+        channel = np.concatenate([np.full(len(direct), FORMAL, np.int8), offers["channel"][pick]])
+        helper = np.concatenate([np.full(len(direct), -1), offers["helper"][pick]])
+        row = np.concatenate([np.full(len(direct), -1), offers["row"][pick]])
+        self.employed[workers] = True
+        self._close_spells(workers, channel, helper, row)
+        self._week_hires = np.empty(0, np.int64)
+
+    def _hire_vacancies(self, offers: dict) -> None:
+        cfg, rng, f = self.cfg, self.streams["hiring"], self.firms
+        h = cfg.hiring
+        n = cfg.n_workers
+        open_pos = f.open_positions()
+        self._week_hires = np.empty(0, np.int64)
+        if len(open_pos) == 0:
+            return
+        searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
+        # formal applications: uniform over the open positions of the own sector
+        n_apps = rng.poisson(h.applications, len(searching))
+        app_w = np.repeat(searching, n_apps)
+        sec = self.sector[app_w]
+        open_sec_start = np.searchsorted(f.pos_sector[open_pos], np.arange(f.n_sectors + 1))
+        lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
+        has = hi > lo
+        app_w, lo, hi = app_w[has], lo[has], hi[has]
+        pos = open_pos[lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)]
+        formal_firm = f.pos_firm[pos]
+        formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
+        # network applications: to the helper's firm
+        seeker, helper = offers["seeker"], offers["helper"]
+        net_firm = self.employer[helper]
+        noise = h.formal_noise * (1 - offers["knows"]) + h.referral_noise * offers["knows"]
+        is_ref = offers["channel"] == REFERRAL
+        net_sig = self.ability[seeker] + np.where(
+            is_ref, rng.normal(0.0, 1.0, len(seeker)) * noise + h.referral_bonus,
+            rng.normal(0.0, h.formal_noise, len(seeker)))
+        worker = np.concatenate([app_w, seeker])
+        firm = np.concatenate([formal_firm, net_firm]).astype(np.int64)
+        signal = np.concatenate([formal_sig, net_sig])
+        signal -= cfg.market.cross_sector_penalty * (self.sector[worker] != f.sector[firm])
+        channel = np.concatenate([np.full(len(app_w), FORMAL, np.int8), offers["channel"]])
+        helper_all = np.concatenate([np.full(len(app_w), -1), helper])
+        row_all = np.concatenate([np.full(len(app_w), -1), offers["row"]])
+        ok = signal >= h.threshold
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            return
+        # one application per (firm, worker): the best signal
+        order = idx[np.lexsort((-signal[idx], worker[idx], firm[idx]))]
+        fw = firm[order] * n + worker[order]
+        order = order[np.r_[True, fw[1:] != fw[:-1]]]
+        # each firm offers to its best applicants, up to its vacancies
+        order = order[np.lexsort((-signal[order], firm[order]))]
+        fo = firm[order]
+        first = np.r_[0, np.flatnonzero(np.diff(fo)) + 1]
+        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+        vac = f.vacancies()
+        offer = order[rank < vac[fo]]
+        # each worker takes the offer with the best signal
+        offer = offer[np.lexsort((-signal[offer], worker[offer]))]
+        wo = worker[offer]
+        hire = offer[np.r_[True, wo[1:] != wo[:-1]]] if len(offer) else offer
+        # place hires in their firm's open positions
+        hire = hire[np.argsort(firm[hire], kind="stable")]
+        fh = firm[hire]
+        first = np.r_[0, np.flatnonzero(np.diff(fh)) + 1] if len(hire) else np.empty(0, np.int64)
+        rank = np.arange(len(hire)) - np.repeat(first, np.diff(np.r_[first, len(hire)]))
+        firm_first_open = np.searchsorted(f.pos_firm[open_pos], fh)
+        slots = open_pos[firm_first_open + rank]
+        workers = worker[hire]
+        f.pos_state[slots] = FILLED
+        f.pos_holder[slots] = workers
+        self.slot[workers] = slots
+        self.employer[workers] = fh
+        self.employed[workers] = True
+        self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire])
+        self._week_hires = workers
+
+    # ------------------------------------------------------------------ 6. ties
+    def update_ties(self) -> None:
+        tc = self.cfg.ties
+        if not tc.evolve:
+            return
+        t, rng = self.ties, self.streams["ties"]
+        # decay of untended strength
+        t.strength[:] = t.strength * self._keep[t.kind]
+        # people at the same firm: warm ties, learning each other's work, colleagues
+        ea = self.employer[t.a]
+        same = np.flatnonzero((ea >= 0) & (ea == self.employer[t.b]))
+        if len(same):
+            t.strength[same] = np.maximum(t.strength[same], np.float32(tc.work_strength))
+            rate = np.where(t.kind[same] == SUPERVISOR, 2.0 * tc.learn_rate,
+                            tc.learn_rate).astype(np.float32)
+            t.knows_a[same] += rate * (1 - t.knows_a[same])
+            t.knows_b[same] += rate * (1 - t.knows_b[same])
+            k = t.kind[same]
+            t.kind[same] = np.where((k == ACQUAINTANCE) | (k == ONLINE), COLLEAGUE, k)
+        # new hires' colleague and supervisor ties
+        hires = self._week_hires
+        if len(hires):
+            i, cw = self.firms.random_coworkers(self.slot[hires], tc.colleagues_per_hire, rng)
+            self._add_ties(hires[i], cw, COLLEAGUE)
+            if tc.supervisor_per_hire:
+                i, sup = self.firms.random_coworkers(self.slot[hires], 1, rng)
+                self._add_ties(hires[i], sup, SUPERVISOR)
+        if (self.week + self.cfg.burn_in + 1) % tc.prune_every == 0:
+            t.prune(tc.prune_below)
+
+    # ------------------------------------------------------------------ 7. record
+    def record(self) -> None:
+        n = self.cfg.n_workers
+        f = self.firms
+        self._degree = self.ties.degree()
+        unemployed = ~self.employed
+        n_u = int(unemployed.sum())
+        if self.cfg.market.jobs == "vacancies":
+            n_open = int((f.pos_state == OPEN).sum())
+            n_filled = int((f.pos_state == FILLED).sum())
+            vrate = n_open / max(1, n_open + n_filled)
+        else:
+            n_open, vrate = 0, 0.0
+        c = self._counts
+        hires = c["hires_formal"] + c["hires_lead"] + c["hires_referral"]
+        values = dict(n_unemployed=n_u, unemployment_rate=n_u / n, n_vacancies=n_open,
+                      vacancy_rate=vrate, hires=hires, n_ties=self.ties.n,
+                      mean_degree=2.0 * self.ties.n / n, **c)
+        k = len(self.strategy_names)
+        size = np.bincount(self.strategy, minlength=k)
+        u_by = np.bincount(self.strategy, weights=unemployed, minlength=k)
+        d_by = np.bincount(self.strategy, weights=self._degree, minlength=k)
+        for j, s in enumerate(self.strategy_names):
+            values[f"unemployment_rate_{s}"] = u_by[j] / size[j] if size[j] else np.nan
+            values[f"mean_degree_{s}"] = d_by[j] / size[j] if size[j] else np.nan
+        self.series.put(self.week, **values)
+
+    # ------------------------------------------------------------------ outputs
+    def spells_frame(self):
+        """Spells of the horizon as a DataFrame (see README, Outputs)."""
+        return self.spells.frame(self.cfg.weeks, self.strategy_names)
+
+    def timeseries_frame(self):
+        """Weekly series as a DataFrame."""
+        return self.series.frame()
+
+    def ties_frame(self):
+        """Ties at the end as a DataFrame."""
+        return self.ties.frame(self.week)

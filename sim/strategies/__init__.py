@@ -1,0 +1,34 @@
+"""Networking strategies, discovered by module name.
+
+Every module here (other than ``base``) that defines ``POLICY`` is a strategy
+named after the module; see :mod:`sim.strategies.base` for the interface.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from sim.strategies.base import Context, Plan, Policy
+
+
+@cache
+def available() -> tuple[str, ...]:
+    """Names of the available strategies, sorted."""
+    names = []
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name != "base" and hasattr(importlib.import_module(f"{__name__}.{mod.name}"),
+                                          "POLICY"):
+            names.append(mod.name)
+    return tuple(sorted(names))
+
+
+def get_policy(name: str) -> type[Policy]:
+    """The policy class of strategy ``name``."""
+    if name not in available():
+        raise KeyError(f"unknown strategy '{name}'; available: {', '.join(available())}")
+    return importlib.import_module(f"{__name__}.{name}").POLICY
+
+
+__all__ = ["Context", "Plan", "Policy", "available", "get_policy"]

@@ -1,0 +1,23 @@
+"""``broadcast``: announce the job search so that every contact thinks of you.
+
+While unemployed the worker's search is known to all contacts (not only the
+close ones), so any contact who hears of an opening may pass it on. The hours
+are spread evenly over existing ties; no new connections are sought.
+"""
+
+import numpy as np
+
+from sim.strategies.base import Context, Plan, Policy
+
+
+class Broadcast(Policy):
+    name = "broadcast"
+
+    def plan(self, ctx: Context) -> Plan:
+        p = Plan.nothing(ctx)
+        p.tie_share = ctx.spread_evenly(1.0)
+        p.announce = np.ones(len(ctx.egos), dtype=bool)
+        return p
+
+
+POLICY = Broadcast

@@ -1,0 +1,33 @@
+"""``everyone``: connect with as many people as possible.
+
+Part of the budget goes to making new online connections (within and across
+sectors) and every invitation received is accepted; the rest is spread evenly
+over all ties, so maintenance is thin when the network is large. This is the
+open networker of the UpMo (2010) study.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import param
+from sim.strategies.base import Context, Plan, Policy
+
+
+class Everyone(Policy):
+    name = "everyone"
+    accepts_all = True
+
+    @dataclass
+    class Params:
+        new_tie_share: float = param(0.5, "share of the budget spent making new connections",
+                                  0.0, 1.0)
+
+    def plan(self, ctx: Context) -> Plan:
+        share = self.params.new_tie_share
+        return Plan(tie_share=ctx.spread_evenly(1.0 - share),
+                    new_tie_share=np.full(len(ctx.egos), share),
+                    ask=np.zeros(len(ctx.ties), bool), announce=np.zeros(len(ctx.egos), bool))
+
+
+POLICY = Everyone

@@ -1,0 +1,42 @@
+"""``lions``: cultivate the few contacts who know your work and will recommend you.
+
+Contacts are ranked by ``knows-work x strength x placement`` where placement is
+1 for an employed contact in the worker's sector, ``other_sector_weight`` for an
+employed contact elsewhere and 0 for an unemployed one. The whole budget goes to
+the top ``focus_k`` (evenly), while employed too (building ties before they are
+needed); while unemployed the worker also asks them for help, which makes them
+aware of the search and favour the worker when they hear of an opening.
+The ranking is redone at every plan (``networking.plan_every`` weeks).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import param
+from sim.strategies.base import Context, Plan, Policy
+
+
+class Lions(Policy):
+    name = "lions"
+
+    @dataclass
+    class Params:
+        focus_k: int = param(5, "number of contacts (lions) the worker invests in", 1)
+        other_sector_weight: float = param(0.5, "placement weight of an employed contact in "
+                                        "another sector", 0.0, 1.0)
+        ask: bool = param(True, "ask the lions for help while unemployed")
+
+    def plan(self, ctx: Context) -> Plan:
+        p = self.params
+        placement = np.where(ctx.same_sector, 1.0, p.other_sector_weight) * ctx.alter_employed
+        # a floor keeps ties to contacts who are momentarily unemployed in the ranking
+        score = ctx.knows * ctx.strength * (0.1 + 0.9 * placement)
+        focus = ctx.top_k(score, p.focus_k)
+        n_focus = np.bincount(ctx.ego_index[focus], minlength=len(ctx.egos))
+        tie_share = np.where(focus, (1.0 / np.maximum(n_focus, 1))[ctx.ego_index], 0.0)
+        ask = focus if p.ask else np.zeros(len(focus), bool)
+        return Plan(tie_share, np.zeros(len(ctx.egos)), ask, np.zeros(len(ctx.egos), bool))
+
+
+POLICY = Lions

@@ -1,0 +1,16 @@
+"""``passive``: the baseline. Formal applications only: no networking time spent,
+no announcement, nobody asked. Contacts who are close enough to know of the
+search (``leads.aware_strength``) may still pass on leads."""
+
+from sim.strategies.base import Context, Plan, Policy
+
+
+class Passive(Policy):
+    name = "passive"
+    uses_ties = False
+
+    def plan(self, ctx: Context) -> Plan:
+        return Plan.nothing(ctx)
+
+
+POLICY = Passive
