@@ -8,7 +8,6 @@ commands are plain argparse programs that need no run folder.
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,54 +33,88 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _remove_fresh_folder(folder: Path) -> None:
-    """Remove a run folder Hydra just created, if it holds nothing but Hydra's files."""
-    if not folder.is_dir():
-        return
-    own = {".hydra", "sim.log"}
-    if any(p.name not in own for p in folder.iterdir()):
-        return
-    for h in list(logging.getLogger().handlers):
-        if isinstance(h, logging.FileHandler) and Path(h.baseFilename).parent == folder:
-            logging.getLogger().removeHandler(h)
-            h.close()
-    shutil.rmtree(folder)
-    parent = folder.parent
-    # drop now-empty date folders, but never above the outputs root
-    while parent.name and parent.name != "outputs" and parent.is_dir() and not any(
-            parent.iterdir()):
-        parent.rmdir()
-        parent = parent.parent
+def _flat_keys(d, prefix=""):
+    for k, v in d.items():
+        yield prefix + str(k)
+        if isinstance(v, dict):
+            yield from _flat_keys(v, f"{prefix}{k}.")
+
+
+def _one_line(exc: Exception, cfg_keys: list[str]) -> str:
+    """A one-line message for a Hydra composition error."""
+    import difflib
+    import re
+
+    chain, e = [], exc
+    while e is not None:
+        chain.append(str(e))
+        e = e.__cause__ or e.__context__
+    text = "\n".join(chain)
+    m = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", text)
+    if m and ("not in struct" in text or "Could not delete" in text):
+        key = m.group(1)
+        close = difflib.get_close_matches(key, cfg_keys, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{key}'{hint}"
+    m = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
+    if m:
+        group, name = m.groups()
+        options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        return f"{group}={name}: unknown {group}; available: {', '.join(options)}"
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    return first
+
+
+def precheck(overrides: list[str]) -> None:
+    """Compose and validate a single run's config before Hydra makes its folder.
+
+    Exits with a one-line error (code 2) naming the offending key and value, so
+    that a bad command leaves no run folder behind.
+    """
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from sim.config import ConfigError
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3", job_name="sim"):
+        base = OmegaConf.to_container(compose("config"), resolve=False)
+        try:
+            cfg = compose("config", overrides=overrides)
+        except Exception as e:  # Hydra's composition errors (unknown key, group option)
+            fail(_one_line(e, list(_flat_keys(base))))
+    data = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        validate(data)
+    except ConfigError as e:
+        fail(str(e))
+
+
+def validate(data: dict):
+    """Build the run's :class:`~sim.config.SimConfig` from a composed config."""
+    from sim.config import ConfigError, build_config
+
+    if "strategy" not in data:
+        from sim.strategies import available
+
+        raise ConfigError(
+            "no strategy chosen: add +strategy=NAME, one of: "
+            + ", ".join(sorted({*available(), *_strategy_presets()})))
+    return build_config(data)
 
 
 def run_task(cfg) -> dict | None:
     """The Hydra task: validate, run, write the run folder, print a summary."""
     from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from sim.config import ConfigError, build_config
     from sim.metrics import format_headline
     from sim.runner import RunExists, run_simulation
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
     folder = Path(hc.runtime.output_dir)
-    single = hc.mode == RunMode.RUN
-    data = OmegaConf.to_container(cfg, resolve=True)
-    try:
-        if "strategy" not in data:
-            from sim.strategies import available
-
-            raise ConfigError(
-                "no strategy chosen: add +strategy=NAME, one of: "
-                + ", ".join(sorted({*available(), *_strategy_presets()})))
-        sim_cfg = build_config(data)
-    except ConfigError as e:
-        if single:
-            _remove_fresh_folder(folder)
-            fail(str(e))
-        raise
+    # a single run was validated by precheck(); in a sweep a bad run fails alone
+    sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
     progress = {"on": True, "off": False}.get(sim_cfg.output.progress, sys.stderr.isatty())
     try:
         summary = run_simulation(sim_cfg, folder, progress=progress,
@@ -98,9 +131,35 @@ def _strategy_presets() -> list[str]:
     return [p.stem for p in root.glob("*.yaml")]
 
 
+def run_help() -> str:
+    """``run --help``: usage, the strategy and preset options, and the commented defaults."""
+    text = (CONFIG_DIR / "config.yaml").read_text()
+    text = text.split("\nhydra:")[0].rstrip()
+    groups = "\n".join(
+        f"  +{g}=" + "|".join(sorted(p.stem for p in (CONFIG_DIR / g).glob("*.yaml")))
+        for g in ("strategy", "preset"))
+    return (
+        "usage: python -m sim run +strategy=NAME [key=value ...] [-m for a sweep]\n\n"
+        "examples:\n"
+        "  python -m sim run +strategy=lions\n"
+        "  python -m sim run +strategy=mixed strategy.shares.lions=0.3 n_workers=100000 seed=7\n"
+        "  python -m sim run -m +strategy=everyone,lions 'seed=range(0,20)'\n\n"
+        f"choices:\n{groups}\n\n"
+        "strategy files (configs/strategy/*.yaml) hold each strategy's own parameters,\n"
+        "overridable as strategy.params.NAME.KEY=VALUE. Hydra's own options: --hydra-help.\n\n"
+        f"configuration (configs/config.yaml):\n\n{text}\n")
+
+
 def _hydra_run(argv: list[str]) -> None:
     import hydra
 
+    if argv and argv[0] in {"-h", "--help"}:
+        print(run_help())
+        sys.exit(0)
+    hydra_flags = {"-m", "--multirun", "-h", "--help", "--hydra-help", "--info", "-c", "--cfg",
+                   "-p", "--package", "--shell-completion", "-sc", "--resolve"}
+    if not hydra_flags & set(argv) and not any(a.startswith("-") for a in argv):
+        precheck(argv)
     app = hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")(
         run_task)
     sys.argv = [f"{sys.argv[0]} run", *argv]

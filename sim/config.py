@@ -15,6 +15,7 @@ repeat it as comments next to the defaults.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -34,9 +35,9 @@ def param(default: Any, help: str, lo: float | None = None, hi: float | None = N
     """Declare a config field with its help line and valid range."""
     meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "lo_open": lo_open}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     if dataclasses.is_dataclass(default):
-        return field(default_factory=lambda: dataclasses.replace(default), metadata=meta)
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -105,7 +106,8 @@ class NetworkingConfig:
 
 @dataclass
 class TiesConfig:
-    initial_colleagues: int = param(4, "colleague ties per employed worker at the start", 0)
+    initial_colleagues: float = param(4.0, "mean colleague ties per employed worker at the start "
+                                      "(drawn among coworkers; a few draws miss)", 0.0)
     initial_acquaintances: float = param(6.0, "mean acquaintance ties per worker at the start", 0.0)
     initial_online: float = param(6.0, "mean online-only ties per worker at the start", 0.0)
     colleagues_per_hire: int = param(3, "new colleague ties a worker forms on joining a firm", 0)
@@ -121,8 +123,8 @@ class TiesConfig:
                               **PROB)
     prune_below: float = param(0.02, "a tie whose strength falls below this is dropped", **PROB)
     prune_every: int = param(13, "weeks between pruning dropped ties from memory", 1)
-    evolve: bool = param(True, "ties change over time (false = fixed network, as in "
-                      "Calvo-Armengol & Jackson)")
+    evolve: bool = param(True, "ties change over time (false = fixed network as in "
+                         "Calvo-Armengol & Jackson: no decay, no new ties, no investment)")
 
 
 @dataclass
@@ -158,8 +160,9 @@ class StrategyConfig:
     shares: dict = param({"lions": 1.0}, "share of workers following each strategy; one share may "
                       "be null to take the rest")
     params: dict = param({}, "per-strategy parameter overrides, e.g. params.lions.focus_k=3")
-    assign: str = param("random", "how strategies are assigned: random draw by share, or exact "
-                     "counts in id order (common random numbers)", choices=("random", "exact"))
+    assign: str = param("random", "how strategies are assigned: each worker draws one by share "
+                        "(random), or exact counts placed at random (exact)",
+                        choices=("random", "exact"))
 
 
 @dataclass
@@ -227,7 +230,7 @@ def _check_scalar(key: str, tp: Any, value: Any, meta: Mapping) -> Any:
 
 def _build(cls: type, data: Any, prefix: str, meta: Mapping | None = None) -> Any:
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{prefix or 'config'}={_fmt(data)}: must be a mapping of keys")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}={_fmt(data)}: must be a mapping of keys")
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
@@ -299,7 +302,9 @@ def _validate_strategy(s: StrategyConfig) -> None:
     elif abs(total - 1.0) > 1e-6:
         raise ConfigError(f"strategy.shares: shares sum to {total:g}, must sum to 1 "
                           f"({', '.join(f'{k}={v}' for k, v in s.shares.items())})")
-    for k in s.params:
+    for k, v in s.params.items():
+        if not isinstance(v, Mapping):
+            raise ConfigError(f"strategy.params.{k}={_fmt(v)}: must be a mapping of parameters")
         if k not in names:
             raise ConfigError(
                 f"strategy.params.{k}: unknown strategy '{k}'; available: {', '.join(names)}")

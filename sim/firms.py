@@ -29,16 +29,14 @@ class Firms:
                  rng: np.random.Generator):
         n_firms = max(1, int(round(n_positions / mean_size)))
         # log-normal weights with the requested dispersion, scaled to n_positions
+        n_firms = min(n_firms, n_positions)
         w = rng.lognormal(0.0, size_sigma, n_firms) if size_sigma > 0 else np.ones(n_firms)
-        size = np.maximum(1, np.floor(w / w.sum() * n_positions)).astype(np.int64)
-        # distribute the rounding remainder one position at a time to the largest firms
-        short = n_positions - int(size.sum())
-        if short > 0:
-            size[np.argsort(-w, kind="stable")[:short]] += 1
-        elif short < 0:
-            big = np.flatnonzero(size > 1)
-            take = rng.choice(big, size=min(-short, len(big)), replace=False)
-            size[take] -= 1
+        # every firm has one position; the rest are shared by log-normal weights with
+        # the largest-remainder rule, so the sizes add up to n_positions exactly
+        quota = (n_positions - n_firms) * w / w.sum()
+        size = 1 + np.floor(quota).astype(np.int64)
+        left = n_positions - int(size.sum())
+        size[np.argsort(-(quota - np.floor(quota)), kind="stable")[:left]] += 1
         sector = np.sort(rng.integers(0, n_sectors, n_firms)).astype(np.int32)
         self.n_firms = n_firms
         self.n_sectors = n_sectors

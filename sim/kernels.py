@@ -18,10 +18,10 @@ def _top_k(group, score, k, n_groups):
     for i in range(len(group)):
         g = group[i]
         s = score[i]
-        if s <= best_val[g, k - 1]:
+        if best_row[g, k - 1] >= 0 and s <= best_val[g, k - 1]:
             continue
         j = k - 1
-        while j > 0 and best_val[g, j - 1] < s:
+        while j > 0 and (best_row[g, j - 1] < 0 or best_val[g, j - 1] < s):
             best_val[g, j] = best_val[g, j - 1]
             best_row[g, j] = best_row[g, j - 1]
             j -= 1

@@ -56,7 +56,10 @@ def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
     """Headline metrics per strategy and for all workers.
 
     Returns a mapping ``{strategy or "all": {n_spells, n_hires, km_median_weeks,
-    share_reemployed_4w, share_hires_contacts}}``; ``km_median_weeks`` is None
+    share_reemployed_4w, share_hires_contacts}}``. ``n_spells`` and the duration
+    metrics count spells that started in the horizon; ``n_hires`` and
+    ``share_hires_contacts`` count every hire made in the horizon (including
+    hires ending spells that began before week 0). ``km_median_weeks`` is None
     when fewer than half the spells ever end.
     """
     out = {}
@@ -88,6 +91,8 @@ def format_headline(metrics: dict[str, dict]) -> str:
         return "n/a" if v is None else format(v, fmt)
 
     for name, m in metrics.items():
+        if m["n_spells"] == 0 and m["n_hires"] == 0:
+            continue  # a strategy with no workers (share 0)
         lines.append(f"{name:<12}{m['n_spells']:>8}{f(m['km_median_weeks'], '.0f'):>14}"
                      f"{f(m['share_reemployed_4w'], '.1%'):>9}"
                      f"{f(m['share_hires_contacts'], '.1%'):>14}")

@@ -4,8 +4,9 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
 
 1. **separations**: each employed worker loses the job with probability
    ``market.separation_rate`` (the position reopens as a vacancy); each firm
-   makes a mass layoff with probability ``market.firm_shock_rate`` (a share
-   ``market.layoff_fraction`` of its workers; their positions close). A job
+   makes a mass layoff with probability ``market.firm_shock_rate`` (each of its
+   workers is laid off with probability ``market.layoff_fraction``; their
+   positions close). A job
    loser's unemployment spell opens this week; they search from next week.
 2. **vacancies**: each closed position reopens as a vacancy with probability
    ``market.recovery_rate``.
@@ -29,7 +30,8 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    (``hiring.applications``) formal applications to open positions of their
    sector; each firm ranks its applicants by the signal of ability and makes
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
-   worker takes the best offer. Spells close with the channel and tie recorded.
+   worker takes the best offer (one round: a declined offer's vacancy stays
+   open until next week). Spells close with the channel and tie recorded.
 6. **ties**: untended strength decays by kind; people at the same firm keep
    their tie at ``ties.work_strength`` at least, learn each other's work and
    become colleagues; new hires form colleague and supervisor ties; weak ties
@@ -51,8 +53,8 @@ import mesa
 import numpy as np
 
 from sim.config import SimConfig, build_config
-from sim.kernels import group_top_k
 from sim.firms import CLOSED, FILLED, OPEN, Firms
+from sim.kernels import group_top_k
 from sim.records import FORMAL, LEAD, REFERRAL, Series, Spells
 from sim.strategies import Context, get_policy
 from sim.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, Ties
@@ -223,6 +225,7 @@ class LabourMarket(mesa.Model):
         offers = self.leads()
         self.hiring(offers)
         self.update_ties()
+        self._degree = self.ties.degree()
         if self.week >= 0:
             self.record()
         self.week += 1
@@ -330,10 +333,10 @@ class LabourMarket(mesa.Model):
         """Carry out the plans with this week's hours (re-planning when due)."""
         cfg, rng = self.cfg, self.streams["networking"]
         nw = cfg.networking
+        if not cfg.ties.evolve or nw.time_budget <= 0:
+            return  # a fixed network, or no time to network
         if (self.week + cfg.burn_in) % nw.plan_every == 0:
             self.plan_networking()
-        if nw.time_budget <= 0:
-            return
         ties = self.ties
         hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
             np.float32)
@@ -529,7 +532,7 @@ class LabourMarket(mesa.Model):
         if not tc.evolve:
             return
         t, rng = self.ties, self.streams["ties"]
-        # decay of untended strength
+        # every tie decays; investment (networking) and working together offset it
         t.strength[:] = t.strength * self._keep[t.kind]
         # people at the same firm: warm ties, learning each other's work, colleagues
         ea = self.employer[t.a]
@@ -557,7 +560,6 @@ class LabourMarket(mesa.Model):
     def record(self) -> None:
         n = self.cfg.n_workers
         f = self.firms
-        self._degree = self.ties.degree()
         unemployed = ~self.employed
         n_u = int(unemployed.sum())
         if self.cfg.market.jobs == "vacancies":

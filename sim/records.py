@@ -73,7 +73,8 @@ class Spells:
     def frame(self, horizon: int, strategy_names: list[str]) -> pd.DataFrame:
         """Spells that started or were running during weeks ``[0, horizon)``.
 
-        ``duration_weeks`` runs to the hire, or to ``horizon`` for censored spells.
+        ``duration_weeks`` runs to the week of the hire, or, for censored spells, to
+        the last simulated week ``horizon - 1``.
         """
         c = {k: v[: self.n] for k, v in self.cols.items()}
         # drop spells that ended before week 0 (during burn-in)
@@ -81,7 +82,8 @@ class Spells:
         c = {k: v[keep] for k, v in c.items()}
         done = c["closed"]
         net = done & (c["channel"] != FORMAL)
-        end = np.where(done, c["end_week"], horizon)
+        # a censored spell was searched through the last simulated week, horizon - 1
+        end = np.where(done, c["end_week"], horizon - 1)
 
         def cat(codes, names, valid):
             return pd.Categorical.from_codes(np.where(valid, codes, -1).astype(np.int64),

@@ -1,0 +1,238 @@
+"""Configuration building and validation (sim/config.py), and the YAML files under configs/."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.config import ConfigError, SimConfig, build_config, to_dict
+from sim.strategies import available
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def error_of(data) -> str:
+    with pytest.raises(ConfigError) as exc:
+        build_config(data)
+    msg = str(exc.value)
+    assert msg and "\n" not in msg, f"not one line: {msg!r}"
+    return msg
+
+
+# (config, substrings the one-line message must contain: the key, and the value)
+INVALID = {
+    "negative_size": ({"n_workers": -1}, ["n_workers=-1"]),
+    "too_few_workers": ({"n_workers": 1}, ["n_workers=1"]),
+    "zero_weeks": ({"weeks": 0}, ["weeks=0"]),
+    "negative_seed": ({"seed": -3}, ["seed=-3"]),
+    "prob_above_1": ({"market": {"separation_rate": 1.5}}, ["market.separation_rate=1.5"]),
+    "prob_below_0": ({"leads": {"hear_prob": -0.1}}, ["leads.hear_prob=-0.1"]),
+    "open_lower_bound": ({"networking": {"saturation_hours": 0.0}},
+                         ["networking.saturation_hours=0.0"]),
+    "range_hi": ({"market": {"firm_size_sigma": 6}}, ["market.firm_size_sigma=6"]),
+    "nan": ({"hiring": {"formal_noise": math.nan}}, ["hiring.formal_noise=nan"]),
+    "inf": ({"hiring": {"formal_noise": math.inf}}, ["hiring.formal_noise=inf"]),
+    "string_for_int": ({"n_workers": "100"}, ["n_workers='100'"]),
+    "float_for_int": ({"n_workers": 100.5}, ["n_workers=100.5"]),
+    "float_for_nested_int": ({"ties": {"prune_every": 2.5}}, ["ties.prune_every=2.5"]),
+    "bool_for_int": ({"seed": True}, ["seed=True"]),
+    "bool_for_float": ({"market": {"vacancy_rate": True}}, ["market.vacancy_rate=True"]),
+    "string_for_float": ({"market": {"vacancy_rate": "0.1"}}, ["market.vacancy_rate='0.1'"]),
+    "int_for_bool": ({"ties": {"evolve": 1}}, ["ties.evolve=1"]),
+    "string_for_bool": ({"output": {"ties": "yes"}}, ["output.ties='yes'"]),
+    "int_for_string": ({"market": {"jobs": 3}}, ["market.jobs=3"]),
+    "choice": ({"output": {"progress": "maybe"}}, ["output.progress='maybe'"]),
+    "choice_nested": ({"market": {"jobs": "both"}}, ["market.jobs='both'"]),
+    "choice_assign": ({"strategy": {"assign": "sorted"}}, ["strategy.assign='sorted'"]),
+    "per_kind_range": ({"ties": {"decay": {"online": 2}}}, ["ties.decay.online=2"]),
+    "per_kind_negative": ({"ties": {"strength": {"colleague": -0.5}}},
+                          ["ties.strength.colleague=-0.5"]),
+    "per_kind_type": ({"ties": {"knows_work": {"supervisor": "high"}}},
+                      ["ties.knows_work.supervisor='high'"]),
+    "shares_sum": ({"strategy": {"shares": {"lions": 0.5, "everyone": 0.3}}},
+                   ["strategy.shares", "lions=0.5", "everyone=0.3", "sum to 0.8"]),
+    "shares_sum_above_1": ({"strategy": {"shares": {"lions": 0.7, "passive": 0.7}}},
+                           ["strategy.shares", "lions=0.7", "passive=0.7", "1.4"]),
+    "share_out_of_range": ({"strategy": {"shares": {"lions": 1.5, "everyone": None}}},
+                           ["strategy.shares.lions=1.5"]),
+    "share_not_number": ({"strategy": {"shares": {"lions": "all"}}},
+                         ["strategy.shares.lions='all'"]),
+    "two_null_shares": ({"strategy": {"shares": {"lions": None, "everyone": None}}},
+                        ["strategy.shares", "lions", "everyone"]),
+    "null_share_nothing_left": ({"strategy": {"shares": {"lions": 0.6, "passive": 0.6,
+                                                         "everyone": None}}},
+                                ["strategy.shares", "1.2", "everyone"]),
+    "no_shares": ({"strategy": {"shares": {}}}, ["strategy.shares={}"]),
+    "shares_not_mapping": ({"strategy": {"shares": "lions"}}, ["strategy.shares='lions'"]),
+    "unknown_strategy_share": ({"strategy": {"shares": {"lion": 1.0}}},
+                               ["strategy.shares.lion", "'lion'", "lions"]),
+    "unknown_strategy_params": ({"strategy": {"params": {"wolves": {"focus_k": 2}}}},
+                                ["strategy.params.wolves", "'wolves'"]),
+    "bad_strategy_param": ({"strategy": {"params": {"lions": {"focus_k": 0}}}},
+                           ["strategy.params.lions.focus_k=0"]),
+    "bad_strategy_param_type": ({"strategy": {"params": {"lions": {"ask": "no"}}}},
+                                ["strategy.params.lions.ask='no'"]),
+    "bad_strategy_param_range": ({"strategy": {"params": {"everyone": {"new_tie_share": 1.2}}}},
+                                 ["strategy.params.everyone.new_tie_share=1.2"]),
+    # the unknown key is the offence (it has no valid value); the message suggests the fix
+    "unknown_key": ({"n_worker": 5}, ["'n_worker'", "did you mean 'n_workers'"]),
+    "unknown_nested_key": ({"market": {"separation_rat": 0.1}},
+                           ["'market.separation_rat'", "did you mean 'market.separation_rate'"]),
+    "unknown_per_kind": ({"ties": {"decay": {"onlin": 0.1}}},
+                         ["'ties.decay.onlin'", "did you mean 'ties.decay.online'"]),
+    "unknown_strategy_param": ({"strategy": {"params": {"lions": {"focus": 3}}}},
+                               ["'strategy.params.lions.focus'",
+                                "did you mean 'strategy.params.lions.focus_k'"]),
+}
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_config_gives_one_line_error_naming_key_and_value(case):
+    data, expected = INVALID[case]
+    msg = error_of(data)
+    for part in expected:
+        assert part in msg, f"{part!r} not in {msg!r}"
+
+
+@pytest.mark.parametrize("data,expected", [
+    ({"market": 3}, "market=3:"),
+    ({"ties": {"decay": 0.1}}, "ties.decay=0.1:"),
+], ids=["market", "per_kind"])
+def test_section_that_is_not_a_mapping(data, expected):
+    assert expected in error_of(data)
+
+
+@pytest.mark.parametrize("value", [3, "x"])
+def test_strategy_params_that_are_not_a_mapping(value):
+    msg = error_of({"strategy": {"params": {"lions": value}}})
+    assert f"strategy.params.lions={value!r}" in msg
+
+
+def test_strategy_params_section_not_a_mapping():
+    assert "strategy.params=3" in error_of({"strategy": {"params": 3}})
+
+
+def test_unknown_key_without_close_match_has_no_suggestion():
+    msg = error_of({"zzzzzz": 1})
+    assert "'zzzzzz'" in msg and "did you mean" not in msg
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+# ------------------------------------------------------------------ valid configs
+
+
+def test_defaults_build():
+    cfg = build_config({})
+    assert to_dict(cfg) == to_dict(SimConfig())
+    assert to_dict(build_config(None)) == to_dict(SimConfig())
+    assert cfg.strategy.shares == {"lions": 1.0}
+    assert cfg.n_workers == 10_000 and cfg.market.separation_rate == 0.0045
+
+
+def test_null_share_takes_the_rest():
+    data = {"strategy": {"shares": {"lions": 0.3, "everyone": None}}}
+    cfg = build_config(data)
+    assert list(cfg.strategy.shares) == ["lions", "everyone"]
+    assert cfg.strategy.shares == {"lions": pytest.approx(0.3), "everyone": pytest.approx(0.7)}
+    assert data["strategy"]["shares"]["everyone"] is None  # the input is not modified
+    cfg = build_config({"strategy": {"shares": {"lions": 1.0, "everyone": None}}})
+    assert cfg.strategy.shares == {"lions": 1.0, "everyone": 0.0}
+
+
+def test_int_accepted_for_float_fields():
+    cfg = build_config({"market": {"mean_firm_size": 20, "vacancy_rate": 0},
+                        "ties": {"decay": {"online": 1}},
+                        "strategy": {"shares": {"lions": 1}}})
+    for v in (cfg.market.mean_firm_size, cfg.market.vacancy_rate, cfg.ties.decay.online):
+        assert type(v) is float
+    assert cfg.market.mean_firm_size == 20.0 and cfg.ties.decay.online == 1.0
+
+
+def test_integral_float_accepted_for_int_fields():
+    # e.g. n_workers=1e5 on the command line arrives as a float
+    cfg = build_config({"n_workers": 1e5, "weeks": 52.0})
+    assert type(cfg.n_workers) is int and cfg.n_workers == 100_000
+    assert type(cfg.weeks) is int and cfg.weeks == 52
+
+
+def test_bounds_are_inclusive():
+    cfg = build_config({"market": {"separation_rate": 1.0, "layoff_fraction": 0.0},
+                        "n_workers": 2, "weeks": 1})
+    assert cfg.market.separation_rate == 1.0 and cfg.n_workers == 2
+
+
+def test_strategy_params_and_partial_per_kind():
+    cfg = build_config({"strategy": {"shares": {"lions": 0.5, "passive": 0.5},
+                                     "params": {"lions": {"focus_k": 3}}},
+                        "ties": {"decay": {"online": 0.2}}})
+    assert cfg.strategy.params == {"lions": {"focus_k": 3}}
+    assert cfg.ties.decay.online == 0.2
+    assert cfg.ties.decay.colleague == 0.0  # PerKind's own default, not the tie default
+
+
+def test_configs_do_not_share_mutable_defaults():
+    a, b = build_config({}), build_config({})
+    before = a.ties.decay.online
+    try:
+        a.ties.decay.online = 0.5
+        a.strategy.shares["passive"] = 0.0
+        assert b.ties.decay.online == before
+        assert SimConfig().ties.decay.online == before
+        assert "passive" not in SimConfig().strategy.shares
+    finally:  # undo, in case the objects are shared, so other tests see the real defaults
+        a.ties.decay.online = before
+        a.strategy.shares.pop("passive", None)
+
+
+# ------------------------------------------------------------------ the YAML files
+
+
+def load(path: Path) -> dict:
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def test_config_yaml_matches_dataclass_defaults():
+    data = load(CONFIGS / "config.yaml")
+    assert "defaults" in data and "hydra" in data
+    data = {k: v for k, v in data.items() if k not in ("defaults", "hydra")}
+    expected = to_dict(SimConfig())
+    del expected["strategy"]  # chosen with +strategy=NAME
+    assert data == expected
+    # the same types too (no 20 for 20.0, no 1 for true): the YAML builds to the defaults
+    def types(d):
+        return {k: types(v) if isinstance(v, dict) else type(v) for k, v in d.items()}
+    assert types(data) == types(expected)
+    assert to_dict(build_config(data)) == to_dict(SimConfig())
+
+
+STRATEGY_FILES = sorted((CONFIGS / "strategy").glob("*.yaml"))
+
+
+def test_every_strategy_has_a_config_file():
+    assert set(available()) <= {p.stem for p in STRATEGY_FILES}
+
+
+@pytest.mark.parametrize("path", STRATEGY_FILES, ids=lambda p: p.stem)
+def test_strategy_yaml_builds(path):
+    data = load(path)
+    assert "shares" in data
+    cfg = build_config({"strategy": data})
+    assert sum(cfg.strategy.shares.values()) == pytest.approx(1.0)
+    assert set(cfg.strategy.shares) <= set(available())
+    assert cfg.strategy.name == data["name"]
+    # overrides given in the file are the values used
+    for name, params in (data.get("params") or {}).items():
+        assert cfg.strategy.params[name] == params
+
+
+def test_preset_yaml_builds():
+    for path in sorted((CONFIGS / "preset").glob("*.yaml")):
+        data = load(path)  # '# @package _global_': keys at the top level
+        build_config(data)

@@ -1,0 +1,74 @@
+"""Segmented top-k (sim/kernels.py) against a sort-per-group reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.kernels import group_top_k
+
+
+def brute_top_k(group, score, k):
+    """Per group, rows sorted by score descending, earlier row first among equal scores."""
+    out = np.zeros(len(group), dtype=bool)
+    for g in np.unique(group):
+        rows = np.flatnonzero(group == g)
+        order = sorted(rows.tolist(), key=lambda r: (-score[r], r))
+        out[order[:k]] = True
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 40])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_brute_force_with_tied_scores(k, seed):
+    rng = np.random.default_rng(seed)
+    n, n_groups = 3_000, 120
+    # uneven group sizes (some groups empty, some larger than k); few distinct scores, so
+    # many ties, and negative ones too
+    group = rng.choice(n_groups, n, p=rng.dirichlet(np.full(n_groups, 0.3)))
+    score = rng.integers(-3, 4, n).astype(np.float64)
+    sizes = np.bincount(group, minlength=n_groups)
+    assert (sizes == 0).any() and (sizes > 40).any() and ((sizes > 0) & (sizes < 7)).any()
+    got = group_top_k(group, score, k, n_groups)
+    expected = brute_top_k(group, score, k)
+    assert got.dtype == bool and len(got) == n
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.bincount(group[got], minlength=n_groups),
+                                  np.minimum(sizes, k))
+    # n_groups defaults to group.max() + 1
+    np.testing.assert_array_equal(group_top_k(group, score, k), expected)
+
+
+def test_continuous_scores_and_int32_input():
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, 500, 20_000).astype(np.int32)
+    score = rng.normal(size=20_000).astype(np.float32)
+    np.testing.assert_array_equal(group_top_k(group, score, 4, 500),
+                                  brute_top_k(group, score.astype(np.float64), 4))
+
+
+def test_earlier_row_wins_among_equal_scores():
+    group = np.array([0, 0, 0, 1, 0, 1])
+    score = np.array([1.0, 2.0, 1.0, 5.0, 1.0, 5.0])
+    assert group_top_k(group, score, 2).tolist() == [True, True, False, True, False, True]
+    assert group_top_k(group, score, 1).tolist() == [False, True, False, True, False, False]
+
+
+def test_k_larger_than_every_group_keeps_all():
+    group = np.array([2, 0, 2, 2, 0])
+    score = np.array([0.1, -5.0, 3.0, 0.0, 1e300])
+    assert group_top_k(group, score, 10).all()
+
+
+def test_empty_input_and_nonpositive_k():
+    out = group_top_k(np.array([], dtype=np.int64), np.array([]), 3)
+    assert out.dtype == bool and len(out) == 0
+    out = group_top_k(np.array([], dtype=np.int64), np.array([]), 3, n_groups=5)
+    assert len(out) == 0
+    assert not group_top_k(np.array([0, 1]), np.array([1.0, 2.0]), 0).any()
+
+
+def test_minus_infinity_scores_are_still_ranked():
+    group = np.array([0, 0, 1])
+    score = np.array([-np.inf, -np.inf, 1.0])
+    np.testing.assert_array_equal(group_top_k(group, score, 1), brute_top_k(group, score, 1))

@@ -1,0 +1,296 @@
+"""The model as a whole: invariants, determinism, and each submodel's behaviour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.firms import CLOSED, FILLED, OPEN
+from sim.model import LabourMarket
+from sim.ties import ACQUAINTANCE, COLLEAGUE, ONLINE
+from tests.conftest import mix, small
+
+ALL4 = mix(lions=0.25, everyone=0.25, passive=0.25, broadcast=0.25)
+
+
+def check_state(m: LabourMarket) -> None:
+    """Invariants that must hold after every step."""
+    n = m.cfg.n_workers
+    emp, unemp = np.flatnonzero(m.employed), np.flatnonzero(~m.employed)
+    assert len(emp) + len(unemp) == n
+    # every unemployed worker has exactly one open spell, employed ones none
+    c = m.spells.cols
+    open_rows = np.flatnonzero(~c["closed"][: m.spells.n])
+    owners = c["worker_id"][open_rows]
+    assert len(np.unique(owners)) == len(owners), "a worker is in two open spells"
+    assert set(owners.tolist()) == set(unemp.tolist())
+    assert np.array_equal(np.sort(m.spell_row[unemp]), np.sort(open_rows))
+    assert (m.spell_row[emp] == -1).all()
+    if m.cfg.market.jobs == "vacancies":
+        f = m.firms
+        # an employed worker holds exactly one filled position of its employer
+        assert (m.slot[emp] >= 0).all() and (m.employer[emp] >= 0).all()
+        assert (f.pos_holder[m.slot[emp]] == emp).all()
+        assert (f.pos_firm[m.slot[emp]] == m.employer[emp]).all()
+        assert (f.pos_state == FILLED).sum() == len(emp)
+        assert (f.pos_holder[f.pos_state != FILLED] == -1).all()
+        assert (m.slot[unemp] == -1).all() and (m.employer[unemp] == -1).all()
+    t = m.ties
+    assert (t.a < t.b).all()
+    assert len(np.unique(t.keys())) == t.n, "duplicate ties"
+    assert ((t.strength >= 0) & (t.strength <= 1)).all()
+    assert ((t.knows_a >= 0) & (t.knows_a <= 1)).all()
+
+
+@pytest.mark.parametrize("strategy", [ALL4, mix(lions=1.0), mix(everyone=1.0)])
+def test_invariants_every_step(strategy):
+    m = LabourMarket(small(strategy=strategy, weeks=30, burn_in=10))
+    check_state(m)
+    while m.week < m.cfg.weeks:
+        m.step()
+        check_state(m)
+
+
+def test_each_hire_closes_exactly_one_spell():
+    m = LabourMarket(small(strategy=ALL4)).run()
+    ts, sp = m.timeseries_frame(), m.spells_frame()
+    closed = sp[~sp.censored]
+    assert len(closed) == ts["hires"].sum() > 0
+    by_channel = closed["channel"].value_counts()
+    for ch in ("formal", "lead", "referral"):
+        assert by_channel.get(ch, 0) == ts[f"hires_{ch}"].sum()
+    # separations in the horizon open exactly one spell each
+    started = sp[sp.start_week >= 0]
+    assert len(started) == ts["separations"].sum()
+    # flows balance the stock: u(t) = u(t-1) + separations - hires
+    du = ts["n_unemployed"].diff().iloc[1:]
+    assert (du == (ts["separations"] - ts["hires"]).iloc[1:]).all()
+
+
+def test_spells_frame_contract():
+    m = LabourMarket(small(strategy=ALL4)).run()
+    sp = m.spells_frame()
+    for col in ("worker_id", "strategy", "start_week", "end_week", "duration_weeks", "censored",
+                "channel", "helper_id", "tie_kind", "tie_strength", "tie_common_neighbors"):
+        assert col in sp.columns
+    cens = sp[sp.censored]
+    assert cens["end_week"].isna().all() and cens["channel"].isna().all()
+    assert (cens["duration_weeks"] == m.cfg.weeks - 1 - cens["start_week"]).all()
+    done = sp[~sp.censored]
+    assert (done["duration_weeks"] == done["end_week"] - done["start_week"]).all()
+    assert (done["duration_weeks"] >= 1).all(), "a job loser searches from the next week"
+    net = done[done.channel != "formal"]
+    assert len(net) > 0
+    assert net["helper_id"].notna().all() and net["tie_kind"].notna().all()
+    assert net["tie_strength"].between(0, 1).all()
+    formal = done[done.channel == "formal"]
+    assert formal["helper_id"].isna().all() and formal["tie_kind"].isna().all()
+    # spells running at week 0 are flagged and have started before it
+    assert (sp.loc[sp.left_truncated, "start_week"] < 0).all()
+    assert (sp.loc[~sp.left_truncated, "start_week"] >= 0).all()
+
+
+def test_same_seed_identical_different_seed_differs(tmp_path):
+    cfg = small(strategy=ALL4)
+    a = LabourMarket(cfg).run()
+    b = LabourMarket(cfg).run()
+    pd.testing.assert_frame_equal(a.spells_frame(), b.spells_frame())
+    pd.testing.assert_frame_equal(a.timeseries_frame(), b.timeseries_frame())
+    for name, m in (("a", a), ("b", b)):
+        m.spells_frame().to_parquet(tmp_path / f"{name}.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    c = LabourMarket({**cfg, "seed": 1}).run()
+    assert not a.timeseries_frame().equals(c.timeseries_frame())
+
+
+def test_common_random_numbers_across_strategies():
+    """Runs that differ only by strategy start from the same market and network."""
+    a = LabourMarket(small(strategy=mix(lions=1.0)))
+    b = LabourMarket(small(strategy=mix(everyone=1.0)))
+    assert np.array_equal(a.ability, b.ability)
+    assert np.array_equal(a.employer, b.employer)
+    assert np.array_equal(a.ties.keys(), b.ties.keys())
+
+
+def test_separation_rate_matches_parameter():
+    rate = 0.01
+    m = LabourMarket(small(strategy=mix(passive=1.0), n_workers=4000, weeks=60,
+                           market__separation_rate=rate, market__firm_shock_rate=0.0)).run()
+    ts = m.timeseries_frame()
+    employed = 4000 - ts["n_unemployed"].shift(1).iloc[1:]
+    seps = ts["separations"].iloc[1:]
+    exposure = employed.sum()
+    se = np.sqrt(exposure * rate * (1 - rate))
+    assert abs(seps.sum() - exposure * rate) < 4 * se
+
+
+def test_mass_layoff_hits_colleagues_together():
+    m = LabourMarket(small(strategy=mix(passive=1.0), n_workers=3000, burn_in=0, weeks=1,
+                           market__firm_shock_rate=1.0, market__layoff_fraction=0.5,
+                           market__separation_rate=0.0, market__recovery_rate=0.0))
+    employed_before = m.employed.copy()
+    employer_before = m.employer.copy()
+    m.step()
+    lost = employed_before & ~m.employed
+    share = lost.sum() / employed_before.sum()
+    n = employed_before.sum()
+    assert abs(share - 0.5) < 4 * np.sqrt(0.25 / n)
+    # their positions closed (not reopened as vacancies this week)
+    assert (m.firms.pos_state == CLOSED).sum() == lost.sum() - 0
+    # a laid-off worker's former colleagues were laid off too: same-firm pairs
+    firms_hit = np.unique(employer_before[lost])
+    assert len(firms_hit) > 0.5 * m.firms.n_firms
+
+
+def test_closed_positions_reopen_at_recovery_rate():
+    m = LabourMarket(small(strategy=mix(passive=1.0), burn_in=0, weeks=1,
+                           market__recovery_rate=0.2))
+    f = m.firms
+    cand = np.flatnonzero(f.pos_state == OPEN)[:200]
+    f.pos_state[cand] = CLOSED
+    m.reopen_positions()
+    back = (f.pos_state[cand] == OPEN).mean()
+    assert abs(back - 0.2) < 4 * np.sqrt(0.2 * 0.8 / 200)
+
+
+def test_leads_go_only_to_aware_searching_contacts():
+    m = LabourMarket(small(strategy=ALL4, leads__hear_prob=0.5))
+    for _ in range(15):
+        m.step()
+    offers = m.leads()
+    assert len(offers["seeker"]) > 0
+    seeker, helper, row = offers["seeker"], offers["helper"], offers["row"]
+    t = m.ties
+    assert (~m.employed[seeker]).all() and m.employed[helper].all()
+    assert (m.ti_unemployed[seeker] < m.week).all()
+    # the tie joins helper and seeker
+    assert np.array_equal(np.minimum(seeker, helper), t.a[row])
+    assert np.array_equal(np.maximum(seeker, helper), t.b[row])
+    asked = np.where(t.a[row] == seeker, t.asks_a[row], t.asks_b[row])
+    aware = (t.strength[row] >= m.cfg.leads.aware_strength) | m.announces[seeker] | asked
+    assert aware.all()
+    # scarce attention: at most per_helper leads per helper per week
+    assert np.bincount(helper).max() <= m.cfg.leads.per_helper
+    # referrals need a contact who knows the work and is engaged
+    ref = offers["channel"] == 2
+    assert (offers["knows"][ref] >= m.cfg.leads.referral_knows).all()
+    assert (t.strength[row[ref]] >= m.cfg.leads.referral_strength).all()
+
+
+def test_helper_dilution_splits_leads():
+    """A helper with many seeking contacts gives each of them less (Calvo-Armengol 2004)."""
+    m = LabourMarket(small(strategy=mix(broadcast=1.0), leads__hear_prob=1.0, n_workers=3000,
+                           burn_in=0, market__initial_unemployment=0.3,
+                           market__vacancy_rate=0.3))
+    for _ in range(2):
+        m.step()
+    offers = m.leads()
+    searching = ~m.employed & (m.ti_unemployed < m.week)
+    t = m.ties
+    # number of searching, aware contacts of each helper
+    n_seek = np.zeros(m.cfg.n_workers)
+    for h, s in ((t.a, t.b), (t.b, t.a)):
+        np.add.at(n_seek, h, searching[s])
+    got = np.bincount(offers["helper"], minlength=m.cfg.n_workers)
+    vac = m.firms.vacancies()
+    hearing = m.employed & (vac[np.maximum(m.employer, 0)] > 0) & (n_seek > 0)
+    # each helper passes one lead whatever the number of seekers, so per-seeker help falls
+    per_seeker = got[hearing] / n_seek[hearing]
+    few, many = n_seek[hearing] == 1, n_seek[hearing] >= 3
+    assert (got[hearing] == 1).all(), "every helper who hears passes the lead to someone"
+    assert few.sum() > 10 and many.sum() > 10
+    assert per_seeker[many].mean() < per_seeker[few].mean()
+
+
+def test_formal_hiring_favours_ability():
+    m = LabourMarket(small(strategy=mix(passive=1.0), n_workers=4000, weeks=80,
+                           leads__hear_prob=0.0)).run()
+    sp = m.spells_frame()
+    fresh = sp[~sp.left_truncated]
+    hi = fresh[fresh.ability > 0.5]
+    lo = fresh[fresh.ability < -0.5]
+    assert (~hi.censored).mean() > (~lo.censored).mean()
+    assert (sp["channel"].dropna() == "formal").all()
+
+
+def test_untended_ties_decay_and_work_ties_stay_warm():
+    m = LabourMarket(small(strategy=mix(passive=1.0), burn_in=0, weeks=1,
+                           networking__time_budget=0.0))
+    t = m.ties
+    before = t.strength.copy()
+    kinds = t.kind.copy()
+    same = (m.employer[t.a] >= 0) & (m.employer[t.a] == m.employer[t.b])
+    m.update_ties()
+    decay = m.cfg.ties.decay.as_array()[kinds]
+    expect = before * (1 - decay).astype(np.float32)
+    off = ~same
+    np.testing.assert_allclose(t.strength[off], expect[off], rtol=1e-6)
+    assert (t.strength[same] >= m.cfg.ties.work_strength - 1e-6).all()
+    # co-workers become colleagues
+    assert not np.isin(t.kind[same], [ACQUAINTANCE, ONLINE]).any()
+
+
+def test_new_hires_get_colleague_ties():
+    m = LabourMarket(small(strategy=mix(passive=1.0)))
+    for _ in range(5):
+        m.step()
+    hires = m._week_hires
+    assert len(hires) > 0
+    t = m.ties
+    new = t.created == m.week - 1
+    ends = np.concatenate([t.a[new], t.b[new]])
+    assert np.isin(hires, ends).mean() > 0.5
+    col = new & (t.kind == COLLEAGUE)
+    assert (m.employer[t.a[col]] == m.employer[t.b[col]]).mean() > 0.9
+
+
+def test_strategies_shape_networks():
+    m = LabourMarket(small(strategy=ALL4, weeks=40, burn_in=40)).run()
+    ts = m.timeseries_frame().iloc[-1]
+    assert ts["mean_degree_everyone"] > 1.5 * ts["mean_degree_passive"]
+    # lions concentrate time: their strongest ties are stronger than passive workers'
+    t = m.ties
+    strongest = np.zeros(m.cfg.n_workers, np.float32)
+    np.maximum.at(strongest, t.a, t.strength)
+    np.maximum.at(strongest, t.b, t.strength)
+    names = m.strategy_names
+    lions = m.strategy == names.index("lions")
+    passive = m.strategy == names.index("passive")
+    unemp = ~m.employed
+    assert strongest[lions & unemp].mean() > strongest[passive & unemp].mean() or \
+        (unemp & lions).sum() < 5
+    # broadcasters announce; only they do
+    assert m.announces[m.strategy == names.index("broadcast")].all()
+    assert not m.announces[m.strategy != names.index("broadcast")].any()
+
+
+def test_mixed_shares_assign_strategies():
+    m = LabourMarket(small(n_workers=5000, strategy=mix(lions=0.3, everyone=0.7)))
+    share = (m.strategy == 0).mean()
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 5000)
+    e = LabourMarket(small(n_workers=1001, strategy={**mix(lions=0.3, everyone=0.7),
+                                                     "assign": "exact"}))
+    assert (e.strategy == 0).sum() == 300
+
+
+def test_calvo_jackson_preset_runs_without_formal_channel():
+    import yaml
+
+    from sim.cli import CONFIG_DIR
+
+    preset = yaml.safe_load((CONFIG_DIR / "preset" / "calvo_jackson.yaml").read_text())
+    preset.update(n_workers=2000, weeks=60, burn_in=40, output={"progress": "off"})
+    m = LabourMarket(preset)
+    edges_before = m.ties.keys().copy()
+    m.run()
+    check_state(m)
+    assert np.array_equal(edges_before, m.ties.keys()), "the network is fixed"
+    sp = m.spells_frame()
+    done = sp[~sp.censored]
+    assert set(done.channel.unique()) <= {"formal", "lead"}
+    assert (done.channel == "lead").any()
+    ts = m.timeseries_frame()
+    # steady state of u' = b(1-u) - (hazard) u, with hazard >= a: u <= b / (a + b)
+    a, b = 0.1, 0.015
+    assert ts["unemployment_rate"].iloc[-20:].mean() < b / (a + b) + 0.02
