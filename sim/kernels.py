@@ -1,8 +1,10 @@
 """Compiled kernels for the few operations numpy cannot do in linear time.
 
 Segmented "top k per group" is the one hot spot that needs a sort in numpy
-(``lexsort`` on group and score, O(n log n)); here it is one pass with a small
-insertion buffer per group, O(n k). Compiled once and cached on disk by numba.
+(``lexsort`` on group and score, O(n log n)); here it is a counting sort by
+group and k selection passes within each group, O(n k), which is fast for the
+short groups it serves (a worker's ties, a helper's seeking contacts).
+Compiled once and cached on disk by numba.
 """
 
 from __future__ import annotations
@@ -13,26 +15,40 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True)
 def _top_k(group, score, k, n_groups):
-    best_val = np.full((n_groups, k), -np.inf)
-    best_row = np.full((n_groups, k), -1, dtype=np.int64)
-    for i in range(len(group)):
-        g = group[i]
-        s = score[i]
-        if best_row[g, k - 1] >= 0 and s <= best_val[g, k - 1]:
-            continue
-        j = k - 1
-        while j > 0 and (best_row[g, j - 1] < 0 or best_val[g, j - 1] < s):
-            best_val[g, j] = best_val[g, j - 1]
-            best_row[g, j] = best_row[g, j - 1]
-            j -= 1
-        best_val[g, j] = s
-        best_row[g, j] = i
-    out = np.zeros(len(group), dtype=np.bool_)
+    n = len(group)
+    # counting sort of the rows by group (stable: rows keep their order in a group)
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        start[group[i] + 1] += 1
     for g in range(n_groups):
-        for j in range(k):
-            r = best_row[g, j]
-            if r >= 0:
-                out[r] = True
+        start[g + 1] += start[g]
+    fill = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        g = group[i]
+        order[fill[g]] = i
+        fill[g] += 1
+    sorted_score = np.empty(n)
+    for j in range(n):
+        sorted_score[j] = score[order[j]]
+    out = np.zeros(n, dtype=np.bool_)
+    taken = np.zeros(n, dtype=np.bool_)  # by sorted position: reads stay contiguous
+    for g in range(n_groups):
+        a, b = start[g], start[g + 1]
+        if b - a <= k:
+            for j in range(a, b):
+                out[order[j]] = True
+            continue
+        # k passes of selection over the (short) group; earlier rows win ties
+        for _ in range(k):
+            best = -1
+            best_score = 0.0
+            for j in range(a, b):
+                if not taken[j] and (best < 0 or sorted_score[j] > best_score):
+                    best = j
+                    best_score = sorted_score[j]
+            taken[best] = True
+            out[order[best]] = True
     return out
 
 

@@ -99,8 +99,13 @@ class LabourMarket(mesa.Model):
         self._init_tie_strength = cfg.ties.strength.as_array()
         self._init_knows = cfg.ties.knows_work.as_array()
         self.wall_time = 0.0
+        self.timings: dict[str, float] = {}  # seconds spent in each submodel
+        self._fresh_rows: list[np.ndarray] = []  # tie rows created this week
+        self._moved: list[np.ndarray] = []  # workers who changed employer this week
         self._init_population()
         self._init_network()
+        self._update_cowork()
+        self._fresh_rows.clear()
         self.spells = Spells(max(1024, cfg.n_workers // 4))
         rows = np.flatnonzero(~self.employed)
         self.spell_row[rows] = self.spells.open(
@@ -185,9 +190,18 @@ class LabourMarket(mesa.Model):
         out[same] = self._by_sector[lo + (rng.random(len(s)) * (hi - lo)).astype(np.int64)]
         return out
 
-    def _add_ties(self, u, v, kind: int, knows_scale: float = 1.0) -> np.ndarray:
-        k = self._init_knows[kind] * knows_scale
-        return self.ties.add(u, v, kind, self._init_tie_strength[kind], k, k, self.week)
+    def _add_ties(self, u, v, kind: int) -> np.ndarray:
+        k = self._init_knows[kind]
+        rows = self.ties.add(u, v, kind, self._init_tie_strength[kind], k, k, self.week)
+        self._fresh_rows.append(rows)
+        return rows
+
+    def _update_cowork(self, rows: np.ndarray | None = None) -> None:
+        """Recompute whether the two ends of tie ``rows`` (all if None) work together."""
+        t = self.ties
+        rows = slice(None) if rows is None else rows
+        ea = self.employer[t.a[rows]]
+        t.cowork[rows] = (ea >= 0) & (ea == self.employer[t.b[rows]])
 
     def _init_network(self) -> None:
         cfg, rng = self.cfg, self.streams["init"]
@@ -219,15 +233,24 @@ class LabourMarket(mesa.Model):
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
         self._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
                         "hires_referral": 0}
-        self.separations()
-        self.reopen_positions()
-        self.networking()
-        offers = self.leads()
-        self.hiring(offers)
-        self.update_ties()
-        self._degree = self.ties.degree()
-        if self.week >= 0:
-            self.record()
+        clock = time.perf_counter
+        t0 = clock()
+        offers = None
+        for name in ("separations", "reopen_positions", "networking", "leads", "hiring",
+                     "update_ties", "record"):
+            if name == "leads":
+                offers = self.leads()
+            elif name == "hiring":
+                self.hiring(offers)
+            elif name == "record":
+                self._degree = self.ties.degree()
+                if self.week >= 0:
+                    self.record()
+            else:
+                getattr(self, name)()
+            t1 = clock()
+            self.timings[name] = self.timings.get(name, 0.0) + (t1 - t0)
+            t0 = t1
         self.week += 1
 
     def run(self, progress: bool = False) -> LabourMarket:
@@ -254,6 +277,7 @@ class LabourMarket(mesa.Model):
     def _lose_jobs(self, workers: np.ndarray) -> None:
         if len(workers) == 0:
             return
+        self._moved.append(workers)
         self.employed[workers] = False
         self.employer[workers] = -1
         self.slot[workers] = -1
@@ -359,23 +383,17 @@ class LabourMarket(mesa.Model):
             self._add_ties(src[accept], dst[accept], ONLINE)
 
     # ------------------------------------------------------------------ 4. leads
-    def _aware_pairs(self, helper_mask: np.ndarray, seeker_mask: np.ndarray):
-        """Directed (helper, seeker, tie row) pairs where the seeker may get help."""
+    def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray):
+        """(helper, seeker, tie row, asked) for each tie from a helper to a searching
+        contact who may get help: the tie is strong, or the seeker announced or asked."""
         t, lc = self.ties, self.cfg.leads
-        a, b = t.a, t.b
-        out = []
-        for h, s, asks_s in ((a, b, t.asks_b), (b, a, t.asks_a)):
-            cand = np.flatnonzero(helper_mask[h] & seeker_mask[s])
-            if len(cand) == 0:
-                continue
-            asked = asks_s[cand]
-            aware = (t.strength[cand] >= lc.aware_strength) | self.announces[s[cand]] | asked
-            cand, asked = cand[aware], asked[aware]
-            out.append((h[cand], s[cand], cand, asked))
-        if not out:
-            e = np.empty(0, np.int64)
-            return e, e, e, np.empty(0, bool)
-        return tuple(np.concatenate(x) for x in zip(*out, strict=True))
+        h = t.rows_of(helpers)
+        h = h.subset(seeker_mask[h.alter])
+        # the seeker is the alter: its request is stored on its own side of the tie
+        asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
+        aware = (t.strength[h.edge] >= lc.aware_strength) | self.announces[h.alter] | asked
+        return (h.ego[aware].astype(np.int64), h.alter[aware].astype(np.int64),
+                h.edge[aware], asked[aware])
 
     def _choose_per_helper(self, helper, weight, k, rng) -> np.ndarray:
         """Indices of at most ``k`` pairs per helper, drawn with probability
@@ -399,7 +417,7 @@ class LabourMarket(mesa.Model):
             hear = has_vac & (u < lc.hear_prob)
         else:
             hear = self.employed & (u < m.job_arrival_prob)
-        helper, seeker, row, asked = self._aware_pairs(hear, searching)
+        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching)
         weight = self.ties.strength[row] * np.where(asked, lc.ask_weight, 1.0)
         pick = self._choose_per_helper(helper, weight, lc.per_helper, rng)
         helper, seeker, row = helper[pick], seeker[pick], row[pick]
@@ -525,26 +543,18 @@ class LabourMarket(mesa.Model):
         self.employed[workers] = True
         self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire])
         self._week_hires = workers
+        self._moved.append(workers)
 
     # ------------------------------------------------------------------ 6. ties
     def update_ties(self) -> None:
         tc = self.cfg.ties
         if not tc.evolve:
+            self._moved.clear()
+            self._fresh_rows.clear()
             return
         t, rng = self.ties, self.streams["ties"]
         # every tie decays; investment (networking) and working together offset it
         t.strength[:] = t.strength * self._keep[t.kind]
-        # people at the same firm: warm ties, learning each other's work, colleagues
-        ea = self.employer[t.a]
-        same = np.flatnonzero((ea >= 0) & (ea == self.employer[t.b]))
-        if len(same):
-            t.strength[same] = np.maximum(t.strength[same], np.float32(tc.work_strength))
-            rate = np.where(t.kind[same] == SUPERVISOR, 2.0 * tc.learn_rate,
-                            tc.learn_rate).astype(np.float32)
-            t.knows_a[same] += rate * (1 - t.knows_a[same])
-            t.knows_b[same] += rate * (1 - t.knows_b[same])
-            k = t.kind[same]
-            t.kind[same] = np.where((k == ACQUAINTANCE) | (k == ONLINE), COLLEAGUE, k)
         # new hires' colleague and supervisor ties
         hires = self._week_hires
         if len(hires):
@@ -553,6 +563,22 @@ class LabourMarket(mesa.Model):
             if tc.supervisor_per_hire:
                 i, sup = self.firms.random_coworkers(self.slot[hires], 1, rng)
                 self._add_ties(hires[i], sup, SUPERVISOR)
+        # who works together changed only on the ties of movers and on new ties
+        moved = np.unique(np.concatenate(self._moved)) if self._moved else np.empty(0, int)
+        fresh = np.concatenate(self._fresh_rows) if self._fresh_rows else np.empty(0, int)
+        self._update_cowork(np.unique(np.concatenate([t.rows_of(moved).edge, fresh])))
+        self._moved.clear()
+        self._fresh_rows.clear()
+        # people at the same firm: warm ties, learning each other's work, colleagues
+        same = np.flatnonzero(t.cowork)
+        if len(same):
+            t.strength[same] = np.maximum(t.strength[same], np.float32(tc.work_strength))
+            rate = np.where(t.kind[same] == SUPERVISOR, 2.0 * tc.learn_rate,
+                            tc.learn_rate).astype(np.float32)
+            t.knows_a[same] += rate * (1 - t.knows_a[same])
+            t.knows_b[same] += rate * (1 - t.knows_b[same])
+            k = t.kind[same]
+            t.kind[same] = np.where((k == ACQUAINTANCE) | (k == ONLINE), COLLEAGUE, k)
         if (self.week + self.cfg.burn_in + 1) % tc.prune_every == 0:
             t.prune(tc.prune_below)
 

@@ -63,6 +63,7 @@ class Ties:
         "a": np.int32, "b": np.int32, "kind": np.int8, "strength": np.float32,
         "knows_a": np.float32, "knows_b": np.float32, "created": np.int32,
         "share_a": np.float32, "share_b": np.float32, "asks_a": np.bool_, "asks_b": np.bool_,
+        "cowork": np.bool_,
     }
 
     def __init__(self, n_workers: int, capacity: int = 1024):
@@ -72,7 +73,9 @@ class Ties:
             setattr(self, "_" + name, np.zeros(max(capacity, 16), dtype=dt))
         self._sorted_keys = np.empty(0, dtype=np.int64)
         self._sorted_rows = np.empty(0, dtype=np.int64)
-        self._indexed = 0  # rows [0, _indexed) are in the sorted index
+        self._indexed = 0  # rows [0, _indexed) are in the sorted index and the CSR
+        self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)  # CSR: worker -> tie rows
+        self._adj = np.empty(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ columns
     def __getattr__(self, name: str) -> np.ndarray:
@@ -105,10 +108,19 @@ class Ties:
             out[hit] = self._indexed + order[pos_c[hit]]
         return out
 
-    def _reindex(self) -> None:
+    def _reindex(self, keys_sorted: bool = False) -> None:
+        """Rebuild the pair-key index and the CSR neighbour index over all rows."""
         k = self.keys()
-        order = np.argsort(k, kind="stable")
-        self._sorted_keys, self._sorted_rows = k[order], order.astype(np.int64)
+        if keys_sorted:
+            self._sorted_keys, self._sorted_rows = k, np.arange(self.n, dtype=np.int64)
+        else:
+            order = np.argsort(k, kind="stable")
+            self._sorted_keys, self._sorted_rows = k[order], order.astype(np.int64)
+        ends = np.concatenate([self.a, self.b])
+        order = np.argsort(ends, kind="stable")
+        self._adj = np.where(order < self.n, order, order - self.n).astype(np.int64)
+        self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=self.n_workers), out=self._ptr[1:])
         self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
@@ -176,6 +188,7 @@ class Ties:
             self.share_b[s] = 0.0
             self.asks_a[s] = False
             self.asks_b[s] = False
+            self.cowork[s] = False
             rows[new] = np.arange(s.start, s.stop)
             if self.n - self._indexed > max(50_000, self._indexed // 4):
                 self._reindex()
@@ -191,9 +204,7 @@ class Ties:
             arr = self.__dict__["_" + name]
             arr[: len(keep)] = arr[: self.n][keep]
         self.n = len(keep)
-        self._sorted_keys = self.keys()
-        self._sorted_rows = np.arange(self.n, dtype=np.int64)
-        self._indexed = self.n
+        self._reindex(keys_sorted=True)
         return dropped
 
     # ------------------------------------------------------------------ queries
@@ -202,6 +213,33 @@ class Ties:
         n = self.n_workers
         return (np.bincount(self.a, minlength=n) + np.bincount(self.b, minlength=n)).astype(
             np.int32)
+
+    def rows_of(self, workers: np.ndarray) -> HalfEdges:
+        """Half-edges of the given workers (distinct ids), through the CSR index.
+
+        Work is proportional to the workers' degrees plus the rows added since
+        the index was last rebuilt, not to all ties.
+        """
+        w = np.asarray(workers, dtype=np.int64)
+        start, stop = self._ptr[w], self._ptr[w + 1]
+        counts = stop - start
+        total = int(counts.sum())
+        offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = self._adj[np.repeat(start, counts) + offs]
+        ego = np.repeat(w, counts)
+        if self.n > self._indexed:
+            member = np.zeros(self.n_workers, dtype=bool)
+            member[w] = True
+            tail = slice(self._indexed, self.n)
+            ta, tb = self.a[tail], self.b[tail]
+            ra = np.flatnonzero(member[ta])
+            rb = np.flatnonzero(member[tb])
+            rows = np.concatenate([rows, ra + self._indexed, rb + self._indexed])
+            ego = np.concatenate([ego, ta[ra], tb[rb]])
+        a = self.a[rows]
+        ego_is_a = a == ego
+        alter = np.where(ego_is_a, self.b[rows], a)
+        return HalfEdges(rows, ego.astype(np.int32), alter, ego_is_a)
 
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
@@ -235,10 +273,7 @@ class Ties:
         out = np.zeros(len(u), dtype=np.int32)
         if len(u) == 0 or self.n == 0:
             return out
-        mask = np.zeros(self.n_workers, dtype=bool)
-        mask[u] = True
-        mask[v] = True
-        h = self.incident(mask)
+        h = self.rows_of(np.unique(np.concatenate([u, v])))
         keys = h.ego.astype(np.int64) * self.n_workers + h.alter
         keys.sort()
         # neighbours of each u, grouped: CSR over the half-edges sorted by ego

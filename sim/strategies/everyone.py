@@ -20,7 +20,7 @@ class Everyone(Policy):
 
     @dataclass
     class Params:
-        new_tie_share: float = param(0.5, "share of the budget spent making new connections",
+        new_tie_share: float = param(0.25, "share of the budget spent making new connections",
                                   0.0, 1.0)
 
     def plan(self, ctx: Context) -> Plan:
