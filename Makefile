@@ -8,7 +8,7 @@ VENV := .venv
 PYTHON ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1) python3.12; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 ARGS ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto --durations=10
 
 .PHONY: run test install lint clean-venv
 
