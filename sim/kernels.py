@@ -71,3 +71,55 @@ def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | No
         n_groups = int(group.max()) + 1
     return _top_k(np.ascontiguousarray(group, dtype=np.int64),
                   np.ascontiguousarray(score, dtype=np.float64), int(k), int(n_groups))
+
+
+@numba.njit(cache=True, nogil=True)
+def _invest(a, b, share_a, share_b, hours, strength, max_gain, saturation):
+    for r in range(len(a)):
+        h = share_a[r] * hours[a[r]] + share_b[r] * hours[b[r]]
+        if h > 0.0:
+            x = h / saturation
+            x2 = x * x
+            s = strength[r]
+            strength[r] = s + max_gain * x2 / (1.0 + x2) * (1.0 - s)
+
+
+def invest(a, b, share_a, share_b, hours, strength, max_gain: float, saturation: float) -> None:
+    """Raise each tie's strength by the hours its two ends put into it this week.
+
+    ``h = share_a * hours[a] + share_b * hours[b]``; the gain is a Hill function
+    ``max_gain * x^2 / (1 + x^2)`` of ``x = h / saturation`` applied to the gap
+    ``1 - strength`` (in place).
+    """
+    _invest(a, b, share_a, share_b, hours, strength, np.float32(max_gain),
+            np.float32(saturation))
+
+
+@numba.njit(cache=True, nogil=True)
+def _age_ties(kind, strength, knows_a, knows_b, cowork, keep, work_strength, learn,
+              supervisor, colleague, acquaintance, online):
+    for r in range(len(kind)):
+        k = kind[r]
+        s = strength[r] * keep[k]
+        if cowork[r]:
+            if s < work_strength:
+                s = work_strength
+            rate = learn * 2.0 if k == supervisor else learn
+            knows_a[r] += rate * (1.0 - knows_a[r])
+            knows_b[r] += rate * (1.0 - knows_b[r])
+            if k == acquaintance or k == online:
+                kind[r] = colleague
+        strength[r] = s
+
+
+def age_ties(kind, strength, knows_a, knows_b, cowork, keep, work_strength: float,
+             learn_rate: float, codes: tuple[int, int, int, int]) -> None:
+    """One week of tie ageing, in place and in one pass: strength decays by kind
+    (``keep = 1 - decay``); ties between people at the same firm (``cowork``) are
+    kept at ``work_strength`` at least, their ends learn each other's work
+    (``learn_rate``, doubled for supervisors) and they become colleagues.
+    ``codes`` are the (colleague, supervisor, acquaintance, online) kind codes."""
+    colleague, supervisor, acquaintance, online = codes
+    _age_ties(kind, strength, knows_a, knows_b, cowork, keep.astype(np.float32),
+              np.float32(work_strength), np.float32(learn_rate), supervisor, colleague,
+              acquaintance, online)

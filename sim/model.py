@@ -54,6 +54,7 @@ import numpy as np
 
 from sim.config import SimConfig, build_config
 from sim.firms import CLOSED, FILLED, OPEN, Firms
+from sim import kernels
 from sim.kernels import group_top_k
 from sim.records import FORMAL, LEAD, REFERRAL, Series, Spells
 from sim.strategies import Context, get_policy
@@ -119,7 +120,6 @@ class LabourMarket(mesa.Model):
         self.series = Series(cfg.weeks, cols)
         self._week_hires = np.empty(0, np.int64)
         self._counts = {}
-        self._degree = self.ties.degree()
         if cfg.burn_in == 0:
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
 
@@ -233,25 +233,22 @@ class LabourMarket(mesa.Model):
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
         self._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
                         "hires_referral": 0}
-        clock = time.perf_counter
-        t0 = clock()
-        offers = None
-        for name in ("separations", "reopen_positions", "networking", "leads", "hiring",
-                     "update_ties", "record"):
-            if name == "leads":
-                offers = self.leads()
-            elif name == "hiring":
-                self.hiring(offers)
-            elif name == "record":
-                self._degree = self.ties.degree()
-                if self.week >= 0:
-                    self.record()
-            else:
-                getattr(self, name)()
-            t1 = clock()
-            self.timings[name] = self.timings.get(name, 0.0) + (t1 - t0)
-            t0 = t1
+        self._timed("separations", self.separations)
+        self._timed("vacancies", self.reopen_positions)
+        self._timed("networking", self.networking)
+        offers = self._timed("leads", self.leads)
+        self._timed("hiring", self.hiring, offers)
+        self._timed("ties", self.update_ties)
+        if self.week >= 0:
+            self._timed("record", self.record)
         self.week += 1
+
+    def _timed(self, name: str, submodel, *args):
+        """Run one submodel and add its wall time to ``self.timings[name]``."""
+        t0 = time.perf_counter()
+        out = submodel(*args)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return out
 
     def run(self, progress: bool = False) -> LabourMarket:
         """Run burn-in and the horizon; returns ``self``."""
@@ -284,7 +281,7 @@ class LabourMarket(mesa.Model):
         self.ti_unemployed[workers] = self.week
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self._degree[workers])
+            self.sector[workers], self.ties.degree()[workers])
 
     def separations(self) -> None:
         m, rng = self.cfg.market, self.streams["separations"]
@@ -364,14 +361,9 @@ class LabourMarket(mesa.Model):
         ties = self.ties
         hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
             np.float32)
-        invest = ties.share_a * hours[ties.a] + ties.share_b * hours[ties.b]
-        touched = np.flatnonzero(invest > 0)
-        if len(touched):
-            # Hill function: thin attention barely maintains a tie, focused time does
-            h2 = (invest[touched] / np.float32(nw.saturation_hours)) ** 2
-            gain = nw.max_gain * h2 / (1.0 + h2)
-            s = ties.strength[touched]
-            ties.strength[touched] = s + gain * (1.0 - s)
+        # Hill function of the hours: thin attention barely maintains a tie, focused time does
+        kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, ties.strength,
+                       nw.max_gain, nw.saturation_hours)
         expected = hours * self.new_tie_share / nw.hours_per_new_tie
         active = np.flatnonzero(expected > 0)
         if len(active):
@@ -553,8 +545,6 @@ class LabourMarket(mesa.Model):
             self._fresh_rows.clear()
             return
         t, rng = self.ties, self.streams["ties"]
-        # every tie decays; investment (networking) and working together offset it
-        t.strength[:] = t.strength * self._keep[t.kind]
         # new hires' colleague and supervisor ties
         hires = self._week_hires
         if len(hires):
@@ -569,16 +559,11 @@ class LabourMarket(mesa.Model):
         self._update_cowork(np.unique(np.concatenate([t.rows_of(moved).edge, fresh])))
         self._moved.clear()
         self._fresh_rows.clear()
-        # people at the same firm: warm ties, learning each other's work, colleagues
-        same = np.flatnonzero(t.cowork)
-        if len(same):
-            t.strength[same] = np.maximum(t.strength[same], np.float32(tc.work_strength))
-            rate = np.where(t.kind[same] == SUPERVISOR, 2.0 * tc.learn_rate,
-                            tc.learn_rate).astype(np.float32)
-            t.knows_a[same] += rate * (1 - t.knows_a[same])
-            t.knows_b[same] += rate * (1 - t.knows_b[same])
-            k = t.kind[same]
-            t.kind[same] = np.where((k == ACQUAINTANCE) | (k == ONLINE), COLLEAGUE, k)
+        # every tie decays; people at the same firm keep theirs warm, learn each
+        # other's work and become colleagues (one pass, sim/kernels.py)
+        kernels.age_ties(t.kind, t.strength, t.knows_a, t.knows_b, t.cowork, self._keep,
+                         tc.work_strength, tc.learn_rate,
+                         (COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE))
         if (self.week + self.cfg.burn_in + 1) % tc.prune_every == 0:
             t.prune(tc.prune_below)
 
@@ -602,7 +587,7 @@ class LabourMarket(mesa.Model):
         k = len(self.strategy_names)
         size = np.bincount(self.strategy, minlength=k)
         u_by = np.bincount(self.strategy, weights=unemployed, minlength=k)
-        d_by = np.bincount(self.strategy, weights=self._degree, minlength=k)
+        d_by = np.bincount(self.strategy, weights=self.ties.degree(), minlength=k)
         for j, s in enumerate(self.strategy_names):
             values[f"unemployment_rate_{s}"] = u_by[j] / size[j] if size[j] else np.nan
             values[f"mean_degree_{s}"] = d_by[j] / size[j] if size[j] else np.nan

@@ -76,6 +76,7 @@ class Ties:
         self._indexed = 0  # rows [0, _indexed) are in the sorted index and the CSR
         self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)  # CSR: worker -> tie rows
         self._adj = np.empty(0, dtype=np.int64)
+        self._degree = np.zeros(self.n_workers, dtype=np.int32)  # kept up to date
 
     # ------------------------------------------------------------------ columns
     def __getattr__(self, name: str) -> np.ndarray:
@@ -120,7 +121,9 @@ class Ties:
         order = np.argsort(ends, kind="stable")
         self._adj = np.where(order < self.n, order, order - self.n).astype(np.int64)
         self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)
-        np.cumsum(np.bincount(ends, minlength=self.n_workers), out=self._ptr[1:])
+        deg = np.bincount(ends, minlength=self.n_workers)
+        np.cumsum(deg, out=self._ptr[1:])
+        self._degree = deg.astype(np.int32)
         self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
@@ -190,6 +193,8 @@ class Ties:
             self.asks_b[s] = False
             self.cowork[s] = False
             rows[new] = np.arange(s.start, s.stop)
+            self._degree += np.bincount(lo[new], minlength=self.n_workers).astype(np.int32)
+            self._degree += np.bincount(hi[new], minlength=self.n_workers).astype(np.int32)
             if self.n - self._indexed > max(50_000, self._indexed // 4):
                 self._reindex()
         return rows
@@ -209,10 +214,8 @@ class Ties:
 
     # ------------------------------------------------------------------ queries
     def degree(self) -> np.ndarray:
-        """Number of ties of each worker."""
-        n = self.n_workers
-        return (np.bincount(self.a, minlength=n) + np.bincount(self.b, minlength=n)).astype(
-            np.int32)
+        """Number of ties of each worker (maintained, not recomputed; do not modify)."""
+        return self._degree
 
     def rows_of(self, workers: np.ndarray) -> HalfEdges:
         """Half-edges of the given workers (distinct ids), through the CSR index.
