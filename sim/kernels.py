@@ -74,9 +74,9 @@ def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | No
 
 
 @numba.njit(cache=True, nogil=True)
-def _invest(a, b, share_a, share_b, hours, strength, max_gain, saturation):
+def _invest(a, b, share_a, share_b, hours, even, strength, max_gain, saturation):
     for r in range(len(a)):
-        h = share_a[r] * hours[a[r]] + share_b[r] * hours[b[r]]
+        h = share_a[r] * hours[a[r]] + share_b[r] * hours[b[r]] + even[a[r]] + even[b[r]]
         if h > 0.0:
             x = h / saturation
             x2 = x * x
@@ -84,14 +84,16 @@ def _invest(a, b, share_a, share_b, hours, strength, max_gain, saturation):
             strength[r] = s + max_gain * x2 / (1.0 + x2) * (1.0 - s)
 
 
-def invest(a, b, share_a, share_b, hours, strength, max_gain: float, saturation: float) -> None:
+def invest(a, b, share_a, share_b, hours, even, strength, max_gain: float,
+           saturation: float) -> None:
     """Raise each tie's strength by the hours its two ends put into it this week.
 
-    ``h = share_a * hours[a] + share_b * hours[b]``; the gain is a Hill function
+    ``h = share_a * hours[a] + share_b * hours[b] + even[a] + even[b]`` (``even``:
+    each worker's hours spread evenly, per tie); the gain is a Hill function
     ``max_gain * x^2 / (1 + x^2)`` of ``x = h / saturation`` applied to the gap
     ``1 - strength`` (in place).
     """
-    _invest(a, b, share_a, share_b, hours, strength, np.float32(max_gain),
+    _invest(a, b, share_a, share_b, hours, even, strength, np.float32(max_gain),
             np.float32(saturation))
 
 
@@ -123,3 +125,53 @@ def age_ties(kind, strength, knows_a, knows_b, cowork, keep, work_strength: floa
     _age_ties(kind, strength, knows_a, knows_b, cowork, keep.astype(np.float32),
               np.float32(work_strength), np.float32(learn_rate), supervisor, colleague,
               acquaintance, online)
+
+
+@numba.njit(cache=True, nogil=True)
+def _counting_sort(keys, n_buckets):
+    start = np.zeros(n_buckets + 1, dtype=np.int64)
+    for i in range(len(keys)):
+        start[keys[i] + 1] += 1
+    for k in range(n_buckets):
+        start[k + 1] += start[k]
+    order = np.empty(len(keys), dtype=np.int64)
+    for i in range(len(keys)):
+        k = keys[i]
+        order[start[k]] = i
+        start[k] += 1
+    return order
+
+
+def counting_sort(keys: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Stable argsort of small non-negative integer keys (``0 <= key < n_buckets``)
+    in O(len(keys) + n_buckets), where numpy's stable argsort is O(n log n)."""
+    return _counting_sort(np.ascontiguousarray(keys), int(n_buckets))
+
+
+def pair_order(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Stable argsort of the pairs ``(a, b)`` (both in ``[0, n)``): two counting sorts."""
+    by_b = counting_sort(b, n)
+    return by_b[counting_sort(a[by_b], n)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _tie_context(edge, ego, alter, ego_is_a, strength, knows_a, knows_b, employed, sector):
+    m = len(edge)
+    s = np.empty(m, dtype=np.float64)
+    k = np.empty(m, dtype=np.float64)
+    emp = np.empty(m, dtype=np.bool_)
+    same = np.empty(m, dtype=np.bool_)
+    for i in range(m):
+        r = edge[i]
+        s[i] = strength[r]
+        k[i] = knows_a[r] if ego_is_a[i] else knows_b[r]
+        emp[i] = employed[alter[i]]
+        same[i] = sector[alter[i]] == sector[ego[i]]
+    return s, k, emp, same
+
+
+def tie_context(h, ties, employed: np.ndarray, sector: np.ndarray):
+    """For half-edges ``h``: tie strength, how well the alter knows the ego's work,
+    whether the alter is employed and in the ego's sector (one pass)."""
+    return _tie_context(h.edge, h.ego, h.alter, h.ego_is_a, ties.strength, ties.knows_a,
+                        ties.knows_b, employed, sector)

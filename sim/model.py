@@ -161,6 +161,7 @@ class LabourMarket(mesa.Model):
         # the strategies' standing choices (set at each plan)
         self.announces = np.zeros(n, dtype=bool)
         self.new_tie_share = np.zeros(n, dtype=np.float32)
+        self.spread_share = np.zeros(n, dtype=np.float32)
         self.n_jobs = self.employed.astype(np.int32)
         # workers grouped by sector, to draw same-sector contacts
         self._by_sector = np.argsort(self.sector, kind="stable").astype(np.int32)
@@ -323,32 +324,25 @@ class LabourMarket(mesa.Model):
         """Ask every strategy for its workers' plan and store it on ties and workers."""
         cfg = self.cfg
         ties = self.ties
-        uses = np.array([p.uses_ties for p in self.policies], dtype=bool)
-        view = ties.incident(uses[self.strategy])
-        strength = ties.strength[view.edge]
-        knows = ties.knows_ego(view)
-        alter_employed = self.employed[view.alter]
-        same_sector = self.sector[view.alter] == self.sector[view.ego]
-        ego_strategy = self.strategy[view.ego]
-        position = np.empty(cfg.n_workers, dtype=np.int64)
-        share = np.zeros(len(view), dtype=np.float32)
-        asks = np.zeros(len(view), dtype=bool)
         rng = self.streams["networking"]
+        position = np.empty(cfg.n_workers, dtype=np.int64)
         for k, policy in enumerate(self.policies):
-            egos = np.flatnonzero(self.strategy == k)
+            members = self.strategy == k
+            egos = np.flatnonzero(members)
             if len(egos) == 0:
                 continue
             position[egos] = np.arange(len(egos))
-            rows = np.flatnonzero(ego_strategy == k) if policy.uses_ties else np.empty(0, int)
-            ctx = Context(self.week, egos, ~self.employed[egos], view.subset(rows),
-                          position[view.ego[rows]], strength[rows], knows[rows],
-                          alter_employed[rows], same_sector[rows], rng)
+            view = ties.incident(members if policy.uses_ties else np.zeros_like(members))
+            strength, knows, alter_employed, same_sector = kernels.tie_context(
+                view, ties, self.employed, self.sector)
+            ctx = Context(self.week, egos, ~self.employed[egos], view, position[view.ego],
+                          strength, knows, alter_employed, same_sector, rng)
             plan = policy.plan(ctx)
-            share[rows] = plan.tie_share
-            asks[rows] = plan.ask
+            if len(view):
+                ties.set_plan(view, plan.tie_share, plan.ask)
             self.new_tie_share[egos] = plan.new_tie_share
             self.announces[egos] = plan.announce
-        ties.set_plan(view, share, asks)
+            self.spread_share[egos] = 0.0 if plan.spread is None else plan.spread
 
     def networking(self) -> None:
         """Carry out the plans with this week's hours (re-planning when due)."""
@@ -362,7 +356,8 @@ class LabourMarket(mesa.Model):
         hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
             np.float32)
         # Hill function of the hours: thin attention barely maintains a tie, focused time does
-        kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, ties.strength,
+        even = self.spread_share * hours / np.maximum(ties.degree(), 1).astype(np.float32)
+        kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, even, ties.strength,
                        nw.max_gain, nw.saturation_hours)
         expected = hours * self.new_tie_share / nw.hours_per_new_tie
         active = np.flatnonzero(expected > 0)

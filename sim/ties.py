@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import TIE_KINDS
+from sim.kernels import counting_sort, pair_order
 
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = range(4)
 KIND_NAMES = np.array(TIE_KINDS)
@@ -110,15 +111,16 @@ class Ties:
         return out
 
     def _reindex(self, keys_sorted: bool = False) -> None:
-        """Rebuild the pair-key index and the CSR neighbour index over all rows."""
+        """Rebuild the pair-key index and the CSR neighbour index over all rows
+        (counting sorts: linear in ties plus workers)."""
         k = self.keys()
         if keys_sorted:
             self._sorted_keys, self._sorted_rows = k, np.arange(self.n, dtype=np.int64)
         else:
-            order = np.argsort(k, kind="stable")
-            self._sorted_keys, self._sorted_rows = k[order], order.astype(np.int64)
+            order = pair_order(self.a, self.b, self.n_workers)
+            self._sorted_keys, self._sorted_rows = k[order], order
         ends = np.concatenate([self.a, self.b])
-        order = np.argsort(ends, kind="stable")
+        order = counting_sort(ends, self.n_workers)
         self._adj = np.where(order < self.n, order, order - self.n).astype(np.int64)
         self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)
         deg = np.bincount(ends, minlength=self.n_workers)
@@ -195,7 +197,7 @@ class Ties:
             rows[new] = np.arange(s.start, s.stop)
             self._degree += np.bincount(lo[new], minlength=self.n_workers).astype(np.int32)
             self._degree += np.bincount(hi[new], minlength=self.n_workers).astype(np.int32)
-            if self.n - self._indexed > max(50_000, self._indexed // 4):
+            if self.n - self._indexed > max(20_000, self._indexed // 16):
                 self._reindex()
         return rows
 
@@ -204,7 +206,7 @@ class Ties:
         reads by endpoint ``a`` are sequential); returns how many were dropped."""
         keep = np.flatnonzero(self.strength >= below)
         dropped = self.n - len(keep)
-        keep = keep[np.argsort(self.keys(keep), kind="stable")]
+        keep = keep[pair_order(self.a[keep], self.b[keep], self.n_workers)]
         for name in self._COLUMNS:
             arr = self.__dict__["_" + name]
             arr[: len(keep)] = arr[: self.n][keep]

@@ -54,11 +54,6 @@ class Context:
         """Number of ties of each ego."""
         return np.bincount(self.ego_index, minlength=len(self.egos))
 
-    def spread_evenly(self, share: float | np.ndarray = 1.0) -> np.ndarray:
-        """Split ``share`` of each ego's hours evenly over all of its ties (per tie row)."""
-        share = np.broadcast_to(np.asarray(share, dtype=np.float64), (len(self.egos),))
-        return (share / np.maximum(self.degree(), 1))[self.ego_index]
-
     def top_k(self, score: np.ndarray, k: int) -> np.ndarray:
         """Mask of each ego's ``k`` highest-scoring ties (ties with score 0 excluded)."""
         out = np.zeros(len(score), dtype=bool)
@@ -79,17 +74,21 @@ class Plan:
             (``networking.hours_per_new_tie`` each).
         ask: tie rows whose contact the ego asks for help while unemployed.
         announce: egos who announce their search to all contacts while unemployed.
+        spread: share of each ego's hours spread evenly over all of its ties,
+            whatever they are that week (new ties included); needs no tie rows,
+            so a strategy using only this can set ``uses_ties = False``.
     """
 
     tie_share: np.ndarray
     new_tie_share: np.ndarray
     ask: np.ndarray
     announce: np.ndarray
+    spread: np.ndarray | None = None
 
     @classmethod
     def nothing(cls, ctx: Context) -> Plan:
         n, m = len(ctx.egos), len(ctx.ties)
-        return cls(np.zeros(m), np.zeros(n), np.zeros(m, bool), np.zeros(n, bool))
+        return cls(np.zeros(m), np.zeros(n), np.zeros(m, bool), np.zeros(n, bool), np.zeros(n))
 
 
 class Policy:

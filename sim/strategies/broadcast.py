@@ -5,18 +5,17 @@ close ones), so any contact who hears of an opening may pass it on. The hours
 are spread evenly over existing ties; no new connections are sought.
 """
 
-import numpy as np
-
 from sim.strategies.base import Context, Plan, Policy
 
 
 class Broadcast(Policy):
     name = "broadcast"
+    uses_ties = False
 
     def plan(self, ctx: Context) -> Plan:
         p = Plan.nothing(ctx)
-        p.tie_share = ctx.spread_evenly(1.0)
-        p.announce = np.ones(len(ctx.egos), dtype=bool)
+        p.spread[:] = 1.0
+        p.announce[:] = True
         return p
 
 

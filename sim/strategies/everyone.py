@@ -17,6 +17,7 @@ from sim.strategies.base import Context, Plan, Policy
 class Everyone(Policy):
     name = "everyone"
     accepts_all = True
+    uses_ties = False  # it spreads its time evenly: no need to look at the ties
 
     @dataclass
     class Params:
@@ -24,10 +25,10 @@ class Everyone(Policy):
                                   0.0, 1.0)
 
     def plan(self, ctx: Context) -> Plan:
-        share = self.params.new_tie_share
-        return Plan(tie_share=ctx.spread_evenly(1.0 - share),
-                    new_tie_share=np.full(len(ctx.egos), share),
-                    ask=np.zeros(len(ctx.ties), bool), announce=np.zeros(len(ctx.egos), bool))
+        p = Plan.nothing(ctx)
+        p.new_tie_share[:] = self.params.new_tie_share
+        p.spread[:] = 1.0 - self.params.new_tie_share
+        return p
 
 
 POLICY = Everyone
