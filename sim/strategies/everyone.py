@@ -8,8 +8,6 @@ open networker of the UpMo (2010) study.
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.config import param
 from sim.strategies.base import Context, Plan, Policy
 
