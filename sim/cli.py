@@ -13,6 +13,8 @@ from pathlib import Path
 
 COMMANDS = {
     "run": "run one simulation, or a sweep with -m (Hydra overrides; `run --help` shows the config)",
+    "status": "show complete / failed / missing runs of a sweep folder",
+    "collect": "write one tidy dataset (spells.parquet, runs.parquet) for a sweep folder",
 }
 
 log = logging.getLogger("sim")
@@ -103,27 +105,58 @@ def validate(data: dict):
 
 
 def run_task(cfg) -> dict | None:
-    """The Hydra task: validate, run, write the run folder, print a summary."""
+    """The Hydra task: validate, run, write the run folder, print a summary.
+
+    In a sweep (multirun) a complete run folder is skipped, an incomplete one is
+    redone, and a failure is recorded in ``error.json`` (the other runs go on;
+    the sweep's report lists it).
+    """
+    import json
+
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from sim.metrics import format_headline
-    from sim.runner import RunExists, run_simulation
+    from sim.runner import RunExists, is_complete, run_simulation
+    from sim.sweep import ERROR
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
     folder = Path(hc.runtime.output_dir)
-    # a single run was validated by precheck(); in a sweep a bad run fails alone
-    sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
-    progress = {"on": True, "off": False}.get(sim_cfg.output.progress, sys.stderr.isatty())
+    overrides = list(hc.overrides.task)
+    if hc.mode != RunMode.MULTIRUN:
+        # a single run was validated by precheck()
+        sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
+        try:
+            summary = run_simulation(sim_cfg, folder, progress=_progress(sim_cfg),
+                                     extra={"overrides": overrides})
+        except RunExists as e:
+            fail(str(e))
+        print(f"run folder: {folder}")
+        print(format_headline(summary["metrics"]))
+        return summary
+    if is_complete(folder):
+        log.info("complete already, skipped: %s", folder)
+        return None
+    for stale in [folder / ERROR, *folder.glob(".*.partial")]:
+        stale.unlink(missing_ok=True)
     try:
-        summary = run_simulation(sim_cfg, folder, progress=progress,
-                                 extra={"overrides": list(hc.overrides.task)})
-    except RunExists as e:
-        fail(str(e))
-    print(f"run folder: {folder}")
-    print(format_headline(summary["metrics"]))
-    return summary
+        sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
+        run_simulation(sim_cfg, folder, progress=_progress(sim_cfg),
+                       extra={"overrides": overrides})
+    except Exception as e:  # recorded for `sim status`; the sweep goes on
+        import traceback
+
+        (folder / ERROR).write_text(json.dumps({
+            "type": type(e).__name__, "message": str(e).splitlines()[0] if str(e) else "",
+            "overrides": overrides, "traceback": traceback.format_exc()}, indent=2))
+        log.error("run failed (%s: %s): %s", type(e).__name__, e, folder)
+    return None
+
+
+def _progress(sim_cfg) -> bool:
+    return {"on": True, "off": False}.get(sim_cfg.output.progress, sys.stderr.isatty())
 
 
 def _strategy_presets() -> list[str]:
@@ -156,14 +189,69 @@ def _hydra_run(argv: list[str]) -> None:
     if argv and argv[0] in {"-h", "--help"}:
         print(run_help())
         sys.exit(0)
-    hydra_flags = {"-m", "--multirun", "-h", "--help", "--hydra-help", "--info", "-c", "--cfg",
-                   "-p", "--package", "--shell-completion", "-sc", "--resolve"}
-    if not hydra_flags & set(argv) and not any(a.startswith("-") for a in argv):
+    multirun = "-m" in argv or "--multirun" in argv
+    if not any(a.startswith("-") for a in argv):
         precheck(argv)
+    sweep_dir = None
+    if multirun:
+        sweep_dir = next((a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")),
+                         None)
+        if sweep_dir is None:
+            sweep_dir = str(default_sweep_dir(argv))
+            argv = [*argv, f"hydra.sweep.dir={sweep_dir}"]
+        print(f"sweep folder: {sweep_dir} (run the same command again to resume)", flush=True)
     app = hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")(
         run_task)
     sys.argv = [f"{sys.argv[0]} run", *argv]
-    app()
+    code = 0
+    try:
+        app()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    if multirun and Path(sweep_dir).is_dir():
+        from sim.sweep import format_status, sweep_status
+
+        runs = sweep_status(sweep_dir)
+        print(format_status(runs, sweep_dir))
+        if any(r.status != "complete" for r in runs):
+            code = code or 1
+    sys.exit(code)
+
+
+def default_sweep_dir(argv: list[str]) -> Path:
+    """A sweep folder that depends only on the sweep's overrides, so that the same
+    command resumes the same sweep: ``outputs/sweeps/<experiment or sweep>-<hash>``."""
+    import hashlib
+
+    keep = sorted(a for a in argv if not a.startswith("-") and not a.startswith("hydra"))
+    digest = hashlib.sha1("\n".join(keep).encode()).hexdigest()[:8]
+    exp = next((a.split("=", 1)[1] for a in argv if a.lstrip("+").startswith("experiment=")),
+               "sweep")
+    return Path("outputs") / "sweeps" / f"{exp}-{digest}"
+
+
+def _sweep_command(command: str, argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m sim {command}",
+                                     description=COMMANDS[command])
+    parser.add_argument("sweep_dir", help="a sweep folder (outputs/sweeps/...)")
+    if command == "collect":
+        parser.add_argument("--out", help="output folder (default: SWEEP_DIR/collected)")
+    args = parser.parse_args(argv)
+    from sim.sweep import collect, format_status, sweep_status
+
+    if not Path(args.sweep_dir).is_dir():
+        fail(f"{args.sweep_dir}: no such sweep folder")
+    if command == "status":
+        runs = sweep_status(args.sweep_dir)
+        print(format_status(runs, args.sweep_dir))
+        sys.exit(0 if all(r.status == "complete" for r in runs) else 1)
+    res = collect(args.sweep_dir, args.out, progress=sys.stderr.isatty())
+    print(f"collected {res['runs']} runs ({', '.join(f'{v} {k}' for k, v in res['by_status'].items())}), "
+          f"{res['spells']} spells -> {res['out_dir']}/spells.parquet, runs.parquet")
+    for p in res["problems"]:
+        print(f"  not collected: {p}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,5 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command == "run":
         _hydra_run(rest)
+    elif command in ("status", "collect"):
+        _sweep_command(command, rest)
     else:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")

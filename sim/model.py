@@ -52,9 +52,9 @@ from collections.abc import Mapping
 import mesa
 import numpy as np
 
+from sim import kernels
 from sim.config import SimConfig, build_config
 from sim.firms import CLOSED, FILLED, OPEN, Firms
-from sim import kernels
 from sim.kernels import group_top_k
 from sim.records import FORMAL, LEAD, REFERRAL, Series, Spells
 from sim.strategies import Context, get_policy
