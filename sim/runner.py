@@ -9,6 +9,7 @@ and, with ``output.ties=true``, ``ties.parquet``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ class RunExists(RuntimeError):
     """The run folder already holds a complete run."""
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for p in PACKAGES:
@@ -40,6 +42,7 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def git_commit() -> dict | None:
     """Commit of the source tree this package runs from, if it is a git checkout."""
     here = Path(__file__).resolve().parent
@@ -117,8 +120,8 @@ def run_simulation(cfg: SimConfig, folder: str | os.PathLike, *, progress: bool 
         "wall_time_s": round(model.wall_time, 3),
         "started_utc": started.isoformat(timespec="seconds"),
         "host": platform.node(),
-        "versions": package_versions(),
-        "git": git_commit(),
+        "versions": dict(package_versions()),
+        "git": git_commit(),  # computed once per process (the code does not change under it)
         "argv": sys.argv,
         "config": to_dict(cfg),
         "files": sorted(outputs),
