@@ -92,7 +92,8 @@ class NetworkingConfig:
     time_budget: float = param(5.0, "networking hours per week while unemployed", 0.0)
     employed_share: float = param(0.3, "share of time_budget spent networking while employed", **PROB)
     saturation_hours: float = param(1.0, "weekly hours on one tie that give half the largest "
-                                    "gain (returns rise below, fall above)", 0.0, lo_open=True)
+                                    "gain (S-shaped: a few minutes do almost nothing)", 0.0,
+                                    lo_open=True)
     max_gain: float = param(0.25, "largest weekly strength gain of a tie from investment", **PROB)
     hours_per_new_tie: float = param(0.5, "hours it takes to make one new online connection", 0.0,
                                   lo_open=True)
@@ -115,8 +116,8 @@ class TiesConfig:
     strength: PerKind = param(PerKind(0.5, 0.6, 0.3, 0.1), "strength of a new tie, by kind", 0, 1)
     knows_work: PerKind = param(PerKind(0.3, 0.5, 0.05, 0.0), "how well a new contact knows the "
                              "worker's work, by kind", 0, 1)
-    decay: PerKind = param(PerKind(0.01, 0.008, 0.01, 0.05), "weekly decay of untended strength, "
-                        "by kind", 0, 1)
+    decay: PerKind = param(PerKind(0.01, 0.008, 0.01, 0.05), "weekly decay of tie strength, by "
+                        "kind (investment and working together offset it)", 0, 1)
     learn_rate: float = param(0.02, "weekly growth of knows-work between people at the same firm "
                            "(toward 1; doubled for supervisors)", **PROB)
     work_strength: float = param(0.5, "strength that working at the same firm keeps a tie at",

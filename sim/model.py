@@ -10,14 +10,18 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    loser's unemployment spell opens this week; they search from next week.
 2. **vacancies**: each closed position reopens as a vacancy with probability
    ``market.recovery_rate``.
-3. **networking**: every worker, employed or not, spends the week's networking
-   hours as their strategy says (``sim/strategies``): investing in ties, making
-   new connections (accepted by the target with ``networking.accept_prob``, or
-   always if the target's strategy accepts everyone), asking contacts for help,
-   announcing the search.
+3. **networking**: every ``networking.plan_every`` weeks each strategy
+   (``sim/strategies``) plans how its workers spend their hours: which ties to
+   invest in, how much to spread over all ties, how much to spend on new
+   connections, whom to ask for help, whether to announce the search. Every
+   week the plan is carried out with that week's hours (``time_budget``, times
+   ``employed_share`` while employed): tie strength rises with the hours put in,
+   and new online connections are made (accepted by the target with
+   ``networking.accept_prob``, or always if the target accepts everyone). With
+   ``ties.evolve=false`` or no time budget, nothing is invested or created.
 4. **leads & referrals**: each employed worker at a firm with a vacancy hears of
    an opening with probability ``leads.hear_prob`` and passes it to at most
-   ``leads.per_helper`` unemployed contacts who know they are searching (the
+   ``leads.per_helper`` searching contacts who know they are searching (the
    tie is strong, or the seeker announced or asked), chosen with probability
    proportional to tie strength (times ``leads.ask_weight`` if asked): a helper
    with many seeking contacts splits their help. If the helper knows the
@@ -32,10 +36,11 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
-6. **ties**: untended strength decays by kind; people at the same firm keep
-   their tie at ``ties.work_strength`` at least, learn each other's work and
-   become colleagues; new hires form colleague and supervisor ties; weak ties
-   are pruned every ``ties.prune_every`` weeks. Skipped if ``ties.evolve`` is false.
+6. **ties**: new hires form colleague and supervisor ties at their firm; then
+   every tie's strength decays by kind, and people at the same firm keep their
+   tie at ``ties.work_strength`` at least, learn each other's work and become
+   colleagues; ties weaker than ``ties.prune_below`` are dropped every
+   ``ties.prune_every`` weeks. Skipped if ``ties.evolve`` is false.
 7. **record**: weekly series (only for weeks >= 0, after ``burn_in``).
 
 Random numbers come from independent streams spawned from one ``seed`` with
@@ -348,10 +353,10 @@ class LabourMarket(mesa.Model):
         """Carry out the plans with this week's hours (re-planning when due)."""
         cfg, rng = self.cfg, self.streams["networking"]
         nw = cfg.networking
+        if (self.week + cfg.burn_in) % nw.plan_every == 0:
+            self.plan_networking()  # asks and announcements hold even without time to invest
         if not cfg.ties.evolve or nw.time_budget <= 0:
             return  # a fixed network, or no time to network
-        if (self.week + cfg.burn_in) % nw.plan_every == 0:
-            self.plan_networking()
         ties = self.ties
         hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
             np.float32)
@@ -447,9 +452,11 @@ class LabourMarket(mesa.Model):
         n = self.cfg.n_workers
         taken = np.zeros(n, dtype=bool)
         taken[direct] = True
-        # a passed-on job goes to a seeker who did not already get one
+        # a passed-on job goes to a seeker who did not already get one; a seeker
+        # offered several takes one at random
         seeker = offers["seeker"]
-        order = np.argsort(seeker, kind="stable")
+        shuffle = self.streams["hiring"].permutation(len(seeker))
+        order = shuffle[np.argsort(seeker[shuffle], kind="stable")]
         seeker_s = seeker[order]
         first = np.r_[True, seeker_s[1:] != seeker_s[:-1]] if len(seeker_s) else np.empty(0, bool)
         pick = order[first & ~taken[seeker_s]]

@@ -78,7 +78,7 @@ class Spells:
         """
         c = {k: v[: self.n] for k, v in self.cols.items()}
         # drop spells that ended before week 0 (during burn-in)
-        keep = (~c["closed"] | (c["end_week"] >= 0)) & (c["start_week"] < horizon)
+        keep = ~c["closed"] | (c["end_week"] >= 0)
         c = {k: v[keep] for k, v in c.items()}
         done = c["closed"]
         net = done & (c["channel"] != FORMAL)
