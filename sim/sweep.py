@@ -25,6 +25,7 @@ import yaml
 from sim.runner import SUMMARY
 
 ERROR = "error.json"
+ROW_GROUP = 500_000  # spells per Parquet row group when collecting (bounds memory)
 COLLECTED = "collected"
 log = logging.getLogger(__name__)
 
@@ -213,8 +214,17 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
             if k not in param_keys:
                 param_keys.append(k)
     spells_tmp = out_dir / ".spells.parquet.partial"
-    writer = None
+    writer, schema = None, None
+    pending: list = []  # tables waiting to be written as one row group
+    pending_rows = 0
     rows, problems, n_spells = [], [], 0
+
+    def flush():
+        nonlocal writer, pending, pending_rows
+        if pending:
+            writer.write_table(pa.concat_tables(pending))
+            pending, pending_rows = [], 0
+
     iterator = runs
     if progress:
         from tqdm import tqdm
@@ -244,13 +254,18 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
                         spells.insert(1 + i, k, params.get(k))
                 table = pa.Table.from_pandas(spells, preserve_index=False)
                 if writer is None:
-                    schema = table.schema
+                    schema = table.schema.remove_metadata()
                     writer = pq.ParquetWriter(spells_tmp, schema)
-                writer.write_table(table.cast(schema))
+                pending.append(table.replace_schema_metadata(None).cast(schema))
+                pending_rows += len(spells)
+                if pending_rows >= ROW_GROUP:
+                    flush()
                 n_spells += len(spells)
             elif r.status != "missing":
                 problems.append(f"{r.run_id}: {r.status}" + (f" ({r.error})" if r.error else ""))
             rows.append(row)
+        if writer is not None:
+            flush()
     finally:
         if writer is not None:
             writer.close()
