@@ -175,3 +175,69 @@ def tie_context(h, ties, employed: np.ndarray, sector: np.ndarray):
     whether the alter is employed and in the ego's sector (one pass)."""
     return _tie_context(h.edge, h.ego, h.alter, h.ego_is_a, ties.strength, ties.knows_a,
                         ties.knows_b, employed, sector)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lions_plan(a, b, knows_a, knows_b, strength, member, employed, sector, k, w_other, ask,
+                share_a, share_b, asks_a, asks_b, n_workers):
+    best_val = np.zeros((n_workers, k))
+    best_row = np.empty((n_workers, k), dtype=np.int64)
+    best_side = np.empty((n_workers, k), dtype=np.int8)
+    cnt = np.zeros(n_workers, dtype=np.int64)
+    for r in range(len(a)):
+        for side in range(2):
+            if side == 0:
+                ego, alt, kn = a[r], b[r], knows_a[r]
+            else:
+                ego, alt, kn = b[r], a[r], knows_b[r]
+            if not member[ego]:
+                continue
+            if side == 0:
+                share_a[r] = 0.0
+                asks_a[r] = False
+            else:
+                share_b[r] = 0.0
+                asks_b[r] = False
+            pl = (1.0 if sector[alt] == sector[ego] else w_other) * (1.0 if employed[alt] else 0.0)
+            s = (np.float64(kn) * np.float64(strength[r])) * (0.1 + 0.9 * pl)
+            if not s > 0.0:
+                continue
+            c = cnt[ego]
+            # order: score descending, then a-side before b-side, then row (as the reference)
+            j = c if c < k else k
+            while j > 0 and (best_val[ego, j - 1] < s or (best_val[ego, j - 1] == s
+                                                          and best_side[ego, j - 1] > side)):
+                j -= 1
+            if j >= k:
+                continue
+            last = c if c < k else k - 1
+            for m in range(last, j, -1):
+                best_val[ego, m] = best_val[ego, m - 1]
+                best_row[ego, m] = best_row[ego, m - 1]
+                best_side[ego, m] = best_side[ego, m - 1]
+            best_val[ego, j] = s
+            best_row[ego, j] = r
+            best_side[ego, j] = side
+            if c < k:
+                cnt[ego] = c + 1
+    for w in range(n_workers):
+        c = cnt[w]
+        for j in range(c):
+            r = best_row[w, j]
+            if best_side[w, j] == 0:
+                share_a[r] = np.float32(1.0 / c)
+                asks_a[r] = ask
+            else:
+                share_b[r] = np.float32(1.0 / c)
+                asks_b[r] = ask
+
+
+def lions_plan(ties, member: np.ndarray, employed: np.ndarray, sector: np.ndarray, k: int,
+               other_sector_weight: float, ask: bool) -> None:
+    """Compiled equivalent of :meth:`sim.strategies.lions.Lions.plan` over all ties in
+    one pass: rank each member's ties by knows-work x strength x placement, give the
+    top ``k`` an equal share of the hours and (if ``ask``) ask them; the member's
+    other ties get nothing. Writes ``share_*`` and ``asks_*`` of the ties in place."""
+    _lions_plan(ties.a, ties.b, ties.knows_a, ties.knows_b, ties.strength, member, employed,
+                sector, int(k), float(other_sector_weight), bool(ask), ties.share_a,
+                ties.share_b, ties.asks_a, ties.asks_b, len(member))

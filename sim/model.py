@@ -336,15 +336,18 @@ class LabourMarket(mesa.Model):
             egos = np.flatnonzero(members)
             if len(egos) == 0:
                 continue
-            position[egos] = np.arange(len(egos))
-            view = ties.incident(members if policy.uses_ties else np.zeros_like(members))
-            strength, knows, alter_employed, same_sector = kernels.tie_context(
-                view, ties, self.employed, self.sector)
-            ctx = Context(self.week, egos, ~self.employed[egos], view, position[view.ego],
-                          strength, knows, alter_employed, same_sector, rng)
-            plan = policy.plan(ctx)
-            if len(view):
-                ties.set_plan(view, plan.tie_share, plan.ask)
+            if hasattr(policy, "plan_ties"):  # a compiled equivalent of plan()
+                plan = policy.plan_ties(ties, members, self.employed, self.sector)
+            else:
+                position[egos] = np.arange(len(egos))
+                view = ties.incident(members if policy.uses_ties else np.zeros_like(members))
+                strength, knows, alter_employed, same_sector = kernels.tie_context(
+                    view, ties, self.employed, self.sector)
+                ctx = Context(self.week, egos, ~self.employed[egos], view, position[view.ego],
+                              strength, knows, alter_employed, same_sector, rng)
+                plan = policy.plan(ctx)
+                if len(view):
+                    ties.set_plan(view, plan.tie_share, plan.ask)
             self.new_tie_share[egos] = plan.new_tie_share
             self.announces[egos] = plan.announce
             self.spread_share[egos] = 0.0 if plan.spread is None else plan.spread

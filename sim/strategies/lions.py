@@ -7,12 +7,18 @@ the top ``focus_k`` (evenly), while employed too (building ties before they are
 needed); while unemployed the worker also asks them for help, which makes them
 aware of the search and favour the worker when they hear of an opening.
 The ranking is redone at every plan (``networking.plan_every`` weeks).
+
+:meth:`Lions.plan` is the readable reference. The model runs
+:meth:`Lions.plan_ties`, a compiled one-pass equivalent (``sim/kernels.py``);
+``tests/test_strategies.py`` checks that both give identical plans. Change both
+together, or delete ``plan_ties`` to have the model use ``plan``.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.config import param
 from sim.strategies.base import Context, Plan, Policy
 
@@ -37,6 +43,24 @@ class Lions(Policy):
         tie_share = np.where(focus, (1.0 / np.maximum(n_focus, 1))[ctx.ego_index], 0.0)
         ask = focus if p.ask else np.zeros(len(focus), bool)
         return Plan(tie_share, np.zeros(len(ctx.egos)), ask, np.zeros(len(ctx.egos), bool))
+
+    def plan_ties(self, ties, members: np.ndarray, employed: np.ndarray,
+                  sector: np.ndarray) -> Plan:
+        """Same plan as :meth:`plan`, written straight into ``ties`` (fast path).
+
+        Args:
+            ties: the :class:`~sim.ties.Ties` store (its shares and asks are set).
+            members: mask of the workers following this strategy.
+            employed, sector: the workers' state arrays.
+
+        Returns:
+            The per-worker part of the plan (for the members, in id order).
+        """
+        p = self.params
+        kernels.lions_plan(ties, members, employed, sector, p.focus_k, p.other_sector_weight,
+                           p.ask)
+        n = int(members.sum())
+        return Plan(np.zeros(0), np.zeros(n), np.zeros(0, bool), np.zeros(n, bool))
 
 
 POLICY = Lions
