@@ -74,9 +74,16 @@ def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | No
 
 
 @numba.njit(cache=True, nogil=True)
-def _invest(a, b, share_a, share_b, hours, even, strength, max_gain, saturation):
+def _invest(a, b, share_a, share_b, hours, even, any_even, strength, max_gain, saturation):
     for r in range(len(a)):
-        h = share_a[r] * hours[a[r]] + share_b[r] * hours[b[r]] + even[a[r]] + even[b[r]]
+        # read a worker's hours only for the sides that put time in (most do not)
+        h = np.float32(0.0)
+        if share_a[r] > 0:
+            h += share_a[r] * hours[a[r]]
+        if share_b[r] > 0:
+            h += share_b[r] * hours[b[r]]
+        if any_even:
+            h += even[a[r]] + even[b[r]]
         if h > 0.0:
             x = h / saturation
             x2 = x * x
@@ -93,7 +100,7 @@ def invest(a, b, share_a, share_b, hours, even, strength, max_gain: float,
     ``max_gain * x^2 / (1 + x^2)`` of ``x = h / saturation`` applied to the gap
     ``1 - strength`` (in place).
     """
-    _invest(a, b, share_a, share_b, hours, even, strength, np.float32(max_gain),
+    _invest(a, b, share_a, share_b, hours, even, bool(even.any()), strength, np.float32(max_gain),
             np.float32(saturation))
 
 
