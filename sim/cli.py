@@ -42,7 +42,7 @@ def _flat_keys(d, prefix=""):
             yield from _flat_keys(v, f"{prefix}{k}.")
 
 
-def _one_line(exc: Exception, cfg_keys: list[str]) -> str:
+def _one_line(exc: Exception, cfg_keys: list[str], overrides: list[str]) -> str:
     """A one-line message for a Hydra composition error."""
     import difflib
     import re
@@ -57,7 +57,10 @@ def _one_line(exc: Exception, cfg_keys: list[str]) -> str:
         key = m.group(1)
         close = difflib.get_close_matches(key, cfg_keys, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"unknown key '{key}'{hint}"
+        given = next((o.split("=", 1)[1] for o in overrides
+                      if "=" in o and o.split("=", 1)[0].lstrip("+~") == key), None)
+        return f"{key}={given}: unknown key{hint}" if given is not None else \
+            f"{key}: unknown key{hint}"
     m = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
     if m:
         group, name = m.groups()
@@ -83,7 +86,7 @@ def precheck(overrides: list[str]) -> None:
         try:
             cfg = compose("config", overrides=overrides)
         except Exception as e:  # Hydra's composition errors (unknown key, group option)
-            fail(_one_line(e, list(_flat_keys(base))))
+            fail(_one_line(e, list(_flat_keys(base)), overrides))
     data = OmegaConf.to_container(cfg, resolve=True)
     try:
         validate(data)

@@ -238,7 +238,7 @@ def _build(cls: type, data: Any, prefix: str, meta: Mapping | None = None) -> An
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
-            raise ConfigError(f"unknown key '{prefix}{key}'{hint}")
+            raise ConfigError(f"{prefix}{key}={_fmt(data[key])}: unknown key{hint}")
     kwargs = {}
     for name, f in fields.items():
         if name not in data:

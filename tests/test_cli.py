@@ -79,7 +79,7 @@ def test_same_seed_byte_identical_outputs(tmp_path):
     (["+strategy=mixed", "strategy.shares.lions=0.5", "strategy.shares.everyone=0.2"],
      "strategy.shares"),
     (["+strategy=lions", "weeks=0"], "weeks=0"),
-    (["+strategy=lions", "market.vacancy_rat=0.1"], "market.vacancy_rat"),
+    (["+strategy=lions", "market.vacancy_rat=0.1"], "market.vacancy_rat=0.1: unknown key"),
     (["+strategy=lions", "n_workers=many"], "n_workers='many'"),
     (["+strategy=lionz"], "lionz"),
     ([], "+strategy="),

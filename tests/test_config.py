@@ -77,14 +77,14 @@ INVALID = {
                                 ["strategy.params.lions.ask='no'"]),
     "bad_strategy_param_range": ({"strategy": {"params": {"everyone": {"new_tie_share": 1.2}}}},
                                  ["strategy.params.everyone.new_tie_share=1.2"]),
-    # the unknown key is the offence (it has no valid value); the message suggests the fix
-    "unknown_key": ({"n_worker": 5}, ["'n_worker'", "did you mean 'n_workers'"]),
+    # the unknown key is the offence; the message names it with its value and suggests the fix
+    "unknown_key": ({"n_worker": 5}, ["n_worker=5: unknown key", "did you mean 'n_workers'"]),
     "unknown_nested_key": ({"market": {"separation_rat": 0.1}},
-                           ["'market.separation_rat'", "did you mean 'market.separation_rate'"]),
+                           ["market.separation_rat=0.1", "did you mean 'market.separation_rate'"]),
     "unknown_per_kind": ({"ties": {"decay": {"onlin": 0.1}}},
-                         ["'ties.decay.onlin'", "did you mean 'ties.decay.online'"]),
+                         ["ties.decay.onlin=0.1", "did you mean 'ties.decay.online'"]),
     "unknown_strategy_param": ({"strategy": {"params": {"lions": {"focus": 3}}}},
-                               ["'strategy.params.lions.focus'",
+                               ["strategy.params.lions.focus=3",
                                 "did you mean 'strategy.params.lions.focus_k'"]),
 }
 
@@ -117,7 +117,7 @@ def test_strategy_params_section_not_a_mapping():
 
 def test_unknown_key_without_close_match_has_no_suggestion():
     msg = error_of({"zzzzzz": 1})
-    assert "'zzzzzz'" in msg and "did you mean" not in msg
+    assert "zzzzzz=1: unknown key" in msg and "did you mean" not in msg
 
 
 def test_config_error_is_a_value_error():
