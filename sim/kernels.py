@@ -135,33 +135,6 @@ def age_ties(kind, strength, knows_a, knows_b, cowork, keep, work_strength: floa
 
 
 @numba.njit(cache=True, nogil=True)
-def _counting_sort(keys, n_buckets):
-    start = np.zeros(n_buckets + 1, dtype=np.int64)
-    for i in range(len(keys)):
-        start[keys[i] + 1] += 1
-    for k in range(n_buckets):
-        start[k + 1] += start[k]
-    order = np.empty(len(keys), dtype=np.int64)
-    for i in range(len(keys)):
-        k = keys[i]
-        order[start[k]] = i
-        start[k] += 1
-    return order
-
-
-def counting_sort(keys: np.ndarray, n_buckets: int) -> np.ndarray:
-    """Stable argsort of small non-negative integer keys (``0 <= key < n_buckets``)
-    in O(len(keys) + n_buckets), where numpy's stable argsort is O(n log n)."""
-    return _counting_sort(np.ascontiguousarray(keys), int(n_buckets))
-
-
-def pair_order(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """Stable argsort of the pairs ``(a, b)`` (both in ``[0, n)``): two counting sorts."""
-    by_b = counting_sort(b, n)
-    return by_b[counting_sort(a[by_b], n)]
-
-
-@numba.njit(cache=True, nogil=True)
 def _tie_context(edge, ego, alter, ego_is_a, strength, knows_a, knows_b, employed, sector):
     m = len(edge)
     s = np.empty(m, dtype=np.float64)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import TIE_KINDS
-from sim.kernels import counting_sort, pair_order
 
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = range(4)
 KIND_NAMES = np.array(TIE_KINDS)
@@ -110,23 +109,26 @@ class Ties:
             out[hit] = self._indexed + order[pos_c[hit]]
         return out
 
-    def _reindex(self, keys_sorted: bool = False) -> None:
-        """Rebuild the pair-key index and the CSR neighbour index over all rows
-        (counting sorts: linear in ties plus workers)."""
-        k = self.keys()
-        if keys_sorted:
-            self._sorted_keys, self._sorted_rows = k, np.arange(self.n, dtype=np.int64)
-        else:
-            order = pair_order(self.a, self.b, self.n_workers)
-            self._sorted_keys, self._sorted_rows = k[order], order
-        ends = np.concatenate([self.a, self.b])
-        order = counting_sort(ends, self.n_workers)
-        self._adj = np.where(order < self.n, order, order - self.n).astype(np.int64)
-        self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)
-        deg = np.bincount(ends, minlength=self.n_workers)
-        np.cumsum(deg, out=self._ptr[1:])
-        self._degree = deg.astype(np.int32)
-        self._indexed = self.n
+    def _reindex(self) -> None:
+        """Merge the rows added since the last call into the pair-key index and the
+        CSR neighbour index: a sort of the new rows and a linear merge, no re-sort."""
+        lo, n = self._indexed, self.n
+        if n == lo:
+            return
+        tail_keys = self.keys(slice(lo, n))
+        order = np.argsort(tail_keys, kind="stable")
+        pos = np.searchsorted(self._sorted_keys, tail_keys[order])
+        self._sorted_keys = np.insert(self._sorted_keys, pos, tail_keys[order])
+        self._sorted_rows = np.insert(self._sorted_rows, pos, lo + order)
+        # CSR: a worker's new rows go at the end of its segment
+        ends = np.concatenate([self.a[lo:n], self.b[lo:n]]).astype(np.int64)
+        rows = np.tile(np.arange(lo, n, dtype=np.int64), 2)
+        order = np.argsort(ends, kind="stable")
+        ends, rows = ends[order], rows[order]
+        self._adj = np.insert(self._adj, self._ptr[ends + 1], rows)
+        added = np.bincount(ends, minlength=self.n_workers)
+        self._ptr[1:] += np.cumsum(added)
+        self._indexed = n
 
     # ------------------------------------------------------------------ mutation
     def _reserve(self, extra: int) -> None:
@@ -202,16 +204,28 @@ class Ties:
         return rows
 
     def prune(self, below: float) -> int:
-        """Drop ties weaker than ``below`` and sort the rest by endpoints (so that
-        reads by endpoint ``a`` are sequential); returns how many were dropped."""
-        keep = np.flatnonzero(self.strength >= below)
-        dropped = self.n - len(keep)
-        keep = keep[pair_order(self.a[keep], self.b[keep], self.n_workers)]
+        """Drop ties weaker than ``below``; returns how many were dropped.
+
+        Rows keep their order, so both indexes are filtered and renumbered in
+        linear time instead of being rebuilt.
+        """
+        self._reindex()
+        keep = self.strength >= below
+        k = int(keep.sum())
+        if k == self.n:
+            return 0
+        new_row = np.cumsum(keep) - 1
         for name in self._COLUMNS:
             arr = self.__dict__["_" + name]
-            arr[: len(keep)] = arr[: self.n][keep]
-        self.n = len(keep)
-        self._reindex(keys_sorted=True)
+            arr[:k] = arr[: self.n][keep]
+        alive = keep[self._sorted_rows]
+        self._sorted_keys = self._sorted_keys[alive]
+        self._sorted_rows = new_row[self._sorted_rows[alive]]
+        alive = keep[self._adj]
+        self._adj = new_row[self._adj[alive]]
+        self._ptr = np.concatenate([[0], np.cumsum(alive)])[self._ptr]
+        self._degree = np.diff(self._ptr).astype(np.int32)
+        dropped, self.n, self._indexed = self.n - k, k, k
         return dropped
 
     # ------------------------------------------------------------------ queries

@@ -273,8 +273,16 @@ def test_prune_drops_exactly_weak_ties_and_keeps_columns_aligned():
     assert dropped == n_weak
     assert t.n == len(before) - n_weak
     assert records(t) == {k: r for k, r in before.items() if r[3] >= 0.25}
-    # the rest is sorted by endpoints
-    assert (np.diff(t.keys()) > 0).all()
+    # both indexes were filtered and renumbered: every kept tie is found at its row,
+    # and each worker's CSR neighbours are exactly its ties
+    rows = t.find(t.a, t.b)
+    assert (rows == np.arange(t.n)).all()
+    kept = records(t)
+    gone = [k for k in before if k not in kept]
+    assert not (t.find(np.array([k[0] for k in gone]), np.array([k[1] for k in gone])) >= 0).any()
+    h = t.rows_of(np.arange(n_workers))
+    assert np.array_equal(np.bincount(h.ego, minlength=n_workers), t.degree())
+    assert (np.minimum(h.ego, h.alter) == t.a[h.edge]).all()
     # a few full records, spelled out
     for key in list(records(t))[:: max(1, t.n // 5)]:
         row = t.find(np.array([key[0]]), np.array([key[1]]))[0]
