@@ -15,6 +15,7 @@ COMMANDS = {
     "run": "run one simulation, or a sweep with -m (Hydra overrides; `run --help` shows the config)",
     "status": "show complete / failed / missing runs of a sweep folder",
     "collect": "write one tidy dataset (spells.parquet, runs.parquet) for a sweep folder",
+    "plot": "paper figures (PDF + PNG) from a sweep folder, a collected dataset or a run folder",
 }
 
 log = logging.getLogger("sim")
@@ -233,6 +234,41 @@ def default_sweep_dir(argv: list[str]) -> Path:
     return Path("outputs") / "sweeps" / f"{exp}-{digest}"
 
 
+def _plot_command(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sim plot", description=COMMANDS["plot"])
+    parser.add_argument("path", help="a sweep folder, its collected/ folder, or one run folder")
+    parser.add_argument("--out", help="output folder (default: PATH/figures)")
+    parser.add_argument("--size", choices=("one", "two"), default="one",
+                        help="one-column (3.5 in) or two-column (7.1 in) width (default: one)")
+    parser.add_argument("--metric", choices=("rmst", "median", "share_within"), default="rmst",
+                        help="headline outcome in the parameter figures (default: rmst, the "
+                        "restricted mean weeks to re-employment)")
+    parser.add_argument("--horizon", type=float, default=52.0,
+                        help="RMST horizon in weeks (default: 52)")
+    args = parser.parse_args(argv)
+    path = Path(args.path)
+    if not path.exists():
+        fail(f"{path}: no such folder")
+    from analysis import load
+    from analysis.figures import make_figures
+
+    try:
+        data = load(path)
+    except (FileNotFoundError, ValueError) as e:
+        fail(f"{path}: {e}")
+    out = Path(args.out) if args.out else (path / "figures")
+    skipped: dict[str, str] = {}
+    files = make_figures(data, out, size=args.size, metric=args.metric, horizon=args.horizon,
+                         skipped=skipped)
+    print(f"{len(files)} files in {out}:")
+    for f in files:
+        print(f"  {f.name}")
+    for name, why in skipped.items():
+        print(f"  skipped {name}: {why}")
+
+
 def _sweep_command(command: str, argv: list[str]) -> None:
     import argparse
 
@@ -268,5 +304,7 @@ def main(argv: list[str] | None = None) -> None:
         _hydra_run(rest)
     elif command in ("status", "collect"):
         _sweep_command(command, rest)
+    elif command == "plot":
+        _plot_command(rest)
     else:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")

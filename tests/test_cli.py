@@ -125,3 +125,15 @@ def test_calvo_jackson_preset_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     (folder,) = run_folders(tmp_path)
     assert "calvo_jackson" in folder.name
+
+
+def test_plot_a_run_folder(tmp_path):
+    r = sim("run", "+strategy=lions", *TINY, "hydra.run.dir=one", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    p = sim("plot", "one", "--size", "two", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    pdfs = sorted((tmp_path / "one" / "figures").glob("*.pdf"))
+    assert {"km.pdf", "channels.pdf", "market.pdf"} <= {f.name for f in pdfs}
+    assert all(f.with_suffix(".png").stat().st_size > 1000 for f in pdfs)
+    bad = sim("plot", "nowhere", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")

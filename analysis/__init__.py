@@ -1,0 +1,26 @@
+"""Analysis of simulation outputs: time to re-employment by networking strategy.
+
+Modules, one job each:
+
+- :mod:`analysis.data`: :func:`~analysis.data.load` a sweep, a collected dataset or
+  one run folder into a :class:`~analysis.data.Data` object;
+- :mod:`analysis.stats`: small statistical helpers (t intervals across replicates,
+  binomial and Poisson intervals, the variance of a Kaplan-Meier RMST);
+- :mod:`analysis.survival`: Kaplan-Meier, median / RMST / share re-employed within
+  4 weeks (pooled and across replicates), log-rank tests, Cox models, weekly hazard;
+- :mod:`analysis.mechanisms`: hiring channels, weak vs strong ties, help per tie,
+  unemployment correlation along ties;
+- :mod:`analysis.style`: the paper style (sizes, Okabe-Ito palette, PDF + PNG);
+- :mod:`analysis.figures`: the paper figures and :func:`~analysis.figures.make_figures`.
+
+Typical use::
+
+    from analysis import load, survival, figures
+    data = load("outputs/sweeps/smoke-610edf17")
+    survival.replicate_summary(data)          # median, RMST, 1 - S(4) with CIs over seeds
+    figures.make_figures(data, "figures/", size="two")
+"""
+
+from analysis.data import Data, load
+
+__all__ = ["Data", "load"]
