@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.config import TIE_KINDS
 from sim.records import CHANNELS
+from sim.sweep import summary_row
 
 log = logging.getLogger(__name__)
 
@@ -218,12 +219,7 @@ def _is_factor(col: str) -> bool:
 
 def _summary_row(summary: dict) -> dict:
     """Run-level columns from a summary.json (as in ``runs.parquet``, plus config)."""
-    row = {"seed": summary.get("seed"), "strategy_mix": summary.get("strategy"),
-           "wall_time_s": summary.get("wall_time_s")}
-    for group, m in summary.get("metrics", {}).items():
-        for k, v in m.items():
-            row[f"{k}.{group}"] = v
-    row.update(summary.get("market", {}))
+    row = summary_row(summary)
     row.update(_config_row(summary))
     return row
 

@@ -174,7 +174,9 @@ def parse_overrides(overrides: list[str]) -> dict[str, object]:
     return out
 
 
-def _metrics_row(summary: dict) -> dict:
+def summary_row(summary: dict) -> dict:
+    """Run-level columns of ``runs.parquet`` from a run's ``summary.json``: seed,
+    strategy mix, wall time, headline metrics as ``<metric>.<strategy>``, market means."""
     row = {"seed": summary.get("seed"), "strategy_mix": summary.get("strategy"),
            "wall_time_s": summary.get("wall_time_s")}
     for group, m in summary.get("metrics", {}).items():
@@ -244,7 +246,7 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
                     problems.append(f"{r.run_id}: {row['error']}")
                     rows.append(row)
                     continue
-                row.update(_metrics_row(summary))
+                row.update(summary_row(summary))
                 for c in spells.columns:
                     if isinstance(spells[c].dtype, pd.CategoricalDtype):
                         spells[c] = spells[c].astype("string")
