@@ -271,10 +271,6 @@ class Ties:
         ego_is_a = np.concatenate([np.ones(len(ra), bool), np.zeros(len(rb), bool)])
         return HalfEdges(edge, ego, alter, ego_is_a)
 
-    def knows_ego(self, h: HalfEdges) -> np.ndarray:
-        """How well each alter knows the ego's work."""
-        return np.where(h.ego_is_a, self.knows_a[h.edge], self.knows_b[h.edge])
-
     def set_plan(self, h: HalfEdges, share: np.ndarray, asks: np.ndarray) -> None:
         """Record each ego's share of hours for, and request of help from, each tie."""
         ia, ib = h.edge[h.ego_is_a], h.edge[~h.ego_is_a]

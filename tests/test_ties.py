@@ -338,14 +338,16 @@ def test_incident_lists_each_tie_once_per_selected_endpoint():
     assert len(sub) == int(h.ego_is_a.sum()) and sub.ego_is_a.all()
 
 
-def test_knows_ego_is_how_well_the_alter_knows_the_egos_work():
+def test_tie_context_knows_is_how_well_the_alter_knows_the_egos_work():
     t = Ties(6)
     # knows_u: how well v knows u's work; knows_v: how well u knows v's work
     t.add(np.array([4, 1, 2]), np.array([1, 3, 5]), COLLEAGUE, 0.5,
           knows_u=np.array([0.1, 0.2, 0.3]), knows_v=np.array([0.6, 0.7, 0.8]), week=0)
     h = t.incident(np.ones(6, bool))
-    got = {(int(e), int(a)): float(k) for e, a, k in zip(h.ego, h.alter, t.knows_ego(h),
-                                                         strict=True)}
+    from sim.kernels import tie_context
+
+    knows = tie_context(h, t, np.ones(6, bool), np.zeros(6, np.int32))[1]
+    got = {(int(e), int(a)): float(k) for e, a, k in zip(h.ego, h.alter, knows, strict=True)}
     expected = {(4, 1): 0.1, (1, 4): 0.6, (1, 3): 0.2, (3, 1): 0.7, (2, 5): 0.3, (5, 2): 0.8}
     assert got == pytest.approx(expected)
 
