@@ -65,7 +65,7 @@ def _one_line(exc: Exception, cfg_keys: list[str], overrides: list[str]) -> str:
     m = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
     if m:
         group, name = m.groups()
-        options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        options = _options(group)
         return f"{group}={name}: unknown {group}; available: {', '.join(options)}"
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     return first
@@ -104,7 +104,7 @@ def validate(data: dict):
 
         raise ConfigError(
             "no strategy chosen: add +strategy=NAME, one of: "
-            + ", ".join(sorted({*available(), *_strategy_presets()})))
+            + ", ".join(sorted({*available(), *_options("strategy")})))
     return build_config(data)
 
 
@@ -163,9 +163,9 @@ def _progress(sim_cfg) -> bool:
     return {"on": True, "off": False}.get(sim_cfg.output.progress, sys.stderr.isatty())
 
 
-def _strategy_presets() -> list[str]:
-    root = CONFIG_DIR / "strategy"
-    return [p.stem for p in root.glob("*.yaml")]
+def _options(group: str) -> list[str]:
+    """The options of a config group (``configs/<group>/*.yaml``), sorted."""
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 def run_help() -> str:
@@ -173,7 +173,7 @@ def run_help() -> str:
     text = (CONFIG_DIR / "config.yaml").read_text()
     text = text.split("\nhydra:")[0].rstrip()
     groups = "\n".join(
-        f"  +{g}=" + "|".join(sorted(p.stem for p in (CONFIG_DIR / g).glob("*.yaml")))
+        f"  +{g}=" + "|".join(_options(g))
         for g in ("strategy", "preset"))
     return (
         "usage: python -m sim run +strategy=NAME [key=value ...] [-m for a sweep]\n\n"

@@ -59,14 +59,15 @@ class Firms:
         """Open positions per firm."""
         return np.bincount(self.pos_firm[self.pos_state == OPEN], minlength=self.n_firms)
 
-    def random_coworkers(self, slots: np.ndarray, k: int, rng: np.random.Generator
-                         ) -> tuple[np.ndarray, np.ndarray]:
+    def random_coworkers(self, slots: np.ndarray, k: int | np.ndarray,
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw up to ``k`` coworkers for the holder of each given position.
 
-        Draws ``k`` random positions of the same firm; keeps those filled by
-        someone else. Returns ``(index into slots, coworker id)`` pairs.
+        Draws ``k`` (one number, or one per position) random positions of the
+        same firm; keeps those filled by someone else. Returns ``(index into
+        slots, coworker id)`` pairs.
         """
-        if k <= 0 or len(slots) == 0:
+        if np.all(np.asarray(k) <= 0) or len(slots) == 0:
             return np.empty(0, np.int64), np.empty(0, np.int32)
         f = self.pos_firm[slots]
         idx = np.repeat(np.arange(len(slots)), k)

@@ -143,8 +143,6 @@ class LabourMarket(mesa.Model):
         self.ability = rng.normal(0.0, cfg.workers.ability_sd, n)
         perm = rng.permutation(n)
         employed_ids = perm[:n_employed]
-        self.employed = np.zeros(n, dtype=bool)
-        self.employed[employed_ids] = True
         self.employer = np.full(n, -1, dtype=np.int32)
         self.slot = np.full(n, -1, dtype=np.int64)
         # every worker's occupation is the sector of a random position
@@ -158,7 +156,7 @@ class LabourMarket(mesa.Model):
             self.slot[employed_ids] = slots
             self.employer[employed_ids] = f.pos_firm[slots]
             self.sector[employed_ids] = f.pos_sector[slots]
-        self.employed[:] = False
+        self.employed = np.zeros(n, dtype=bool)
         self.employed[employed_ids] = True
         self.ti_unemployed = np.full(n, NEVER, dtype=np.int32)
         self.ti_unemployed[~self.employed] = self.week - 1
@@ -181,8 +179,7 @@ class LabourMarket(mesa.Model):
             self.strategy = np.repeat(np.arange(len(shares)), counts).astype(np.int8)
             self.strategy = self.strategy[srng.permutation(n)]
         else:
-            self.strategy = np.searchsorted(np.cumsum(shares[:-1]) if len(shares) > 1
-                                            else np.empty(0), srng.random(n),
+            self.strategy = np.searchsorted(np.cumsum(shares[:-1]), srng.random(n),
                                             side="right").astype(np.int8)
 
     def _random_partners(self, src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -219,12 +216,8 @@ class LabourMarket(mesa.Model):
         if len(emp) and self.cfg.market.jobs == "vacancies":
             slots = self.slot[emp]
             draws = rng.poisson(t.initial_colleagues / 2.0, len(emp))
-            idx = np.repeat(np.arange(len(emp)), draws)
-            f = self.firms.pos_firm[slots[idx]]
-            pos = self.firms.start[f] + (rng.random(len(idx)) * self.firms.size[f]).astype(
-                np.int64)
-            ok = (self.firms.pos_state[pos] == FILLED) & (pos != slots[idx])
-            self._add_ties(emp[idx[ok]], self.firms.pos_holder[pos[ok]], COLLEAGUE)
+            col_i, col = self.firms.random_coworkers(slots, draws, rng)
+            self._add_ties(emp[col_i], col, COLLEAGUE)
             sup_i, sup = self.firms.random_coworkers(slots, 1, rng)
             self._add_ties(emp[sup_i], sup, SUPERVISOR)
         for kind, mean in ((ACQUAINTANCE, t.initial_acquaintances), (ONLINE, t.initial_online)):
