@@ -16,6 +16,21 @@ COMMANDS = {
     "status": "show complete / failed / missing runs of a sweep folder",
     "collect": "write one tidy dataset (spells.parquet, runs.parquet) for a sweep folder",
     "plot": "paper figures (PDF + PNG) from a sweep folder, a collected dataset or a run folder",
+    "report": "a self-contained report (figures, tables also as LaTeX, parameters, provenance)",
+    "experiment": "run a named experiment of experiments/ (sweep, collect, figures, report)",
+    "viz": "serve the interactive exploration page (Mesa SolaraViz) on 127.0.0.1",
+    "validate": "check the stylized facts of the default calibration (table, exit 1 on a failure)",
+    "calibrate": "fit the free parameters to the stylized-fact targets (simulated method of moments)",
+    "sensitivity": "global sensitivity analysis (Morris screening, Sobol indices) with SALib",
+}
+# commands implemented in their own module as ``main(argv)`` (imported only when used)
+MODULES = {
+    "report": "analysis.report",
+    "experiment": "experiments.runner",
+    "viz": "sim.viz",
+    "validate": "sim.validate",
+    "calibrate": "sim.calibrate",
+    "sensitivity": "sim.sensitivity",
 }
 
 log = logging.getLogger("sim")
@@ -306,5 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         _sweep_command(command, rest)
     elif command == "plot":
         _plot_command(rest)
+    elif command in MODULES:
+        import importlib
+
+        importlib.import_module(MODULES[command]).main(rest)
     else:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")
