@@ -86,28 +86,38 @@ def _one_line(exc: Exception, cfg_keys: list[str], overrides: list[str]) -> str:
     return first
 
 
-def precheck(overrides: list[str]) -> None:
-    """Compose and validate a single run's config before Hydra makes its folder.
+def compose(overrides: list[str]):
+    """Compose and validate a run's config from ``configs/`` and Hydra overrides.
 
-    Exits with a one-line error (code 2) naming the offending key and value, so
-    that a bad command leaves no run folder behind.
+    Returns the :class:`~sim.config.SimConfig`. Exits with a one-line error (code
+    2) naming the offending key and value. Used by ``run`` before Hydra makes a
+    folder, and by the commands that run models in-process (validate, calibrate,
+    sensitivity).
     """
-    from hydra import compose, initialize_config_dir
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
     from sim.config import ConfigError
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3", job_name="sim"):
-        base = OmegaConf.to_container(compose("config"), resolve=False)
+        base = OmegaConf.to_container(hydra_compose("config"), resolve=False)
         try:
-            cfg = compose("config", overrides=overrides)
+            cfg = hydra_compose("config", overrides=overrides)
         except Exception as e:  # Hydra's composition errors (unknown key, group option)
             fail(_one_line(e, list(_flat_keys(base)), overrides))
     data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
     try:
-        validate(data)
+        return validate(data)
     except ConfigError as e:
         fail(str(e))
+
+
+def precheck(overrides: list[str]) -> None:
+    """Compose and validate a single run's config before Hydra makes its folder,
+    so that a bad command leaves no run folder behind."""
+    compose(overrides)
 
 
 def validate(data: dict):

@@ -1,0 +1,240 @@
+"""Calibration of the free parameters by the simulated method of moments.
+
+``python -m sim calibrate`` fits the parameters in :data:`FREE` so that the
+default population reproduces the stylized facts of RESEARCH.md section 5
+(:mod:`sim.validate` measures them). The procedure (docs/VALIDATION.md):
+
+1. Moments: for each candidate, the run-level measures of
+   :func:`sim.validate.measure` averaged over the same seeds (common random
+   numbers, so that differences between candidates are not seed noise).
+2. Distance: for a fact with a target range ``[lo, hi]``, the squared distance
+   to the middle of the range in units of its half-width,
+   ``((m - mid) / half)^2`` (under 1 inside the range); for a one-sided fact,
+   a squared shortfall below its threshold in units of :data:`ONE_SIDED`'s
+   scale. The objective is their sum: every target weighs the same relative to
+   its own tolerance, which is what the targets' sources give (ranges, not
+   standard errors).
+3. Search: optuna's TPE sampler (seeded), the current defaults as the first
+   trial, ``--trials`` trials. The study is stored in SQLite in the output
+   folder, so running the same command again resumes it.
+
+Outputs in the output folder: ``calibrated.yaml`` (the best parameters with
+their ranges and provenance, a preset usable as ``+preset=...`` when copied to
+``configs/preset/``), ``trials.csv`` (every candidate with its moments) and
+``report.md`` (the fit: targets, default and calibrated moments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.config import SimConfig, build_config, to_dict
+from sim.validate import FACT_BY_ID, _write_atomic, config_from_args, measure_seeds, parse_args
+
+
+@dataclass(frozen=True)
+class Free:
+    """A free parameter: its dotted key, search range and why it is free."""
+
+    key: str
+    low: float
+    high: float
+    log: bool
+    why: str
+
+
+FREE: tuple[Free, ...] = (
+    Free("market.separation_rate", 0.002, 0.008, True,
+         "idiosyncratic separations: the separation rate and unemployment"),
+    Free("market.firm_shock_rate", 0.0001, 0.003, True,
+         "mass layoffs: unemployment clustered among former colleagues"),
+    Free("hiring.applications", 0.02, 0.2, True, "formal channel: job finding and contact share"),
+    Free("leads.hear_prob", 0.003, 0.03, True, "leads from employed contacts: contact share"),
+    Free("leads.aware_strength", 0.2, 0.5, False,
+         "how weak a tie can be and still know a worker is searching: weak-tie share"),
+    Free("hiring.threshold", -2.5, -0.5, False,
+         "firms' hiring bar: long-term unemployment of low-ability seekers"),
+)
+# facts fitted with a two-sided target range (the rest are checked by validate)
+RANGE_FACTS = ("contact_share", "weak_share", "median_in_progress", "mean_over_median", "share_27",
+               "job_finding", "separation", "unemployment", "vacancy")
+# one-sided facts: (fact id, threshold the mean should clear, scale of the penalty)
+ONE_SIDED = (("neighbour_corr", 0.002, 0.002),)
+
+
+def with_values(cfg: SimConfig, values: Mapping[str, float]) -> SimConfig:
+    """``cfg`` with dotted keys set (validated again)."""
+    data = to_dict(cfg)
+    for key, value in values.items():
+        *path, last = key.split(".")
+        node = data
+        for p in path:
+            node = node[p]
+        node[last] = float(value)
+    return build_config(data)
+
+
+def distance(moments: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+    """The SMM objective and its terms (see the module docstring)."""
+    terms = {}
+    for fid in RANGE_FACTS:
+        f = FACT_BY_ID[fid]
+        mid, half = (f.lo + f.hi) / 2, (f.hi - f.lo) / 2
+        m = moments[f.key]
+        terms[fid] = ((m - mid) / half) ** 2 if np.isfinite(m) else 100.0
+    for fid, bound, scale in ONE_SIDED:
+        m = moments[FACT_BY_ID[fid].key]
+        terms[fid] = (max(0.0, bound - m) / scale) ** 2 if np.isfinite(m) else 100.0
+    return float(sum(terms.values())), terms
+
+
+def _default_values(cfg: SimConfig) -> dict[str, float]:
+    data = to_dict(cfg)
+    out = {}
+    for p in FREE:
+        node = data
+        for part in p.key.split("."):
+            node = node[part]
+        out[p.key] = float(node)
+    return out
+
+
+def _moments(runs: pd.DataFrame) -> dict[str, float]:
+    return {k: float(runs[k].mean()) for k in runs.columns if k != "seed"}
+
+
+def calibrate(cfg: SimConfig, out: Path, trials: int, seeds: Sequence[int], jobs: int, every: int,
+              sampler_seed: int = 0, progress: bool = False):
+    """Run (or resume) the study; returns (study, best values, trials table)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{out / 'study.db'}"
+    study = optuna.create_study(study_name="smm", storage=storage, load_if_exists=True,
+                                direction="minimize",
+                                sampler=optuna.samplers.TPESampler(seed=sampler_seed))
+    defaults = _default_values(cfg)
+    if len(study.trials) == 0:
+        study.enqueue_trial(defaults)
+
+    def objective(trial) -> float:
+        values = {p.key: trial.suggest_float(p.key, p.low, p.high, log=p.log) for p in FREE}
+        runs = measure_seeds(with_values(cfg, values), seeds, jobs=jobs, every=every)
+        moments = _moments(runs)
+        value, terms = distance(moments)
+        trial.set_user_attr("moments", moments)
+        trial.set_user_attr("terms", terms)
+        return value
+
+    done = sum(t.state.is_finished() for t in study.trials)
+    todo = max(0, trials - done)
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=todo, unit="trial", desc="calibrate", dynamic_ncols=True)
+    callbacks = [lambda s, t: bar.update(1)] if bar else []
+    # failures other than a bad candidate are bugs: let them stop the study
+    study.optimize(objective, n_trials=todo, callbacks=callbacks, catch=())
+    if bar:
+        bar.close()
+    return study, defaults
+
+
+def trials_frame(study) -> pd.DataFrame:
+    rows = []
+    for t in study.trials:
+        if not t.state.is_finished() or t.value is None:
+            continue
+        rows.append({"trial": t.number, "distance": t.value, **t.params,
+                     **{f"m.{k}": v for k, v in t.user_attrs.get("moments", {}).items()
+                        if k in FACT_BY_ID or k == "everyone_contacts_4wk"}})
+    return pd.DataFrame(rows)
+
+
+def preset_yaml(best: Mapping[str, float], provenance: Mapping[str, str]) -> str:
+    """The calibrated values as a Hydra preset with their provenance in comments."""
+    lines = ["# @package _global_",
+             "# Calibrated by the simulated method of moments: python -m sim calibrate",
+             f"# {provenance['command']}",
+             f"# on {provenance['date']}, commit {provenance['commit']}; objective "
+             f"{provenance['distance']}; see docs/VALIDATION.md."]
+    groups: dict[str, list[str]] = {}
+    for p in FREE:
+        group, key = p.key.split(".", 1)
+        value = best[p.key]
+        groups.setdefault(group, []).append(
+            f"  {key}: {float(f'{value:.4g}')}  # calibrated in [{p.low}, {p.high}]: {p.why}")
+    for group, items in groups.items():
+        lines += [f"{group}:", *items]
+    return "\n".join(lines) + "\n"
+
+
+def report(study, defaults: Mapping[str, float], cfg: SimConfig, provenance: Mapping[str, str]) -> str:
+    """A Markdown report of the fit."""
+    best = study.best_trial
+    default = next(t for t in study.trials if t.number == 0)
+    lines = ["# Calibration report", "", f"Command: `{provenance['command']}`  ",
+             f"Date: {provenance['date']}, commit {provenance['commit']}  ",
+             f"Population: {cfg.strategy.name}, {cfg.n_workers} workers x {cfg.weeks} weeks, "
+             f"seeds {provenance['seeds']}; {len(study.trials)} trials (optuna TPE, seed 0).", "",
+             "## Parameters", "", "| parameter | range | default (trial 0) | calibrated |",
+             "|---|---|---|---|"]
+    for p in FREE:
+        lines.append(f"| `{p.key}` | [{p.low}, {p.high}]{' log' if p.log else ''} | "
+                     f"{defaults[p.key]:.4g} | {best.params[p.key]:.4g} |")
+    lines += ["", f"## Fit (objective: default {default.value:.2f}, calibrated {best.value:.2f})", "",
+              "| fact | target | default | calibrated | term |", "|---|---|---|---|---|"]
+    for fid in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED)):
+        f = FACT_BY_ID[fid]
+        d, b = default.user_attrs["moments"][f.key], best.user_attrs["moments"][f.key]
+        lines.append(f"| {f.name} | {f.target} | {f.fmt.format(d)} | {f.fmt.format(b)} | "
+                     f"{best.user_attrs['terms'][fid]:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _study_dir(args, cfg: SimConfig) -> Path:
+    key = json.dumps({"config": to_dict(cfg), "seeds": args.seeds, "every": args.every,
+                      "free": [p.__dict__ for p in FREE]}, sort_keys=True, default=str)
+    return Path("outputs") / "calibration" / hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def main(argv: Sequence[str]) -> None:
+    def extra(p):
+        p.add_argument("--trials", type=int, default=60, help="trials in all (default: 60); "
+                       "running the same command again resumes the study up to this number")
+        p.add_argument("--out", help="output folder (default: outputs/calibration/<hash of the "
+                       "config, seeds and free parameters>)")
+        p.set_defaults(seeds=3, n_workers=5000, weeks=312)
+
+    args = parse_args(argv, "python -m sim calibrate", __doc__.splitlines()[0], extra)
+    cfg = config_from_args(args)
+    out = Path(args.out) if args.out else _study_dir(args, cfg)
+    seeds = list(range(args.seeds))
+    study, defaults = calibrate(cfg, out, args.trials, seeds, args.jobs, args.every,
+                                progress=sys.stderr.isatty())
+    from sim.runner import git_commit
+
+    git = git_commit() or {}
+    provenance = {"command": "python -m sim calibrate " + " ".join(argv),
+                  "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+                  "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
+                  "seeds": f"0-{args.seeds - 1}", "distance": f"{study.best_value:.3f}"}
+    _write_atomic(out / "trials.csv", trials_frame(study).to_csv(index=False))
+    _write_atomic(out / "calibrated.yaml", preset_yaml(study.best_params, provenance))
+    _write_atomic(out / "report.md", report(study, defaults, cfg, provenance))
+    print(report(study, defaults, cfg, provenance))
+    print(f"written to {out}: calibrated.yaml, report.md, trials.csv, study.db")
+    if not math.isfinite(study.best_value):
+        sys.exit(1)

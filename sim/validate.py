@@ -1,0 +1,447 @@
+"""Validation against the stylized facts of RESEARCH.md section 5.
+
+``python -m sim validate`` runs the default configuration (a mixed population
+of lions and everyone, ``+strategy=mixed``) over several seeds, measures every
+fact on each run, and prints one table: fact, target, source, simulated value
+(mean over seeds with a 95 % t interval across seeds), pass/fail. It exits 1 when
+a fact fails. The measures are defined once here (:func:`measure`) and used by
+the calibration (``sim.calibrate``) and the tests.
+
+Definitions (each documented in docs/VALIDATION.md):
+
+* **contact hires**: hires through a lead or a referral, among all hires made
+  in the recorded horizon.
+* **weak ties**: a tie weaker than the strength working together keeps
+  (``ties.work_strength``): people the seeker no longer sees every working day.
+  This is Granovetter's (1973, 1974) definition by frequency of contact
+  ("occasionally" or "rarely"), which counted most former colleagues as weak.
+* **help per tie**: contact hires through ties of a strength band per
+  seeker-tie-week in that band (exposure sampled every ``every`` weeks); the
+  fact compares strong (>= work strength) with weak ties.
+* **spells in progress**: durations (weeks, counting the current one) of the
+  spells running at the sampled weeks, as the CPS measures them.
+* **flows**: weekly rates from the market series, turned into monthly ones as
+  ``1 - (1 - weekly)^(52/12)``.
+* **correlation along ties**: Pearson correlation of the unemployment of the
+  two ends of every tie (both orientations), averaged over the sampled weeks.
+* **hazard falls with duration**: the weekly re-employment hazard of spells
+  that began in the horizon, at durations 27-52 weeks over 1-8 weeks (< 1).
+* **concave in degree**: a linear probability model of re-employment within 13
+  weeks on the seeker's degree (standardised) and its square, with strategy
+  fixed effects: the square's coefficient (< 0) given a positive slope.
+* **work ties and ability**: hires through work ties (colleague, supervisor)
+  per spell-week of the top ability tercile over the bottom tercile (> 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.config import SimConfig
+
+# the default population of the validation: both strategies of the claim in one market
+DEFAULT_OVERRIDES = ["+strategy=mixed"]
+MONTH = 52.0 / 12.0  # weeks per month
+STRENGTH_BINS = np.round(np.linspace(0.0, 1.0, 11), 2)
+EARLY, LATE = (1, 8), (27, 52)  # duration bands (weeks) of the hazard comparison
+WITHIN = 13  # weeks: re-employment window of the degree regression
+WORK_KINDS = ("colleague", "supervisor")
+CONTACT = ("lead", "referral")
+
+
+# ---------------------------------------------------------------------- facts
+@dataclass(frozen=True)
+class Fact:
+    """One stylized fact: the run-level statistic and its target.
+
+    ``lo``/``hi`` bound the target range (either may be None for a one-sided
+    target). Range facts pass when the mean over seeds lies in the range;
+    one-sided (sign) facts pass when the whole 95 % interval is on the right
+    side, so that noise alone cannot pass them.
+    """
+
+    id: str
+    number: int
+    name: str
+    target: str
+    source: str
+    key: str  # column of the per-run measures
+    lo: float | None = None
+    hi: float | None = None
+    sign: bool = False  # one-sided: the interval must clear the bound
+    fmt: str = "{:.3f}"
+
+    def passes(self, mean: float, lower: float, upper: float) -> bool:
+        if not np.isfinite(mean):
+            return False
+        if self.sign:
+            ok_lo = self.lo is None or lower > self.lo
+            ok_hi = self.hi is None or upper < self.hi
+            return ok_lo and ok_hi
+        return (self.lo is None or mean >= self.lo) and (self.hi is None or mean <= self.hi)
+
+
+FACTS: tuple[Fact, ...] = (
+    Fact("contact_share", 1, "hires through personal contacts", "30-60 %",
+         "Granovetter 1974; Ioannides & Loury 2004", "contact_share", 0.30, 0.60, fmt="{:.1%}"),
+    Fact("weak_share", 2, "contact hires through weak ties", "55-85 %",
+         "Granovetter 1973/1974; Gee, Jones & Burke 2017", "weak_share", 0.55, 0.85, fmt="{:.1%}"),
+    Fact("help_ratio", 3, "help per tie rises with strength (strong / weak)", "> 1",
+         "Gee et al. 2017; Garg & Telang 2018", "help_ratio", 1.0, None, sign=True, fmt="{:.2f}"),
+    Fact("median_in_progress", 4, "median duration of spells in progress (weeks)", "8-10",
+         "US CPS 2020-2024", "median_in_progress", 8.0, 10.0, fmt="{:.1f}"),
+    Fact("mean_over_median", 4, "mean / median duration in progress", "about 2 (1.6-2.4)",
+         "US CPS 2020-2024", "mean_over_median", 1.6, 2.4, fmt="{:.2f}"),
+    Fact("share_27", 4, "spells in progress at 27+ weeks", "18-22 %",
+         "US CPS 2020-2024", "share_27", 0.18, 0.22, fmt="{:.1%}"),
+    Fact("job_finding", 5, "monthly job-finding rate", "0.28-0.45",
+         "Shimer 2012", "job_finding", 0.28, 0.45, fmt="{:.3f}"),
+    Fact("separation", 5, "monthly separation rate", "1.3-3 %",
+         "Shimer 2012; JOLTS", "separation", 0.013, 0.03, fmt="{:.2%}"),
+    Fact("unemployment", 5, "unemployment rate", "4-6 %",
+         "CPS; JOLTS 2019", "unemployment", 0.04, 0.06, fmt="{:.2%}"),
+    Fact("vacancy", 5, "vacancy rate", "about 4 % (3-5 %)",
+         "JOLTS 2019; Davis, Faberman & Haltiwanger 2006", "vacancy", 0.03, 0.05, fmt="{:.2%}"),
+    Fact("neighbour_corr", 6, "unemployment correlated along ties", "> 0",
+         "Calvo-Armengol & Jackson 2004; Topa 2001", "neighbour_corr", 0.0, None, sign=True,
+         fmt="{:.4f}"),
+    Fact("hazard_ratio", 6, "hazard falls with duration (27-52 wk / 1-8 wk)", "< 1",
+         "Calvo-Armengol & Jackson 2004", "hazard_ratio", None, 1.0, sign=True, fmt="{:.2f}"),
+    Fact("degree_curvature", 7, "diminishing returns to contacts (degree^2 coef.)", "< 0",
+         "Calvo-Armengol 2004; Wahba & Zenou 2005", "degree_curvature", None, 0.0, sign=True,
+         fmt="{:.4f}"),
+    Fact("degree_slope", 7, "more contacts help (degree coef.)", "> 0",
+         "Calvo-Armengol 2004; Wahba & Zenou 2005", "degree_slope", 0.0, None, sign=True,
+         fmt="{:.4f}"),
+    Fact("work_tie_ability", 8, "work-tie hires, top / bottom ability tercile", "> 1",
+         "Oesch & von Ow 2017", "work_tie_ability", 1.0, None, sign=True, fmt="{:.2f}"),
+)
+FACT_BY_ID = {f.id: f for f in FACTS}
+
+# the study's own figure, set beside the simulated outcome (not a target)
+EXPECTATION = ("everyone_contacts_4wk", "open networkers re-employed through contacts within 4 weeks",
+               "barely 3 in 10 expect it (study, 2010)", 0.30)
+
+
+# ---------------------------------------------------------------------- measures
+def _monthly(weekly: np.ndarray) -> float:
+    return float(1.0 - (1.0 - np.nanmean(weekly)) ** MONTH)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def _flows(ts: pd.DataFrame, n: int) -> dict[str, float]:
+    u = ts["n_unemployed"].to_numpy(float)
+    sep = (ts["separations"] + ts["layoffs"]).to_numpy(float)
+    hires = ts["hires"].to_numpy(float)
+    u_prev, e_prev = u[:-1], n - u[:-1]
+    # separations come first in the week, so their workers can be hired the same week
+    f = hires[1:] / np.maximum(u_prev + sep[1:], 1)
+    s = sep[1:] / np.maximum(e_prev, 1)
+    return {"job_finding": _monthly(f), "separation": _monthly(s),
+            "unemployment": float(ts["unemployment_rate"].mean()),
+            "vacancy": float(ts["vacancy_rate"].mean())}
+
+
+def _hazard_ratio(sp: pd.DataFrame) -> float:
+    """Weekly hazard at durations LATE over EARLY (spells begun in the horizon)."""
+    d = sp["duration_weeks"].to_numpy()
+    ev = ~sp["censored"].to_numpy()
+
+    def band(lo, hi):
+        at_risk = np.clip(np.minimum(d, hi) - lo + 1, 0, None).sum()  # spell-weeks in [lo, hi]
+        events = (ev & (d >= lo) & (d <= hi)).sum()
+        return _ratio(events, at_risk)
+
+    return _ratio(band(*LATE), band(*EARLY))
+
+
+def _degree_fit(sp: pd.DataFrame, weeks: int) -> tuple[float, float]:
+    """(slope, curvature) of re-employment within WITHIN weeks on standardised degree."""
+    s = sp[sp["start_week"] <= weeks - 1 - WITHIN]
+    if len(s) < 50:
+        return math.nan, math.nan
+    y = (~s["censored"].to_numpy() & (s["duration_weeks"].to_numpy() <= WITHIN)).astype(float)
+    deg = s["degree_at_start"].to_numpy(float)
+    z = (deg - deg.mean()) / (deg.std() or 1.0)
+    strat = pd.get_dummies(s["strategy"].astype(str), drop_first=True).to_numpy(float)
+    X = np.column_stack([np.ones_like(z), z, z * z, strat])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    return float(beta[1]), float(beta[2])
+
+
+def _work_tie_ability(sp: pd.DataFrame) -> float:
+    """Work-tie hires per spell-week, top over bottom ability tercile."""
+    q = sp["ability"].quantile([1 / 3, 2 / 3]).to_numpy()
+    work = (~sp["censored"]) & sp["channel"].isin(CONTACT) & sp["tie_kind"].isin(WORK_KINDS)
+    exposure = sp["duration_weeks"].clip(lower=1)
+    lo, hi = sp["ability"] <= q[0], sp["ability"] > q[1]
+    return _ratio(_ratio(work[hi].sum(), exposure[hi].sum()), _ratio(work[lo].sum(), exposure[lo].sum()))
+
+
+def _everyone_contacts(sp: pd.DataFrame, weeks: int, within: int = 4) -> float:
+    s = sp[(sp["strategy"].astype(str) == "everyone") & (sp["start_week"] <= weeks - 1 - within)]
+    if s.empty:
+        return math.nan
+    hit = (~s["censored"]) & s["channel"].isin(CONTACT) & (s["duration_weeks"] <= within)
+    return float(hit.mean())
+
+
+class _Sampler:
+    """What the facts need from the state of the market at sampled weeks."""
+
+    def __init__(self, n_bins: int):
+        self.in_progress: list[np.ndarray] = []
+        self.corr: list[float] = []
+        self.exposure = np.zeros(n_bins, dtype=np.float64)
+
+    def sample(self, model, every: int) -> None:
+        week = model.week - 1  # the week just simulated
+        unemployed = ~model.employed
+        starts = model.spells.cols["start_week"][model.spell_row[unemployed]]
+        self.in_progress.append(week - starts + 1)
+        t = model.ties
+        a, b = t.a.astype(np.int64), t.b.astype(np.int64)
+        ua, ub = unemployed[a].astype(float), unemployed[b].astype(float)
+        x, y = np.concatenate([ua, ub]), np.concatenate([ub, ua])
+        if x.std() > 0:
+            self.corr.append(float(np.corrcoef(x, y)[0, 1]))
+        # seeker-tie-weeks by strength band: each tie counts once per unemployed end
+        strength = np.concatenate([t.strength[ua > 0], t.strength[ub > 0]])
+        idx = np.clip(np.digitize(strength, STRENGTH_BINS) - 1, 0, len(STRENGTH_BINS) - 2)
+        self.exposure += every * np.bincount(idx, minlength=len(STRENGTH_BINS) - 1)
+
+
+def measure(cfg: SimConfig, every: int = 4) -> dict:
+    """Run one simulation and measure every fact on it.
+
+    Args:
+        cfg: the run's configuration.
+        every: weeks between two samples of the market's state (spells in
+            progress, correlation along ties, tie exposure).
+
+    Returns:
+        A flat dict of run-level measures (one key per fact, see :data:`FACTS`,
+        plus ``everyone_contacts_4wk`` and the help-per-tie rates by band).
+    """
+    import logging
+
+    from sim.model import LabourMarket
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    model = LabourMarket(cfg)
+    sampler = _Sampler(len(STRENGTH_BINS) - 1)
+    while model.week < cfg.weeks:
+        model.step()
+        if model.week > 0 and (model.week - 1) % every == every - 1:
+            sampler.sample(model, every)
+    sp = model.spells_frame()
+    ts = model.timeseries_frame()
+    weeks, work = cfg.weeks, cfg.ties.work_strength
+
+    out: dict = {"seed": cfg.seed}
+    hired = sp[~sp["censored"]]
+    contact = hired[hired["channel"].isin(CONTACT)]
+    out["contact_share"] = _ratio(len(contact), len(hired))
+    strength = contact["tie_strength"].to_numpy(float)
+    out["weak_share"] = _ratio((strength < work).sum(), len(contact))
+    out["weak_share_by_kind"] = _ratio(contact["tie_kind"].isin(("acquaintance", "online")).sum(),
+                                       len(contact))
+    # help per tie, by strength band and strong vs weak
+    idx = np.clip(np.digitize(strength, STRENGTH_BINS) - 1, 0, len(STRENGTH_BINS) - 2)
+    hires_by_bin = np.bincount(idx, minlength=len(STRENGTH_BINS) - 1)
+    strong = STRENGTH_BINS[:-1] >= work - 1e-9
+    out["help_ratio"] = _ratio(_ratio(hires_by_bin[strong].sum(), sampler.exposure[strong].sum()),
+                               _ratio(hires_by_bin[~strong].sum(), sampler.exposure[~strong].sum()))
+    for j, (h, e) in enumerate(zip(hires_by_bin, sampler.exposure, strict=True)):
+        out[f"help_{STRENGTH_BINS[j]:.1f}"] = _ratio(h, e)
+    # spells in progress
+    d = np.concatenate(sampler.in_progress) if sampler.in_progress else np.empty(0)
+    med = float(np.median(d)) if len(d) else math.nan
+    out["median_in_progress"] = med
+    out["mean_in_progress"] = float(d.mean()) if len(d) else math.nan
+    out["mean_over_median"] = _ratio(out["mean_in_progress"], med)
+    out["share_27"] = float((d >= 27).mean()) if len(d) else math.nan
+    out.update(_flows(ts, cfg.n_workers))
+    out["neighbour_corr"] = float(np.mean(sampler.corr)) if sampler.corr else math.nan
+    fresh = sp[~sp["left_truncated"]]
+    out["hazard_ratio"] = _hazard_ratio(fresh)
+    out["degree_slope"], out["degree_curvature"] = _degree_fit(fresh, weeks)
+    out["work_tie_ability"] = _work_tie_ability(fresh)
+    out["everyone_contacts_4wk"] = _everyone_contacts(fresh, weeks)
+    out["wall_time"] = model.wall_time if hasattr(model, "wall_time") else math.nan
+    return out
+
+
+# ---------------------------------------------------------------------- many seeds
+def _measure_seed(cfg: SimConfig, seed: int, every: int) -> dict:
+    from dataclasses import replace
+
+    return measure(replace(cfg, seed=seed), every)
+
+
+def measure_seeds(cfg: SimConfig, seeds: Sequence[int], jobs: int = 1, every: int = 4,
+                  progress: bool = False) -> pd.DataFrame:
+    """:func:`measure` for each seed (in parallel processes with ``jobs`` > 1);
+    one row per seed, in seed order."""
+    if jobs <= 1 or len(seeds) == 1:
+        it = (_measure_seed(cfg, s, every) for s in seeds)
+    else:
+        from joblib import Parallel, delayed
+
+        it = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+            delayed(_measure_seed)(cfg, s, every) for s in seeds)
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(it, total=len(seeds), unit="run", desc="validate", dynamic_ncols=True)
+    rows = list(it)
+    return pd.DataFrame(rows).sort_values("seed").reset_index(drop=True)
+
+
+def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t interval across replicates (NaNs dropped)."""
+    from scipy import stats
+
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, math.nan, math.nan
+    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return m, m - half, m + half
+
+
+def table(runs: pd.DataFrame, facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
+    """One row per fact: target, source, mean and 95 % interval across seeds, pass."""
+    rows = []
+    for f in facts:
+        m, lo, hi = t_interval(runs[f.key].to_numpy())
+        rows.append({"fact": f.number, "id": f.id, "measure": f.name, "target": f.target,
+                     "source": f.source, "value": m, "lower": lo, "upper": hi,
+                     "pass": f.passes(m, lo, hi), "seeds": int(np.isfinite(runs[f.key]).sum())})
+    return pd.DataFrame(rows)
+
+
+def expectation_row(runs: pd.DataFrame) -> dict:
+    key, name, study, _ = EXPECTATION
+    m, lo, hi = t_interval(runs[key].to_numpy())
+    return {"measure": name, "study": study, "value": m, "lower": lo, "upper": hi}
+
+
+def _fmt(f: Fact, v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f.fmt.format(v)
+
+
+def format_table(tab: pd.DataFrame, runs: pd.DataFrame, markdown: bool = False) -> str:
+    """The validation table as aligned text or a Markdown table."""
+    cells = []
+    for _, r in tab.iterrows():
+        f = FACT_BY_ID[r["id"]]
+        ci = f"[{_fmt(f, r['lower'])}, {_fmt(f, r['upper'])}]"
+        cells.append([str(r["fact"]), r["measure"], r["target"], r["source"],
+                      f"{_fmt(f, r['value'])} {ci}", "pass" if r["pass"] else "FAIL"])
+    head = ["#", "fact", "target", "source", "simulated (95 % CI over seeds)", "result"]
+    e = expectation_row(runs)
+    exp = (f"Expectation vs outcome (not a target): {e['measure']}: simulated "
+           f"{e['value']:.1%} [{e['lower']:.1%}, {e['upper']:.1%}] of `everyone` spells; "
+           f"{e['study']}.") if np.isfinite(e["value"]) else ""
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        return "\n".join(lines + ["", exp])
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
+    lines += [fmt.format(*c) for c in cells]
+    return "\n".join(lines + ["", exp])
+
+
+# ---------------------------------------------------------------------- command
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConfig,
+                  argv: Sequence[str]) -> None:
+    """validation.csv (the table), runs.csv (per-seed measures), validation.md,
+    validation.json (config and command); each written whole or not at all."""
+    from sim.config import to_dict
+    from sim.runner import git_commit, package_versions
+
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out / "validation.csv", tab.to_csv(index=False))
+    _write_atomic(out / "runs.csv", runs.to_csv(index=False))
+    _write_atomic(out / "validation.md", format_table(tab, runs, markdown=True) + "\n")
+    _write_atomic(out / "validation.json", json.dumps(
+        {"command": ["python", "-m", "sim", "validate", *argv], "config": to_dict(cfg),
+         "seeds": runs["seed"].tolist(), "versions": package_versions(), "git": git_commit()},
+        indent=2, default=str))
+
+
+def parse_args(argv: Sequence[str], prog: str, description: str,
+               extra: Callable[[argparse.ArgumentParser], None] | None = None):
+    """The options shared by validate and calibrate: population, seeds, jobs."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="config overrides in Hydra syntax (default population: +strategy=mixed)")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: %(default)s)")
+    p.add_argument("--n-workers", type=int, default=10000, help="workers per run (default: %(default)s)")
+    p.add_argument("--weeks", type=int, default=520, help="recorded weeks per run (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="runs in parallel processes (default: all cores)")
+    p.add_argument("--every", type=int, default=4,
+                   help="weeks between samples of the market's state (default: 4)")
+    if extra:
+        extra(p)
+    args = p.parse_args(list(argv))
+    for key in ("seeds", "n_workers", "weeks", "jobs", "every"):
+        if getattr(args, key) < 1:
+            from sim.cli import fail
+
+            fail(f"--{key.replace('_', '-')}={getattr(args, key)}: must be >= 1")
+    return args
+
+
+def config_from_args(args) -> SimConfig:
+    from sim.cli import compose
+
+    overrides = list(args.overrides)
+    if not any(o.lstrip("+").startswith(("strategy=", "preset=")) for o in overrides):
+        overrides = DEFAULT_OVERRIDES + overrides
+    return compose([*overrides, f"n_workers={args.n_workers}", f"weeks={args.weeks}"])
+
+
+def main(argv: Sequence[str]) -> None:
+    args = parse_args(argv, "python -m sim validate", __doc__.splitlines()[0], lambda p: p.add_argument(
+        "--out", help="also write validation.csv, runs.csv, validation.md and validation.json here"))
+    cfg = config_from_args(args)
+    runs = measure_seeds(cfg, list(range(args.seeds)), jobs=args.jobs, every=args.every,
+                         progress=sys.stderr.isatty())
+    tab = table(runs)
+    print(f"{cfg.strategy.name} population, {cfg.n_workers} workers x {cfg.weeks} weeks, "
+          f"{args.seeds} seeds")
+    print(format_table(tab, runs))
+    if args.out:
+        write_outputs(Path(args.out), tab, runs, cfg, argv)
+        print(f"written to {args.out}")
+    failed = tab.loc[~tab["pass"], "measure"].tolist()
+    if failed:
+        print(f"{len(failed)} of {len(tab)} facts fail: {'; '.join(failed)}", file=sys.stderr)
+        sys.exit(1)
