@@ -52,6 +52,14 @@ def km_cdf_at(durations, observed, at: float) -> float:
     return float(1.0 - s[idx]) if idx >= 0 else 0.0
 
 
+def km_rmst(durations, observed, horizon: float) -> float:
+    """Restricted mean time to re-employment: the area under S(t) on [0, horizon]."""
+    t, s = kaplan_meier(durations, observed)
+    edges = np.concatenate([[0.0], np.minimum(t, horizon), [horizon]])
+    levels = np.concatenate([[1.0], s])
+    return float(np.sum(np.diff(edges) * levels))
+
+
 def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
     """Headline metrics per strategy and for all workers.
 

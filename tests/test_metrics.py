@@ -160,3 +160,24 @@ def test_headline_with_plain_string_columns():
     df["strategy"] = df["strategy"].astype(str)
     df["channel"] = df["channel"].astype(object)
     assert headline(df, ["lions"])["lions"] == headline(spells_frame(), ["lions"])["lions"]
+
+
+@pytest.mark.parametrize("horizon", [5.0, 20.0, 200.0])
+def test_km_rmst_matches_lifelines(horizon):
+    from lifelines.utils import restricted_mean_survival_time
+
+    from sim.metrics import km_rmst
+
+    rng = np.random.default_rng(3)
+    d = rng.geometric(0.08, size=400).astype(float)
+    obs = rng.random(400) < 0.8
+    kmf = KaplanMeierFitter().fit(d, obs)
+    assert km_rmst(d, obs, horizon) == pytest.approx(
+        float(restricted_mean_survival_time(kmf, t=horizon)), rel=1e-9)
+
+
+def test_km_rmst_without_censoring_is_mean_of_truncated_durations():
+    from sim.metrics import km_rmst
+
+    d = np.array([1.0, 2.0, 3.0, 10.0])
+    assert km_rmst(d, np.ones(4, bool), 5.0) == pytest.approx(np.minimum(d, 5.0).mean())
