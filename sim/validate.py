@@ -429,12 +429,31 @@ def config_from_args(args) -> SimConfig:
 
 
 def main(argv: Sequence[str]) -> None:
-    args = parse_args(argv, "python -m sim validate", __doc__.splitlines()[0], lambda p: p.add_argument(
-        "--out", help="also write validation.csv, runs.csv, validation.md and validation.json here"))
+    def extra(p):
+        p.add_argument("--out", help="also write validation.csv, runs.csv, validation.md and "
+                       "validation.json here")
+        p.add_argument("--facts", help="comma-separated fact ids to check (default: all): "
+                       + ", ".join(FACT_BY_ID))
+
+    args = parse_args(argv, "python -m sim validate", __doc__.splitlines()[0], extra)
+    facts = FACTS
+    if args.facts:
+        from sim.cli import fail
+
+        ids = [f.strip() for f in args.facts.split(",") if f.strip()]
+        unknown = [f for f in ids if f not in FACT_BY_ID]
+        if unknown or not ids:
+            fail(f"--facts={args.facts}: unknown fact id(s) {', '.join(unknown) or '(none given)'}; "
+                 f"ids: {', '.join(FACT_BY_ID)}")
+        facts = tuple(FACT_BY_ID[f] for f in ids)
+    if args.out and (Path(args.out) / "validation.csv").exists():
+        from sim.cli import fail
+
+        fail(f"--out={args.out}: already holds a validation (not overwritten); choose another folder")
     cfg = config_from_args(args)
     runs = measure_seeds(cfg, list(range(args.seeds)), jobs=args.jobs, every=args.every,
                          progress=sys.stderr.isatty())
-    tab = table(runs)
+    tab = table(runs, facts)
     print(f"{cfg.strategy.name} population, {cfg.n_workers} workers x {cfg.weeks} weeks, "
           f"{args.seeds} seeds")
     print(format_table(tab, runs))

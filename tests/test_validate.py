@@ -1,0 +1,228 @@
+"""Validation, calibration and sensitivity: the measures against known answers,
+the commands end to end, and the stylized facts at fixed seeds (slow)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import calibrate, sensitivity, validate
+from sim.config import build_config
+from sim.validate import FACT_BY_ID, FACTS, Fact
+
+
+# ---------------------------------------------------------------- measures, known answers
+def _spells(d, censored, **cols):
+    n = len(d)
+    base = {"duration_weeks": np.asarray(d), "censored": np.asarray(censored, bool),
+            "start_week": np.zeros(n, int), "strategy": ["lions"] * n}
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_hazard_ratio_is_one_for_a_constant_hazard_and_below_one_for_a_mixture():
+    rng = np.random.default_rng(0)
+    d = rng.geometric(0.05, size=200_000)
+    r = validate._hazard_ratio(_spells(d, np.zeros(len(d))))
+    # geometric: the same weekly hazard at every duration; s.e. of the log ratio ~ 0.01
+    assert r == pytest.approx(1.0, abs=0.04)
+    # two types with hazards 0.2 and 0.02: the fast leave first, the hazard falls
+    d2 = np.concatenate([rng.geometric(0.2, 100_000), rng.geometric(0.02, 100_000)])
+    assert validate._hazard_ratio(_spells(d2, np.zeros(len(d2)))) < 0.5
+
+
+def test_hazard_ratio_counts_censored_spells_as_at_risk():
+    # 1000 spells censored at 60 weeks and 1000 hired at week 2: no event late, ratio 0
+    d = np.r_[np.full(1000, 60), np.full(1000, 2)]
+    cens = np.r_[np.ones(1000, bool), np.zeros(1000, bool)]
+    assert validate._hazard_ratio(_spells(d, cens)) == 0.0
+
+
+def test_flows_turn_weekly_rates_into_monthly_ones():
+    n, weeks = 1000, 50
+    ts = pd.DataFrame({"n_unemployed": np.full(weeks, 50), "separations": np.full(weeks, 10),
+                       "layoffs": np.zeros(weeks, int), "hires": np.full(weeks, 6),
+                       "unemployment_rate": np.full(weeks, 0.05), "vacancy_rate": np.full(weeks, 0.04)})
+    f = validate._flows(ts, n)
+    assert f["job_finding"] == pytest.approx(1 - (1 - 6 / 60) ** (52 / 12))
+    assert f["separation"] == pytest.approx(1 - (1 - 10 / 950) ** (52 / 12))
+    assert f["unemployment"] == pytest.approx(0.05) and f["vacancy"] == pytest.approx(0.04)
+
+
+def test_degree_fit_recovers_a_concave_relation():
+    rng = np.random.default_rng(1)
+    n = 40_000
+    deg = rng.integers(1, 60, n)
+    z = (deg - deg.mean()) / deg.std()
+    p = np.clip(0.5 + 0.1 * z - 0.05 * z * z, 0.01, 0.99)
+    hired = rng.random(n) < p
+    sp = _spells(np.where(hired, 5, 30), ~hired, degree_at_start=deg,
+                 strategy=rng.choice(["lions", "everyone"], n))
+    slope, curv = validate._degree_fit(sp, weeks=100)
+    assert slope == pytest.approx(0.1, abs=0.01)
+    assert curv == pytest.approx(-0.05, abs=0.01)
+
+
+def test_work_tie_ability_ratio():
+    # top tercile: 2 work-tie hires per 10 spell-weeks; bottom: 1 per 10
+    ability = np.r_[np.full(3, -1.0), np.full(3, 0.0), np.full(3, 1.0)]
+    kind = ["colleague", "online", "online", "online", "online", "online",
+            "colleague", "supervisor", "online"]
+    sp = _spells(np.full(9, 10.0 / 3), np.zeros(9), ability=ability, tie_kind=kind,
+                 channel=["referral"] * 9)
+    assert validate._work_tie_ability(sp) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(("fact", "mean", "lo", "hi", "ok"), [
+    (FACT_BY_ID["contact_share"], 0.45, 0.2, 0.7, True),   # range: the mean decides
+    (FACT_BY_ID["contact_share"], 0.65, 0.6, 0.7, False),
+    (FACT_BY_ID["neighbour_corr"], 0.01, 0.002, 0.02, True),  # sign: the interval decides
+    (FACT_BY_ID["neighbour_corr"], 0.01, -0.001, 0.02, False),
+    (FACT_BY_ID["hazard_ratio"], 0.5, 0.4, 0.99, True),
+    (FACT_BY_ID["hazard_ratio"], 0.5, 0.4, 1.01, False),
+    (FACT_BY_ID["contact_share"], float("nan"), 0, 1, False),
+])
+def test_fact_pass_rules(fact: Fact, mean, lo, hi, ok):
+    assert fact.passes(mean, lo, hi) is ok
+
+
+def test_table_and_interval():
+    runs = pd.DataFrame({f.key: [1.0, 2.0, 3.0] for f in FACTS} | {"seed": [0, 1, 2],
+                        "everyone_contacts_4wk": [0.2, 0.3, 0.25]})
+    tab = validate.table(runs)
+    assert len(tab) == len(FACTS) and (tab["seeds"] == 3).all()
+    m, lo, hi = validate.t_interval(np.array([1.0, 2.0, 3.0]))
+    assert (m, round(lo, 4), round(hi, 4)) == (2.0, round(2 - 4.302653 / np.sqrt(3), 4),
+                                               round(2 + 4.302653 / np.sqrt(3), 4))
+    text = validate.format_table(tab, runs, markdown=True)
+    assert text.count("\n|") == len(FACTS) + 1 and "not a target" in text
+
+
+# ---------------------------------------------------------------- calibration pieces
+def test_distance_is_zero_at_the_middle_of_every_range_and_one_at_an_edge():
+    mid = {FACT_BY_ID[f].key: (FACT_BY_ID[f].lo + FACT_BY_ID[f].hi) / 2 for f in calibrate.RANGE_FACTS}
+    mid["neighbour_corr"] = 0.01
+    assert calibrate.distance(mid)[0] == 0.0
+    edge = dict(mid, share_27=FACT_BY_ID["share_27"].hi)
+    assert calibrate.distance(edge)[0] == pytest.approx(1.0)
+    below = dict(mid, neighbour_corr=0.0)
+    assert calibrate.distance(below)[1]["neighbour_corr"] == pytest.approx(1.0)
+
+
+def test_with_values_sets_dotted_keys_and_validates():
+    cfg = build_config({"strategy": {"name": "lions"}})
+    new = calibrate.with_values(cfg, {"hiring.applications": 0.1, "leads.hear_prob": 0.02})
+    assert new.hiring.applications == 0.1 and new.leads.hear_prob == 0.02
+    from sim.config import ConfigError
+
+    with pytest.raises(ConfigError, match="hear_prob"):
+        calibrate.with_values(cfg, {"leads.hear_prob": 2.0})
+
+
+def test_sensitivity_apply_scales_a_group():
+    cfg = build_config({"strategy": {"name": "lions"}})
+    new = sensitivity.apply(cfg, {"ties.decay.*": 2.0, "market.vacancy_rate": 0.05})
+    assert new.ties.decay.online == pytest.approx(2 * cfg.ties.decay.online)
+    assert new.ties.decay.colleague == pytest.approx(2 * cfg.ties.decay.colleague)
+    assert new.market.vacancy_rate == 0.05
+
+
+def test_morris_wiring_ranks_a_known_function(tmp_path, monkeypatch):
+    """The pipeline (sampling, evaluation order, analysis) on an analytic model:
+    the outcome depends on the vacancy rate only, so only it has mu* > 0."""
+    from SALib.sample import morris as morris_sample
+
+    def fake(lions, everyone, values):
+        v = values["market.vacancy_rate"]
+        return {"rmst": 100 * v, "diff": -50 * v, "rmst_lions": 0.0, "rmst_everyone": 0.0}
+
+    monkeypatch.setattr(sensitivity, "evaluate", fake)
+    cfg = build_config({"strategy": {"name": "lions"}})
+    X = morris_sample.sample(sensitivity.problem(), 4, num_levels=4, seed=0)
+    pts = sensitivity.run_points("morris", X, cfg, cfg, tmp_path, jobs=1, chunk=5)
+    m = sensitivity.morris(X, pts, 4, 0).set_index(["output", "parameter"])["mu_star"]
+    # SALib's elementary effect is per unit of the scaled [0, 1] range: slope x range
+    assert m[("rmst", "market.vacancy_rate")] == pytest.approx(100 * (0.06 - 0.02), rel=1e-6)
+    assert m[("diff", "market.vacancy_rate")] == pytest.approx(50 * (0.06 - 0.02), rel=1e-6)
+    assert m.drop(index="market.vacancy_rate", level=1).abs().max() == 0.0
+    # resuming evaluates nothing again
+    monkeypatch.setattr(sensitivity, "evaluate", lambda *a: pytest.fail("evaluated twice"))
+    again = sensitivity.run_points("morris", X, cfg, cfg, tmp_path, jobs=1, chunk=5)
+    pd.testing.assert_frame_equal(again, pts)
+
+
+# ---------------------------------------------------------------- commands
+def _sim(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "needle"), [
+    (["validate", "--seeds", "0"], "--seeds=0: must be >= 1"),
+    (["validate", "--facts", "nope"], "--facts=nope: unknown fact id"),
+    (["validate", "n_wrkers=3"], "n_wrkers=3: unknown key (did you mean 'n_workers'?)"),
+    (["calibrate", "hiring.applications=-1"], "hiring.applications=-1"),
+    (["sensitivity", "--sobol-n", "3"], "--sobol-n=3: must be 0 or a power of 2"),
+])
+def test_bad_input_one_line_exit_2(args, needle, tmp_path):
+    r = _sim(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and needle in r.stderr
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.slow
+def test_validate_command_writes_table_and_exits_by_result(tmp_path):
+    out = tmp_path / "val"
+    r = _sim("validate", "--seeds", "2", "--n-workers", "400", "--weeks", "60", "--jobs", "1",
+             "--facts", "unemployment,separation", "--out", str(out), "burn_in=20")
+    assert r.returncode in (0, 1), r.stderr
+    tab = pd.read_csv(out / "validation.csv")
+    assert list(tab["id"]) == ["unemployment", "separation"]
+    assert r.returncode == (0 if tab["pass"].all() else 1)
+    assert {"validation.md", "validation.json", "runs.csv"} <= {p.name for p in out.iterdir()}
+    again = _sim("validate", "--seeds", "1", "--out", str(out))
+    assert again.returncode == 2 and "not overwritten" in again.stderr
+
+
+@pytest.mark.slow
+def test_calibrate_command_writes_a_loadable_preset_and_resumes(tmp_path):
+    out = tmp_path / "cal"
+    args = ["calibrate", "--seeds", "1", "--n-workers", "300", "--weeks", "40", "--jobs", "1",
+            "--out", str(out), "burn_in=20"]
+    r = _sim(*args, "--trials", "2")
+    assert r.returncode == 0, r.stderr
+    assert len(pd.read_csv(out / "trials.csv")) == 2
+    r = _sim(*args, "--trials", "3")  # resumes: one more trial
+    assert r.returncode == 0, r.stderr
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 3 and trials["trial"].tolist() == [0, 1, 2]
+    # trial 0 is the current defaults
+    assert trials.loc[0, "hiring.applications"] == build_config(
+        {"strategy": {"name": "lions"}}).hiring.applications
+    import yaml
+
+    preset = yaml.safe_load((out / "calibrated.yaml").read_text())
+    from sim.cli import compose
+
+    cfg = compose(["+strategy=lions", *(f"{g}.{k}={v}" for g, d in preset.items() for k, v in d.items())])
+    best = trials.loc[trials["distance"].idxmin()]
+    assert cfg.hiring.applications == pytest.approx(best["hiring.applications"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_sensitivity_command_small(tmp_path):
+    out = tmp_path / "sens"
+    r = _sim("sensitivity", "--n-workers", "200", "--weeks", "30", "--trajectories", "2",
+             "--jobs", "1", "--out", str(out), "burn_in=10")
+    assert r.returncode == 0, r.stderr
+    m = pd.read_csv(out / "morris.csv")
+    assert len(m) == 2 * len(sensitivity.PARAMS) and np.isfinite(m["mu_star"]).all()
+    pts = pd.read_parquet(out / "points.parquet")
+    assert len(pts) == 2 * (len(sensitivity.PARAMS) + 1)
+    assert (out / "sensitivity.pdf").stat().st_size > 0 and (out / "report.md").exists()
