@@ -226,3 +226,36 @@ def test_sensitivity_command_small(tmp_path):
     pts = pd.read_parquet(out / "points.parquet")
     assert len(pts) == 2 * (len(sensitivity.PARAMS) + 1)
     assert (out / "sensitivity.pdf").stat().st_size > 0 and (out / "report.md").exists()
+
+
+# ---------------------------------------------------------------- facts at fixed seeds
+@pytest.fixture(scope="module")
+def default_runs():
+    """The default population (validate's) at the calibration's size, four fixed seeds."""
+    from sim.cli import compose
+
+    cfg = compose([*validate.DEFAULT_OVERRIDES, "n_workers=5000", "weeks=312"])
+    return validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fact", FACTS, ids=[f.id for f in FACTS])
+def test_stylized_fact_holds_at_fixed_seeds(fact: Fact, default_runs):
+    """Each fact of RESEARCH.md section 5 by validate's own rule: range facts by
+    the mean over seeds, sign facts by the whole 95 % interval across seeds."""
+    m, lo, hi = validate.t_interval(default_runs[fact.key].to_numpy())
+    assert fact.passes(m, lo, hi), f"{fact.name}: {m:.4g} [{lo:.4g}, {hi:.4g}], target {fact.target}"
+
+
+@pytest.mark.slow
+def test_calvo_jackson_preset_reproduces_the_papers_qualitative_results():
+    """Calvo-Armengol & Jackson (2004): employment is positively correlated between
+    neighbours, and the re-employment hazard falls with the spell's duration."""
+    from sim.cli import compose
+
+    cfg = compose(["+preset=calvo_jackson", "n_workers=2000", "weeks=260"])
+    runs = validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
+    for fid in ("neighbour_corr", "hazard_ratio"):
+        f = FACT_BY_ID[fid]
+        m, lo, hi = validate.t_interval(runs[f.key].to_numpy())
+        assert f.passes(m, lo, hi), f"{f.name}: {m:.4g} [{lo:.4g}, {hi:.4g}]"
