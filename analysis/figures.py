@@ -43,7 +43,12 @@ ROW, ROW_TWO = 1.5, 1.6  # inches per row of the market figure (one / two column
 SHARE_PREFIX = "strategy.shares."
 LABELS = {"market.vacancy_rate": "vacancy rate", "market.separation_rate": "weekly separation rate",
           "market.n_sectors": "number of sectors", "networking.time_budget":
-          "networking time budget (h/week)", "market.firm_shock_rate": "weekly firm shock rate"}
+          "networking time budget (h/week)", "market.firm_shock_rate": "weekly firm shock rate",
+          "ties.decay.colleague": "weekly decay of colleague ties",
+          "networking.employed_share": "share of networking kept while employed",
+          "leads.hear_prob": "weekly chance a contact hears of an opening",
+          "hiring.referral_bonus": "referral bonus (trust)",
+          "hiring.referral_noise": "referral noise (1 = formal)"}
 
 
 class Skip(Exception):

@@ -378,3 +378,37 @@ def test_employment_correlation_reports_missing_ties(mini_sweep):
 def test_help_per_tie_without_ties_is_none(mini_sweep):
     run = next(p for p in sorted(mini_sweep.iterdir()) if "seed=1" in p.name)
     assert mechanisms.help_per_tie(load(run)) is None
+
+
+# ---------------------------------------------------------------------------- known answers (report)
+
+
+def test_km_median_of_weekly_geometric_durations():
+    """Weekly re-employment with a constant hazard p (the model's time grid): the true
+    median is the first week t with (1 - p)^t <= 1/2, i.e. 7 weeks for p = 0.1
+    (S(6) = 0.531, S(7) = 0.478); independent censoring must not move the estimate."""
+    p, n = 0.1, 20_000
+    rng = np.random.default_rng(21)
+    t = rng.geometric(p, n)
+    c = rng.geometric(0.03, n)
+    df = pd.DataFrame({"duration_weeks": np.minimum(t, c).astype(float), "censored": t > c,
+                       "strategy": "x", "run_id": "r"})
+    assert 0.2 < df["censored"].mean() < 0.35  # a real share of censored spells
+    res = survival.pooled_summary(df, by="strategy", horizon=30, at=4)
+    assert res["median"].iloc[0] == 7.0
+    # the naive median of the completed spells is biased down by the censoring
+    assert df.loc[~df["censored"], "duration_weeks"].median() < 7.0
+    # share within 4 weeks: 1 - 0.9^4 = 0.3439; s.e. about 0.004 at this n
+    assert res["share_within"].iloc[0] == pytest.approx(1 - 0.9**4, abs=0.015)
+
+
+def test_pooled_rmst_interval_covers_the_truth_at_the_nominal_rate():
+    lam, c, tau, n_sets, n = 0.1, 0.03, 20.0, 200, 200
+    rng = np.random.default_rng(22)
+    frames = [exp_spells(rng, n, lam, c, set=s, run_id=f"s{s}", strategy="x")
+              for s in range(n_sets)]
+    res = survival.pooled_summary(pd.concat(frames, ignore_index=True), by="set", horizon=tau)
+    truth = rmst_exp(lam, tau)
+    covered = ((res["rmst_lower"] <= truth) & (truth <= res["rmst_upper"])).mean()
+    # coverage ~ Binomial(200, 0.95) / 200: s.e. 0.0154; allow 3 s.e.
+    assert abs(covered - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / n_sets), covered

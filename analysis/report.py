@@ -1,0 +1,721 @@
+"""``python -m sim report PATH``: a self-contained report of a sweep, a collected
+dataset or one run.
+
+The report holds the figures, the tables (each also as CSV and booktabs LaTeX),
+the sweep's parameters (what varied, the fixed configuration) and provenance
+(package versions, git commit, dates, hosts, the command), in HTML (figures
+embedded as base64 PNG: one file to mail or archive) or Markdown (figures linked
+as files beside it).
+
+Where it writes: ``PATH/report/`` (or ``--out``) gets ``report.html`` (or
+``report.md``), ``tables/*.csv|tex``, ``figures/*.png|pdf`` and a manifest
+``.report-files.json`` with the SHA-256 of every file the report wrote. Every file
+is first written to a staging folder, then renamed into place. A later report
+replaces only files whose content is still what the report wrote: if a file was
+edited by hand (or not made by the report), nothing is written and the command
+stops with a one-line error naming the file (``--force`` replaces it anyway).
+Files the previous report made that the new one does not (e.g. a figure now
+skipped) are removed if unedited. Figures come from ``PATH/figures/`` when they
+are newer than the data, and are made there (as ``python -m sim plot`` does)
+otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import html
+import json
+import logging
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import tables
+from analysis.data import COLLECTED, SUMMARY, Data, load
+
+log = logging.getLogger(__name__)
+
+MANIFEST = ".report-files.json"
+REPORT_PACKAGES = ("lifelines", "matplotlib", "scipy", "pandas", "numpy")
+#: Captions of the figures by name (prefixes for the families of names).
+CAPTIONS = {
+    "km": "Kaplan-Meier curves of the share still unemployed by weeks of search, by "
+          "strategy, with pointwise 95% bands (spells pooled over runs).",
+    "hazard": "Weekly hazard of re-employment by spell duration and strategy (exact "
+              "binomial 95% bands): duration dependence.",
+    "rmst_vs_": "Restricted mean weeks to re-employment against a swept parameter, by "
+                "strategy; bands are 95% t intervals across replicate runs.",
+    "median_vs_": "Median weeks to re-employment against a swept parameter, by strategy; "
+                  "bands are 95% t intervals across replicate runs.",
+    "share_within_vs_": "Share re-employed within 4 weeks against a swept parameter, by "
+                        "strategy, with 95% t intervals across replicate runs.",
+    "diff_": "Heatmap of the paired difference lions minus everyone over two swept "
+             "parameters (negative: lions re-employed sooner; * the 95% interval excludes 0).",
+    "_vs_share_": "Outcome of each strategy's workers and of all workers against the share "
+                  "adopting lions (points: runs; lines and bands: mean and 95% t interval).",
+    "channels": "Share of hires by channel (formal application, lead, referral).",
+    "market": "Unemployment and vacancy rates by week: mean across runs with 95% t bands.",
+}
+ORDER = ("km", "hazard", "rmst_vs_", "median_vs_", "share_within_vs_", "diff_", "_vs_share_",
+         "channels", "market")
+
+
+class ReportError(Exception):
+    """The report cannot be made; the message is one line."""
+
+
+@dataclass
+class Section:
+    """One section of a report: a heading and its blocks, in order.
+
+    A block is ``("p", text)``, ``("table", name, shown_df, caption)``,
+    ``("figure", png_path, caption)``, ``("pre", text)`` or ``("details", summary,
+    shown_df)``.
+    """
+
+    title: str
+    blocks: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def _data_mtime(data: Data) -> float:
+    files = [data.root / COLLECTED / "spells.parquet", data.root / "spells.parquet",
+             data.root / SUMMARY]
+    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+
+
+def ensure_figures(data: Data, fig_dir: Path, size: str = "one", horizon: float = 52.0,
+                   skipped: dict[str, str] | None = None) -> list[Path]:
+    """The PNG figures of ``fig_dir``, made with :func:`analysis.figures.make_figures`
+    first if the folder has none or they are older than the data.
+
+    Args:
+        data: loaded outputs.
+        fig_dir: the figures folder (e.g. ``<sweep>/figures``).
+        size: ``"one"`` or ``"two"`` column width for figures made here.
+        horizon: RMST horizon in weeks for figures made here.
+        skipped: filled with ``{figure: reason}`` when figures are made here.
+
+    Returns:
+        The PNG paths, sorted.
+    """
+    pngs = sorted(fig_dir.glob("*.png"))
+    if not pngs or min(p.stat().st_mtime for p in pngs) < _data_mtime(data):
+        from analysis.figures import make_figures
+
+        make_figures(data, fig_dir, size=size, horizon=horizon, skipped=skipped)
+        pngs = sorted(fig_dir.glob("*.png"))
+    return pngs
+
+
+def caption(name: str, extra: dict[str, str] | None = None) -> str:
+    """The caption of a figure file stem (``extra`` captions first)."""
+    for table in (extra or {}, CAPTIONS):
+        if name in table:
+            return table[name]
+        for key, text in table.items():
+            if key.endswith("_") and (name.startswith(key) or (key.startswith("_") and key in name)):
+                return text
+    return name.replace("_", " ")
+
+
+def _figure_rank(name: str, first: tuple[str, ...]) -> tuple[int, str]:
+    if name in first:
+        return (-len(first) + first.index(name), name)
+    for i, key in enumerate(ORDER):
+        if name == key or (key.endswith("_") and (name.startswith(key) or key in name)):
+            return (i, name)
+    return (len(ORDER), name)
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _summaries(data: Data) -> list[dict]:
+    out = []
+    for run_id, folder in data.run_folders.items():
+        try:
+            out.append({"run_id": run_id, **json.loads((folder / SUMMARY).read_text())})
+        except (OSError, ValueError) as e:
+            log.warning("%s: summary unreadable: %s", folder, e)
+    return out
+
+
+def _sweep_dir(data: Data) -> Path | None:
+    for p in (data.root, data.root.parent):
+        if (p / "multirun.yaml").is_file():
+            return p
+    return None
+
+
+def sweep_definition(data: Data) -> dict:
+    """What the sweep asked for: ``experiment``, ``sweeper_params`` and the
+    command-line ``overrides`` (from ``multirun.yaml``; empty for a single run)."""
+    sweep = _sweep_dir(data)
+    if sweep is None:
+        return {}
+    import yaml
+
+    cfg = yaml.safe_load((sweep / "multirun.yaml").read_text()) or {}
+    hydra = cfg.get("hydra", {})
+    overrides = list(hydra.get("overrides", {}).get("task", []) or [])
+    exp = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith("experiment=")),
+               None)
+    return {"experiment": exp, "sweeper_params": dict(hydra.get("sweeper", {}).get("params") or {}),
+            "overrides": overrides, "folder": str(sweep)}
+
+
+def varied_table(data: Data) -> pd.DataFrame:
+    """One row per parameter that varies across the complete runs (seed and
+    strategy mix included): its values and how many runs took each."""
+    runs = data.runs
+    rows = []
+    for col in ["strategy_mix", *data.params, "seed"]:
+        if col not in runs or runs[col].nunique(dropna=False) < 2:
+            continue
+        counts = runs[col].value_counts(dropna=False).sort_index()
+        values = ", ".join(f"{_short(v)}" for v in counts.index)
+        if col == "seed" and len(counts) > 6:
+            values = f"{len(counts)} seeds: {_short(min(counts.index))} .. {_short(max(counts.index))}"
+        rows.append({"parameter": "+strategy" if col == "strategy_mix" else col,
+                     "values": values, "runs per value": "/".join(sorted({str(c) for c in counts}))})
+    return pd.DataFrame(rows, columns=["parameter", "values", "runs per value"])
+
+
+def _short(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def fixed_config(summaries: list[dict], varied: set[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The configuration shared by the runs, against the defaults.
+
+    Args:
+        summaries: the runs' ``summary.json`` contents.
+        varied: keys that vary by design (left out).
+
+    Returns:
+        ``(table, differing)``: rows ``key``, ``value``, ``default``, ``changed``
+        (non-default values first), and keys that differ across runs although not
+        swept (should be empty).
+    """
+    from sim.config import build_config, to_dict
+
+    if not summaries:
+        return pd.DataFrame(columns=["key", "value", "default", "changed"]), []
+    flat = [flatten(s.get("config", {})) for s in summaries]
+    defaults = flatten(to_dict(build_config({})))
+    keys = sorted(set().union(*flat))
+    rows, differing = [], []
+    for k in keys:
+        if k in varied or k == "seed" or k.startswith("strategy."):
+            continue
+        values = {json.dumps(f.get(k), sort_keys=True, default=str) for f in flat}
+        if len(values) > 1:
+            differing.append(k)
+            continue
+        v = flat[0].get(k)
+        d = defaults.get(k, "-")
+        rows.append({"key": k, "value": _short(v), "default": _short(d), "changed": v != d})
+    df = pd.DataFrame(rows).sort_values(["changed", "key"], ascending=[False, True],
+                                        ignore_index=True)
+    return df, differing
+
+
+def strategy_config(summaries: list[dict]) -> pd.DataFrame:
+    """Strategy settings of the runs (shares, assignment, parameters), one row per
+    distinct setting with the number of runs."""
+    counts: dict[str, int] = {}
+    for s in summaries:
+        strat = flatten(s.get("config", {}).get("strategy", {}))
+        text = ", ".join(f"{k}={_short(v)}" for k, v in sorted(strat.items()))
+        counts[text] = counts.get(text, 0) + 1
+    return pd.DataFrame([{"strategy settings": k, "runs": v} for k, v in counts.items()])
+
+
+# ---------------------------------------------------------------------------- provenance
+
+
+def _command(argv: list[str] | None) -> str:
+    if not argv:
+        return "-"
+    head = "python -m sim run" if str(argv[0]).endswith(" run") else shlex.quote(str(argv[0]))
+    return " ".join([head, *(shlex.quote(str(a)) for a in argv[1:])])
+
+
+def provenance(data: Data, summaries: list[dict], command: str | None) -> pd.DataFrame:
+    """Where the results come from: versions, git, dates, hosts, commands, wall time.
+
+    Args:
+        data: loaded outputs.
+        summaries: the runs' ``summary.json`` contents.
+        command: the command that made the report (None if unknown).
+
+    Returns:
+        Rows ``item``, ``value``.
+    """
+    rows = [("source", str(data.root)), ("runs complete", f"{len(data.runs)}")]
+    if summaries:
+        starts = sorted(s.get("started_utc", "") for s in summaries if s.get("started_utc"))
+        if starts:
+            rows.append(("runs started (UTC)", f"{starts[0]} .. {starts[-1]}"
+                         if starts[0] != starts[-1] else starts[0]))
+        hosts = sorted({s.get("host") or "-" for s in summaries})
+        rows.append(("hosts", ", ".join(hosts[:5]) + (f" (+{len(hosts) - 5})" if len(hosts) > 5
+                                                      else "")))
+        gits = sorted({(g or {}).get("commit", "-") + (" (uncommitted changes)" if (g or {}).get(
+            "dirty") else "") for g in (s.get("git") for s in summaries)})
+        rows.append(("git commit" if len(gits) == 1 else "git commits (differ!)", "; ".join(gits)))
+        versions: dict[str, set] = {}
+        for s in summaries:
+            for k, v in (s.get("versions") or {}).items():
+                versions.setdefault(k, set()).add(str(v))
+        for k, vs in versions.items():
+            rows.append((f"{k} version", ", ".join(sorted(vs)) + (" (differ!)" if len(vs) > 1
+                                                                   else "")))
+        wall = [s.get("wall_time_s") or 0.0 for s in summaries]
+        rows.append(("model wall time", f"{sum(wall):,.0f} s in total, {sum(wall) / len(wall):,.1f}"
+                     f" s per run on average, longest {max(wall):,.1f} s"))
+        commands = sorted({_command(s.get("argv")) for s in summaries})
+        rows.append(("run command" if len(commands) == 1 else "run commands",
+                     "\n".join(commands[:5])))
+    for pkg in REPORT_PACKAGES:
+        try:
+            rows.append((f"{pkg} (report)", metadata.version(pkg)))
+        except metadata.PackageNotFoundError:
+            pass
+    rows.append(("report made (UTC)", datetime.now(UTC).isoformat(timespec="seconds")))
+    if command:
+        rows.append(("report command", command))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def build_sections(data: Data, png: list[Path], staging: Path, *, horizon: float,
+                   command: str | None, skipped: dict[str, str] | None = None,
+                   intro: str | None = None, captions: dict[str, str] | None = None,
+                   first: tuple[str, ...] = (), cox_max_spells: int = tables.COX_MAX_SPELLS
+                   ) -> list[Section]:
+    """Compute every table (written to ``staging/tables``) and lay out the report.
+
+    Args:
+        data: loaded outputs.
+        png: figure PNGs to show (copied with their PDFs to ``staging/figures``).
+        staging: the staging folder.
+        horizon: RMST horizon in weeks.
+        command: the command that made the report, for provenance.
+        skipped: figures skipped, with why.
+        intro: a paragraph placed first (e.g. an experiment's question).
+        captions: extra figure captions by file stem.
+        first: figure stems shown first, in this order.
+        cox_max_spells: spells per Cox model (see :func:`analysis.tables.cox_table`).
+
+    Returns:
+        The sections.
+    """
+    summaries = _summaries(data)
+    definition = sweep_definition(data)
+    overview = Section("Overview")
+    if intro:
+        overview.blocks.append(("p", intro))
+    n_spells = len(data.spells)
+    overview.blocks.append(("p", (
+        f"{data.kind.capitalize()} at {data.root}: {len(data.runs)} complete runs, "
+        f"{n_spells:,} unemployment spells that start in the horizon ({len(data.all_spells):,} "
+        f"with those running at week 0), strategies: {', '.join(data.strategies)}; swept: "
+        f"{', '.join(data.params) or 'nothing'}. Horizon {data.horizon_weeks + 1} weeks; RMST "
+        f"restricted to {min(horizon, data.horizon_weeks):g} weeks.")))
+    status = _status_line(data)
+    if status:
+        overview.blocks.append(("p", status))
+    figs = Section("Figures")
+    fig_out = staging / "figures"
+    fig_out.mkdir(parents=True, exist_ok=True)
+    for p in sorted(png, key=lambda p: _figure_rank(p.stem, first)):
+        shutil.copy2(p, fig_out / p.name)
+        if p.with_suffix(".pdf").is_file():
+            shutil.copy2(p.with_suffix(".pdf"), fig_out / p.with_suffix(".pdf").name)
+        figs.blocks.append(("figure", fig_out / p.name, caption(p.stem, captions)))
+    for name, why in (skipped or {}).items():
+        figs.blocks.append(("p", f"Skipped {name}: {why}."))
+    return [overview, figs, _tables_section(data, staging / "tables", horizon, cox_max_spells),
+            _parameters_section(data, summaries, definition),
+            Section("Provenance", [("table", None, provenance(data, summaries, command),
+                                    "Where the results come from.")])]
+
+
+def _status_line(data: Data) -> str:
+    sweep = _sweep_dir(data)
+    if sweep is None:
+        return ""
+    from sim.sweep import sweep_status
+
+    runs = sweep_status(sweep)
+    bad = [r for r in runs if r.status != "complete"]
+    if not bad:
+        return f"The sweep is complete ({len(runs)} runs)."
+    counts: dict[str, int] = {}
+    for r in bad:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return (f"Warning: the sweep is not complete ({', '.join(f'{v} {k}' for k, v in counts.items())} "
+            f"of {len(runs)} runs); the results cover the complete runs only "
+            f"(python -m sim status {sweep}).")
+
+
+def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int) -> Section:
+    sec = Section("Tables")
+    sec.blocks.append(("p", "Each table is also in tables/ as CSV (numbers) and LaTeX "
+                       "(booktabs; needs \\usepackage{booktabs})."))
+    specs = [
+        ("headline", lambda: tables.headline_table(data, horizon),
+         f"Time to re-employment by strategy: median and restricted mean (RMST, horizon "
+         f"{min(horizon, data.horizon_weeks):g} weeks) weeks, and the share re-employed within 4 "
+         "weeks, with 95% intervals (t across runs, or pooled Kaplan-Meier for a single run)."),
+        ("difference", lambda: tables.difference_table(data, horizon=horizon),
+         "Lions minus everyone: difference in RMST (weeks) and in the share re-employed within 4 "
+         "weeks (percentage points), paired by seed where possible, with 95% intervals."),
+        ("logrank", lambda: tables.logrank_table(data),
+         "Log-rank tests of equal re-employment curves across strategies (pairwise p-values "
+         "Holm-adjusted). Spells are treated as independent: prefer the replicate intervals."),
+        ("channels", lambda: tables.channels_table(data),
+         "Hires by channel and share of contact hires through weak ties (acquaintance or "
+         "online), with 95% intervals (t across runs, or exact binomial for a single run)."),
+    ]
+    for name, make, text in specs:
+        t = make()
+        if t.empty:
+            sec.blocks.append(("p", f"{name}: not applicable to these data."))
+            continue
+        tables.write_table(t, out, name, text)
+        sec.blocks.append(("table", name, tables.display(t), text))
+    cox, note = tables.cox_table(data, cox_max_spells)
+    text = ("Cox proportional hazards of re-employment: strategy (reference: passive if present), "
+            "ability, log2(1 + degree at the start of the spell); baseline hazard per sector; "
+            "variance clustered on workers. Hazard ratio > 1: faster re-employment. " + note)
+    if cox.empty:
+        sec.blocks.append(("p", "cox: no model could be fitted (no event)."))
+    else:
+        tables.write_table(cox, out, "cox", text)
+        sec.blocks.append(("table", "cox", tables.display(cox), text))
+    return sec
+
+
+def _parameters_section(data: Data, summaries: list[dict], definition: dict) -> Section:
+    sec = Section("Parameters")
+    if definition:
+        lines = [f"sweep folder: {definition['folder']}"]
+        if definition.get("experiment"):
+            lines.append(f"experiment: configs/experiment/{definition['experiment']}.yaml")
+        lines += [f"sweeper: {k}={v}" for k, v in definition["sweeper_params"].items()]
+        lines += [f"override: {o}" for o in definition["overrides"]]
+        sec.blocks.append(("pre", "\n".join(lines)))
+    varied = varied_table(data)
+    if not varied.empty:
+        sec.blocks.append(("table", None, varied, "What varied across the complete runs."))
+    fixed, differing = fixed_config(summaries, set(data.params))
+    if differing:
+        sec.blocks.append(("p", "Warning: these settings differ across runs although they were "
+                           f"not swept: {', '.join(differing)}."))
+    changed = fixed[fixed["changed"]] if len(fixed) else fixed
+    sec.blocks.append(("table", None, changed.drop(columns="changed") if len(changed) else
+                       pd.DataFrame({"key": ["(none)"]}),
+                       "Fixed settings that differ from the defaults of configs/config.yaml."))
+    strat = strategy_config(summaries)
+    if not strat.empty:
+        sec.blocks.append(("table", None, strat, "Strategy settings of the runs."))
+    if len(fixed):
+        sec.blocks.append(("details", "The whole fixed configuration", fixed.drop(columns="changed")))
+    return sec
+
+
+# ---------------------------------------------------------------------------- render
+
+
+CSS = """body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.4}table{border-collapse:collapse;margin:.5em 0 1.5em;
+font-size:.85em}th,td{border-bottom:1px solid #ccc;padding:.2em .6em;text-align:left;
+vertical-align:top}th{border-bottom:2px solid #444}caption{caption-side:top;text-align:left;
+font-size:.95em;padding:.3em 0;color:#444}figure{margin:1em 0 2em}figcaption{font-size:.9em;
+color:#444;max-width:760px}pre{background:#f5f5f5;padding:.6em;overflow-x:auto;font-size:.85em}
+td{white-space:pre-wrap}"""
+
+
+def _png_width(path: Path) -> int:
+    head = path.read_bytes()[16:20]
+    return int.from_bytes(head, "big") if len(head) == 4 else 1000
+
+
+def render_html(title: str, sections: list[Section]) -> str:
+    """A single HTML file: inline CSS, figures as base64 PNG, no external resource."""
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+           f"<h1>{html.escape(title)}</h1>"]
+    for sec in sections:
+        out.append(f"<h2>{html.escape(sec.title)}</h2>")
+        for block in sec.blocks:
+            out.append(_html_block(block))
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _html_block(block) -> str:
+    kind = block[0]
+    if kind == "p":
+        return f"<p>{html.escape(block[1])}</p>"
+    if kind == "pre":
+        return f"<pre>{html.escape(block[1])}</pre>"
+    if kind == "figure":
+        path, cap = block[1], block[2]
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        width = round(_png_width(path) / 300 * 110)  # 300 dpi files shown at ~110 px/in
+        return (f'<figure><img alt="{html.escape(path.stem)}" style="max-width:100%;width:{width}px" '
+                f'src="data:image/png;base64,{data}"><figcaption><b>{html.escape(path.stem)}</b>: '
+                f"{html.escape(cap)}</figcaption></figure>")
+    if kind == "table":
+        name, df, cap = block[1], block[2], block[3]
+        table = df.to_html(index=False, escape=True, border=0, na_rep="-")
+        label = f"<b>{html.escape(name)}</b>: " if name else ""
+        files = (f" (tables/{html.escape(name)}.csv, tables/{html.escape(name)}.tex)"
+                 if name else "")
+        return _html_table(table, label, cap, files)
+    if kind == "details":
+        table = block[2].to_html(index=False, escape=True, border=0, na_rep="-")
+        return f"<details><summary>{html.escape(block[1])}</summary>{table}</details>"
+    raise ValueError(kind)
+
+
+def _html_table(table: str, label: str, cap: str, files: str) -> str:
+    head, rest = table.split(">", 1)
+    return f"{head}><caption>{label}{html.escape(cap)}{files}</caption>{rest}"
+
+
+def _md_cell(v) -> str:
+    return str(v).replace("|", "\\|").replace("\n", "<br>")
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A pipe table (GitHub-flavoured Markdown)."""
+    cols = [_md_cell(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_md_cell("-" if pd.isna(v) else v) if not isinstance(
+            v, (list, dict)) else _md_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(title: str, sections: list[Section], base: Path) -> str:
+    """Markdown with the figures as relative links (``figures/<name>.png``)."""
+    out = [f"# {title}", ""]
+    for sec in sections:
+        out += [f"## {sec.title}", ""]
+        for block in sec.blocks:
+            kind = block[0]
+            if kind == "p":
+                out += [block[1], ""]
+            elif kind == "pre":
+                out += ["```", block[1], "```", ""]
+            elif kind == "figure":
+                rel = block[1].relative_to(base).as_posix()
+                out += [f"![{block[1].stem}]({rel})", "", f"*{block[1].stem}*: {block[2]}", ""]
+            elif kind == "table":
+                name, df, cap = block[1], block[2], block[3]
+                files = f" ([csv](tables/{name}.csv), [tex](tables/{name}.tex))" if name else ""
+                label = f"**{name}**: " if name else ""
+                out += [f"{label}{cap}{files}", "", md_table(df), ""]
+            elif kind == "details":
+                out += [f"<details><summary>{block[1]}</summary>", "", md_table(block[2]), "",
+                        "</details>", ""]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------- publish
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest(out: Path) -> dict[str, str]:
+    try:
+        return json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def publish(staging: Path, out: Path, force: bool = False) -> list[Path]:
+    """Move the staged files into ``out``, never replacing a file the report did not
+    write (or that was edited since) unless ``force``.
+
+    Raises:
+        ReportError: a file would be replaced that is not the report's own; nothing
+            is moved.
+
+    Returns:
+        The paths written.
+    """
+    old = _manifest(out)
+    files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+    if not force:
+        for rel in files:
+            dest = out / rel
+            if dest.exists() and (rel not in old or _sha(dest) != old[rel]):
+                why = "edited since the report wrote it" if rel in old else "not written by the report"
+                raise ReportError(f"{dest}: {why}; not overwritten (use --out DIR, or --force "
+                                  "to replace it)")
+    new = {rel: _sha(staging / rel) for rel in files}
+    written = []
+    for rel in files:
+        dest = out / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, dest)
+        written.append(dest)
+    for rel, digest in old.items():  # files of the previous report that this one did not make
+        dest = out / rel
+        if rel not in new and dest.is_file() and _sha(dest) == digest:
+            dest.unlink()
+    tables.write_atomic_text(out / MANIFEST, json.dumps(new, indent=1, sort_keys=True) + "\n")
+    return written
+
+
+def write_report(data: Data, out: Path, fmt: str = "html", *, title: str | None = None,
+                 figures: Path | None = None, size: str = "one", horizon: float = 52.0,
+                 force: bool = False, command: str | None = None,
+                 skipped: dict[str, str] | None = None, intro: str | None = None,
+                 captions: dict[str, str] | None = None, first: tuple[str, ...] = (),
+                 cox_max_spells: int = tables.COX_MAX_SPELLS) -> Path:
+    """Make the report of ``data`` in ``out`` (see the module docstring).
+
+    Args:
+        data: loaded outputs.
+        out: report folder.
+        fmt: ``"html"`` or ``"md"``.
+        title: the report's title (default from the folder name).
+        figures: the figures folder (default ``<root>/figures``; made if missing or stale).
+        size: column width of figures made here.
+        horizon: RMST horizon in weeks.
+        force: replace files even if edited by hand.
+        command: the command line, for provenance.
+        skipped: figures skipped, with why (when the caller made the figures).
+        intro: a first paragraph (e.g. an experiment's question).
+        captions: extra figure captions by file stem.
+        first: figure stems shown first.
+        cox_max_spells: spells per Cox model.
+
+    Returns:
+        The report file.
+
+    Raises:
+        ReportError: a file to replace was edited or not made by the report.
+    """
+    if fmt not in ("html", "md"):
+        raise ValueError("fmt must be 'html' or 'md'")
+    out = Path(out)
+    fig_dir = Path(figures) if figures else data.root / "figures"
+    made_skips: dict[str, str] = {}
+    png = ensure_figures(data, fig_dir, size, horizon, made_skips)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        sections = build_sections(data, png, staging, horizon=horizon, command=command,
+                                  skipped={**made_skips, **(skipped or {})}, intro=intro,
+                                  captions=captions, first=first, cox_max_spells=cox_max_spells)
+        title = title or f"Report: {data.root.name}"
+        name = f"report.{fmt}"
+        text = (render_html(title, sections) if fmt == "html"
+                else render_markdown(title, sections, staging))
+        (staging / name).write_text(text)
+        publish(staging, out, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / name
+
+
+# ---------------------------------------------------------------------------- command
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _load(path: Path) -> Data:
+    if not path.exists():
+        _fail(f"{path}: no such file or folder")
+    try:
+        return load(path)
+    except (FileNotFoundError, ValueError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        reason = reason.split(": ", 1)[1] if reason.startswith(str(path)) else reason
+        _fail(f"{path}: {reason}")
+    raise AssertionError("unreachable")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sim report PATH [--out DIR] [--format html|md] ...``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m sim report",
+        description="A self-contained report (figures, tables also as CSV and LaTeX, the "
+                    "sweep's parameters, provenance) of a sweep folder, its collected/ folder "
+                    "or one run folder. Replaces only files it made itself.")
+    parser.add_argument("path", help="a sweep folder, its collected/ folder, or one run folder")
+    parser.add_argument("--out", help="report folder (default: PATH/report)")
+    parser.add_argument("--format", choices=("html", "md"), default="html",
+                        help="html: one file with the figures embedded (default); md: Markdown "
+                        "with the figures as files beside it")
+    parser.add_argument("--size", choices=("one", "two"), default="one",
+                        help="column width of figures made for the report (default: one)")
+    parser.add_argument("--horizon", type=float, default=52.0,
+                        help="RMST horizon in weeks (default: 52)")
+    parser.add_argument("--cox-max-spells", type=int, default=tables.COX_MAX_SPELLS,
+                        help=f"spells per Cox model; bigger cells use their lowest seeds "
+                        f"(default: {tables.COX_MAX_SPELLS:,})")
+    parser.add_argument("--force", action="store_true",
+                        help="replace report files even if they were edited by hand")
+    args = parser.parse_args(argv)
+    # messages such as the RMST horizon clipping are stated in the report itself
+    logging.getLogger("analysis").setLevel(logging.ERROR)
+    path = Path(args.path)
+    data = _load(path)
+    out = Path(args.out) if args.out else path / "report"
+    command = " ".join(["python -m sim report", *(shlex.quote(a) for a in argv)])
+    from experiments import for_sweep
+
+    exp = for_sweep(sweep_definition(data).get("experiment"))
+    try:
+        report = write_report(data, out, args.format, size=args.size, horizon=args.horizon,
+                              force=args.force, command=command, cox_max_spells=args.cox_max_spells,
+                              title=exp.title if exp else None,
+                              intro=exp.intro() if exp else None,
+                              captions=exp.captions if exp else None,
+                              first=tuple(exp.captions) if exp else ())
+    except ReportError as e:
+        _fail(str(e))
+    print(f"report: {report}")

@@ -1,0 +1,126 @@
+"""Smoke tests of the named experiments: each runs the real command
+(``python -m sim experiment eN --smoke``: sweep, collect, figures, report) with a
+tiny population, and checks what it must leave behind. Also the registry against
+the sweep files and documents, and E5's claim that its switches isolate the
+mechanisms (marked slow: each experiment takes 10-30 s)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import load
+from experiments import EXPERIMENTS, SMOKE, get
+from experiments.runner import sweep_args, sweep_folder
+from sim.sweep import sweep_status
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERIC = {"km", "hazard", "channels", "market"}
+#: figures each experiment must make beyond the generic ones
+SPECIFIC = {
+    "e1": {"e1_difference_vs_everyone"},
+    "e2": {"e2_lions_minus_everyone_vs_share", "rmst_vs_share_lions"},
+    "e3": {"e3_main_effects", "rmst_vs_market-vacancy_rate", "rmst_vs_networking-time_budget",
+           "rmst_vs_ties-decay-colleague", "diff_lions_minus_everyone_rmst"},
+    "e4": {"e4_preparedness_gain", "rmst_vs_networking-employed_share"},
+    "e5": {"e5_mechanisms"},
+}
+
+
+def test_registry_matches_sweep_files_and_documents():
+    assert list(EXPERIMENTS) == ["e1", "e2", "e3", "e4", "e5"]
+    index = (ROOT / "experiments" / "README.md").read_text()
+    for exp in EXPERIMENTS.values():
+        cfg = ROOT / "configs" / "experiment" / f"{exp.config}.yaml"
+        text = cfg.read_text()
+        assert text.startswith("# @package _global_"), cfg
+        params = yaml.safe_load(text)["hydra"]["sweeper"]["params"]
+        assert "seed" in params and "+strategy" in params
+        doc = ROOT / "experiments" / exp.doc
+        assert doc.is_file() and exp.doc in index
+        body = doc.read_text()
+        for heading in ("## Question", "## Sweep", "## Figures", "## How to read", "## Time"):
+            assert heading in body, (exp.doc, heading)
+        assert f"python -m sim experiment {exp.key}" in body
+        assert get(exp.config) is exp and get(exp.key.upper()) is exp
+        # smoke overrides name real swept keys (or seed)
+        keys = {o.split("=", 1)[0] for o in exp.smoke}
+        assert keys <= set(params) | {"seed"}, (exp.key, keys - set(params))
+
+
+def test_unknown_experiment_is_one_line_exit_2(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "sim", "experiment", "e9"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert res.stderr == "error: unknown experiment 'e9'; experiments: e1, e2, e3, e4, e5\n"
+
+
+def test_smoke_sweep_has_its_own_resumable_folder():
+    exp = get("e2")
+    full = sweep_folder(sweep_args(exp, False, "local", []))
+    smoke = sweep_folder(sweep_args(exp, True, "basic", []))
+    assert full.name.startswith("e2_adoption-") and smoke.name.startswith("e2_adoption-")
+    assert full != smoke
+    # the launcher does not change the folder: a sweep started locally resumes on Slurm
+    assert sweep_folder(sweep_args(exp, False, "slurm", [])) == full
+    assert set(SMOKE) <= set(sweep_args(exp, True, "basic", []))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("experiments")
+
+
+def run_smoke(key: str, cwd: Path) -> Path:
+    res = subprocess.run([sys.executable, "-m", "sim", "experiment", key, "--smoke"], cwd=cwd,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    sweep = cwd / sweep_folder(sweep_args(get(key), True, "basic", []))
+    assert f"report: {sweep.relative_to(cwd) / 'report' / 'report.html'}" in res.stdout
+    return sweep
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", list(EXPERIMENTS))
+def test_smoke_experiment(key, workdir):
+    sweep = run_smoke(key, workdir)
+    runs = sweep_status(sweep)
+    assert runs and all(r.status == "complete" for r in runs)
+    collected = pd.read_parquet(sweep / "collected" / "runs.parquet")
+    assert len(collected) == len(runs) and (collected["status"] == "complete").all()
+    assert (sweep / "collected" / "spells.parquet").is_file()
+    made = {p.stem for p in (sweep / "figures").glob("*.png")}
+    assert GENERIC | SPECIFIC[key] <= made, (GENERIC | SPECIFIC[key]) - made
+    report = (sweep / "report" / "report.html").read_text()
+    assert get(key).question in report
+    for stem in SPECIFIC[key]:
+        assert f'alt="{stem}"' in report
+    assert (sweep / "report" / "tables" / "headline.tex").is_file()
+
+
+@pytest.mark.slow
+def test_e5_information_off_cells_are_one_model(workdir):
+    """With leads.hear_prob=0 no lead or referral exists, so the endorsement switches
+    cannot matter: the four cells must give identical spells (common random numbers)."""
+    sweep = workdir / sweep_folder(sweep_args(get("e5"), True, "basic", []))
+    if not (sweep / "collected").is_dir():
+        run_smoke("e5", workdir)
+    data = load(sweep)
+    s = data.all_spells
+    off = s[s["leads.hear_prob"] == 0]
+    assert set(off["channel"].dropna()) == {"formal"}
+    cols = ["worker_id", "start_week", "end_week", "duration_weeks", "censored"]
+    variants = [g.sort_values(cols)[cols].reset_index(drop=True)
+                for _, g in off.groupby(["strategy", "hiring.referral_bonus",
+                                         "hiring.referral_noise"], observed=True)]
+    assert len(variants) == 8  # 2 strategies x 4 endorsement cells
+    for v in variants[1:]:  # nor can the strategy: the network has no way to matter
+        pd.testing.assert_frame_equal(v, variants[0])
+    # and with information on, the network does carry hires
+    on = s[(s["leads.hear_prob"] > 0) & ~s["censored"]]
+    assert on["channel"].isin(["lead", "referral"]).any()
