@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check sim analysis tests
+	$(VENV)/bin/ruff check sim analysis experiments benchmarks tests
 
 clean-venv:
 	rm -rf $(VENV)
