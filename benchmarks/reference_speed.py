@@ -1,0 +1,70 @@
+"""Benchmark: the fast model against the plain-Mesa reference on the same run.
+
+Runs one configuration (default parameters, 10,000 workers, lions, seed 1; by default
+the burn-in plus 52 recorded weeks, because the reference takes about half a second
+per week) on both models and prints, for each, the setup time and the time per weekly
+step (wall clock and CPU time of this process), then the speed ratio. The fast model's
+numba kernels are compiled (or loaded from the disk cache) in a small warm-up run
+first, so the ratio compares steady-state stepping. On a shared machine the CPU time
+is the steadier figure.
+
+Usage:
+  python benchmarks/reference_speed.py                    # 10,000 workers, 104 + 52 weeks
+  python benchmarks/reference_speed.py --workers 2000 --weeks 26 --burn-in 26 --strategy everyone
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+
+def measure(model_cls, cfg: dict) -> dict:
+    """Setup and run times (wall and CPU seconds) of one model on ``cfg``."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    m = model_cls(cfg)
+    w1, c1 = time.perf_counter(), time.process_time()
+    m.run()
+    w2, c2 = time.perf_counter(), time.process_time()
+    weeks = cfg["burn_in"] + cfg["weeks"]
+    spells = m.spells_frame()
+    return {"setup_s": w1 - w0, "setup_cpu_s": c1 - c0,
+            "ms_per_week": 1000 * (w2 - w1) / weeks, "cpu_ms_per_week": 1000 * (c2 - c1) / weeks,
+            "total_s": w2 - w0, "spells": len(spells),
+            "hires": int((~spells["censored"]).sum())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=10_000)
+    ap.add_argument("--weeks", type=int, default=52, help="recorded weeks (after the burn-in)")
+    ap.add_argument("--burn-in", type=int, default=104)
+    ap.add_argument("--strategy", default="lions")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    from sim.model import LabourMarket
+    from sim.reference import ReferenceMarket
+
+    cfg = {"n_workers": args.workers, "weeks": args.weeks, "burn_in": args.burn_in,
+           "seed": args.seed, "output": {"progress": "off"},
+           "strategy": {"name": args.strategy, "shares": {args.strategy: 1.0}}}
+    LabourMarket(cfg | {"n_workers": 500, "weeks": 8, "burn_in": 4}).run()  # numba warm-up
+    print(f"{args.workers} workers, {args.strategy}, {args.burn_in} + {args.weeks} weeks, "
+          f"seed {args.seed}; {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}")
+    res = {}
+    for name, cls in (("fast", LabourMarket), ("reference", ReferenceMarket)):
+        res[name] = r = measure(cls, cfg)
+        print(f"{name:<10} setup {r['setup_s']:7.2f} s   {r['ms_per_week']:8.1f} ms/week "
+              f"(CPU {r['cpu_ms_per_week']:8.1f})   total {r['total_s']:7.1f} s   "
+              f"spells {r['spells']}, hires {r['hires']}", flush=True)
+    f, ref = res["fast"], res["reference"]
+    print(f"speed ratio (reference / fast), per week: {ref['ms_per_week'] / f['ms_per_week']:.0f}x "
+          f"wall, {ref['cpu_ms_per_week'] / f['cpu_ms_per_week']:.0f}x CPU; "
+          f"whole run including setup: {ref['total_s'] / f['total_s']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
