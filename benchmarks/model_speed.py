@@ -1,14 +1,26 @@
 """Benchmark: speed and memory of the model at several sizes.
 
 Each configuration runs in its own process (so that peak memory is its own) and
-prints: setup time, ms per weekly step, worker-weeks per second, peak RSS, and
-per-submodel ms per week; then the scaling exponent of time per step against the
-number of workers (log-log slope between the smallest and largest size).
+prints: the time to import the model and load its compiled kernels (once per
+process), setup time, ms per weekly step (wall clock, and CPU time of the process,
+which other jobs on the machine disturb less), worker-weeks per second, mean
+degree and ties at the end, peak RSS, and per-submodel ms per week; then the
+scaling exponent of time per step against the number of workers (least-squares
+slope of log time on log workers over all sizes; also against workers + ties).
 
 Usage:
+  python benchmarks/model_speed.py --table               # the README table (about 10 minutes)
+  python benchmarks/model_speed.py --table --weeks 26    # same sizes, shorter horizon
   python benchmarks/model_speed.py                       # 10k and 100k workers, lions and everyone
   python benchmarks/model_speed.py --sizes 10000 100000 1000000 --weeks 52
   python benchmarks/model_speed.py --full                # 100k x 520 weeks (+104 burn-in), as a user runs it
+  python benchmarks/model_speed.py --full --sizes 1000000  # 1M x 520 weeks (+104 burn-in)
+
+``--table`` runs lions (the default strategy) at 10k, 100k and 1M workers and the
+high-degree setting (everyone, with 60% of the networking time spent making new
+connections: 150-200 ties per worker) at 10k and 100k, each for ``--weeks``
+weeks (default 52) after the default 104 weeks of burn-in, so that ms/week is
+measured on an evolved network.
 """
 
 from __future__ import annotations
@@ -23,21 +35,32 @@ import subprocess
 import sys
 import time
 
+HIGH_DEGREE = {"name": "everyone-high", "shares": {"everyone": 1.0},
+               "params": {"everyone": {"new_tie_share": 0.6}}}
+
 
 def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
     """Run one configuration in this process; return its measurements."""
+    t0 = time.perf_counter()
     from sim.model import LabourMarket
 
     cfg = {"n_workers": n, "weeks": weeks, "burn_in": burn_in, "seed": 1,
            "strategy": {"name": strategy, "shares": {strategy: 1.0}}, **extra}
+    # imports and loading the compiled kernels from numba's cache happen once per process
+    # (a tiny run of the same setting): measured apart, so that ms/week is the steady state
+    LabourMarket({**cfg, "n_workers": 300, "weeks": 2, "burn_in": 4}).run()
+    load = time.perf_counter() - t0
     t0 = time.perf_counter()
     m = LabourMarket(cfg)
     setup = time.perf_counter() - t0
+    c0 = time.process_time()
     m.run()
+    cpu = time.process_time() - c0
     steps = weeks + burn_in
     return {
-        "n_workers": n, "strategy": strategy, "weeks": steps, "setup_s": setup,
+        "n_workers": n, "strategy": strategy, "weeks": steps, "load_s": load, "setup_s": setup,
         "run_s": m.wall_time, "ms_per_week": 1000 * m.wall_time / steps,
+        "cpu_ms_per_week": 1000 * cpu / steps,
         "worker_weeks_per_s": n * steps / m.wall_time, "ties_end": int(m.ties.n),
         "mean_degree_end": 2 * m.ties.n / n,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -45,13 +68,44 @@ def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
     }
 
 
+def machine() -> str:
+    """One line on the machine and the software versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import numba
+    import numpy
+
+    return (f"# {cpu}, {os.cpu_count()} cores, {ram:.0f} GB RAM; Python "
+            f"{platform.python_version()}, numpy {numpy.__version__}, numba "
+            f"{numba.__version__}; one core per run")
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log(y) on log(x)."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return (sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True))
+            / sum((a - mx) ** 2 for a in lx))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--table", action="store_true",
+                    help="lions at 10k, 100k, 1M and the high-degree setting at 10k, 100k")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None,
+                    help="numbers of workers (default 10000 100000; with --full 100000)")
     ap.add_argument("--strategies", nargs="+", default=["lions", "everyone"])
-    ap.add_argument("--weeks", type=int, default=104)
-    ap.add_argument("--burn-in", type=int, default=26)
-    ap.add_argument("--full", action="store_true", help="100k workers, 520 weeks + 104 burn-in")
+    ap.add_argument("--weeks", type=int, default=None,
+                    help="recorded weeks (default 104; 52 with --table; 520 with --full)")
+    ap.add_argument("--burn-in", type=int, default=None,
+                    help="burn-in weeks (default 26; 104 with --table and --full)")
+    ap.add_argument("--full", action="store_true", help="520 weeks + 104 burn-in")
     ap.add_argument("--high-degree", action="store_true",
                     help="also everyone with strategy.params.everyone.new_tie_share=0.6")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -60,47 +114,63 @@ def main() -> None:
         spec = json.loads(args.child)
         print(json.dumps(one(**spec)))
         return
-    if args.full:
-        args.sizes, args.weeks, args.burn_in = [100_000], 520, 104
-    specs = [{"n": n, "strategy": s, "weeks": args.weeks, "burn_in": args.burn_in, "extra": {}}
-             for s in args.strategies for n in args.sizes]
-    if args.high_degree:
-        specs += [{"n": n, "strategy": "everyone", "weeks": args.weeks, "burn_in": args.burn_in,
-                   "extra": {"strategy": {"name": "everyone-high", "shares": {"everyone": 1.0},
-                                          "params": {"everyone": {"new_tie_share": 0.6}}}}}
-                  for n in args.sizes]
-    print(f"# {platform.node()}: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}; one core per run")
-    print(f"{'workers':>9} {'strategy':<14} {'weeks':>5} {'setup s':>8} {'ms/week':>8} "
-          f"{'wk-weeks/s':>11} {'deg':>5} {'RSS MB':>7}  submodels ms/week")
+
+    def spec(n, strategy, extra=None):
+        return {"n": n, "strategy": strategy, "weeks": weeks, "burn_in": burn_in,
+                "extra": extra or {}}
+
+    if args.table:
+        weeks, burn_in = args.weeks or 52, 104 if args.burn_in is None else args.burn_in
+        sizes = args.sizes or [10_000, 100_000, 1_000_000]
+        specs = [spec(n, "lions") for n in sizes]
+        specs += [spec(n, "everyone", {"strategy": HIGH_DEGREE}) for n in sizes if n <= 100_000]
+    else:
+        if args.full:
+            weeks, burn_in = args.weeks or 520, 104 if args.burn_in is None else args.burn_in
+            sizes = args.sizes or [100_000]
+        else:
+            weeks, burn_in = args.weeks or 104, 26 if args.burn_in is None else args.burn_in
+            sizes = args.sizes or [10_000, 100_000]
+        specs = [spec(n, s) for s in args.strategies for n in sizes]
+        if args.high_degree:
+            specs += [spec(n, "everyone", {"strategy": HIGH_DEGREE}) for n in sizes]
+    print(machine())
+    print(f"{'workers':>9} {'setting':<14} {'weeks':>5} {'load s':>6} {'setup s':>7} {'ms/week':>8} "
+          f"{'cpu ms/wk':>9} {'wk-weeks/s':>11} {'deg':>5} {'ties M':>7} {'RSS MB':>7}  "
+          f"submodels ms/week", flush=True)
     results = []
-    for spec in specs:
-        out = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+    for sp in specs:
+        out = subprocess.run([sys.executable, __file__, "--child", json.dumps(sp)],
                              capture_output=True, text=True)
         if out.returncode != 0:
-            print(f"failed: {spec}\n{out.stderr[-2000:]}")
+            print(f"failed: {sp}\n{out.stderr[-2000:]}")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        label = spec["extra"].get("strategy", {}).get("name", spec["strategy"])
+        label = sp["extra"].get("strategy", {}).get("name", sp["strategy"])
         r["label"] = label
         results.append(r)
         subs = " ".join(f"{k}={v:.1f}" for k, v in sorted(r["submodels_ms_per_week"].items(),
                                                           key=lambda kv: -kv[1]))
-        print(f"{r['n_workers']:>9} {label:<14} {r['weeks']:>5} {r['setup_s']:>8.2f} "
-              f"{r['ms_per_week']:>8.1f} {r['worker_weeks_per_s']:>11.3g} "
-              f"{r['mean_degree_end']:>5.0f} {r['peak_rss_mb']:>7.0f}  {subs}", flush=True)
+        print(f"{r['n_workers']:>9} {label:<14} {r['weeks']:>5} {r['load_s']:>6.2f} {r['setup_s']:>7.2f} "
+              f"{r['ms_per_week']:>8.1f} {r['cpu_ms_per_week']:>9.1f} "
+              f"{r['worker_weeks_per_s']:>11.3g} {r['mean_degree_end']:>5.0f} "
+              f"{r['ties_end'] / 1e6:>7.2f} {r['peak_rss_mb']:>7.0f}  {subs}", flush=True)
     for label in dict.fromkeys(r["label"] for r in results):
         rs = sorted((r for r in results if r["label"] == label), key=lambda r: r["n_workers"])
         if len(rs) >= 2:
-            a, b = rs[0], rs[-1]
-            slope = math.log(b["ms_per_week"] / a["ms_per_week"]) / math.log(
-                b["n_workers"] / a["n_workers"])
-            print(f"scaling exponent of time per week, {label}: {slope:.2f} "
-                  f"({a['n_workers']} -> {b['n_workers']} workers)")
+            n = [r["n_workers"] for r in rs]
+            ms = [r["ms_per_week"] for r in rs]
+            cpu = [r["cpu_ms_per_week"] for r in rs]
+            size = [r["n_workers"] + r["ties_end"] for r in rs]
+            print(f"scaling exponent of time per week, {label} ({n[0]}..{n[-1]} workers): "
+                  f"{slope(n, ms):.2f} wall, {slope(n, cpu):.2f} cpu; against workers + ties: "
+                  f"{slope(size, ms):.2f} wall, {slope(size, cpu):.2f} cpu")
         for r in rs:
             if r["weeks"] >= 600:
                 print(f"{label} {r['n_workers']} workers x {r['weeks']} weeks: "
-                      f"{r['setup_s'] + r['run_s']:.1f} s in total")
+                      f"{r['load_s'] + r['setup_s'] + r['run_s']:.1f} s in total (imports "
+                      f"{r['load_s']:.1f} s, setup {r['setup_s']:.1f} s), peak RSS "
+                      f"{r['peak_rss_mb'] / 1024:.2f} GB")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ from sim.firms import CLOSED, FILLED, OPEN, Firms
 from sim.kernels import group_top_k
 from sim.records import FORMAL, LEAD, REFERRAL, Series, Spells
 from sim.strategies import Context, get_policy
-from sim.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, Ties
+from sim.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
 
 STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
            "ties", "model")
@@ -107,6 +107,7 @@ class LabourMarket(mesa.Model):
         self.wall_time = 0.0
         self.timings: dict[str, float] = {}  # seconds spent in each submodel
         self._fresh_rows: list[np.ndarray] = []  # tie rows created this week
+        self._any_share = True  # whether some tie may have a share of hours (set at each plan)
         self._moved: list[np.ndarray] = []  # workers who changed employer this week
         self._init_population()
         self._init_network()
@@ -200,11 +201,11 @@ class LabourMarket(mesa.Model):
         return rows
 
     def _update_cowork(self, rows: np.ndarray | None = None) -> None:
-        """Recompute whether the two ends of tie ``rows`` (all if None) work together."""
+        """Recompute whether the two ends of tie ``rows`` (all if None; repeats allowed)
+        work together."""
         t = self.ties
-        rows = slice(None) if rows is None else rows
-        ea = self.employer[t.a[rows]]
-        t.cowork[rows] = (ea >= 0) & (ea == self.employer[t.b[rows]])
+        rows = np.arange(t.n) if rows is None else rows
+        kernels.set_cowork(rows, t.a, t.b, self.employer, t.cowork)
 
     def _init_network(self) -> None:
         cfg, rng = self.cfg, self.streams["init"]
@@ -333,7 +334,8 @@ class LabourMarket(mesa.Model):
                 plan = policy.plan_ties(ties, members, self.employed, self.sector)
             else:
                 position[egos] = np.arange(len(egos))
-                view = ties.incident(members if policy.uses_ties else np.zeros_like(members))
+                # a policy that does not look at the ties gets none (no pass over the ties)
+                view = ties.incident(members) if policy.uses_ties else HalfEdges.empty()
                 strength, knows, alter_employed, same_sector = kernels.tie_context(
                     view, ties, self.employed, self.sector)
                 ctx = Context(self.week, egos, ~self.employed[egos], view, position[view.ego],
@@ -351,6 +353,9 @@ class LabourMarket(mesa.Model):
         nw = cfg.networking
         if (self.week + cfg.burn_in) % nw.plan_every == 0:
             self.plan_networking()  # asks and announcements hold even without time to invest
+            # new ties start with no share, so until the next plan "no tie has a share"
+            # stays true once it is (lets the weekly pass skip the share columns)
+            self._any_share = bool(self.ties.share_a.any() or self.ties.share_b.any())
         if not cfg.ties.evolve or nw.time_budget <= 0:
             return  # a fixed network, or no time to network
         ties = self.ties
@@ -359,7 +364,7 @@ class LabourMarket(mesa.Model):
         # Hill function of the hours: thin attention barely maintains a tie, focused time does
         even = self.spread_share * hours / np.maximum(ties.degree(), 1).astype(np.float32)
         kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, even, ties.strength,
-                       nw.max_gain, nw.saturation_hours)
+                       nw.max_gain, nw.saturation_hours, self._any_share)
         expected = hours * self.new_tie_share / nw.hours_per_new_tie
         active = np.flatnonzero(expected > 0)
         if len(active):
@@ -551,10 +556,12 @@ class LabourMarket(mesa.Model):
             if tc.supervisor_per_hire:
                 i, sup = self.firms.random_coworkers(self.slot[hires], 1, rng)
                 self._add_ties(hires[i], sup, SUPERVISOR)
-        # who works together changed only on the ties of movers and on new ties
+        # who works together changed only on the ties of movers and on new ties (a row
+        # listed twice is simply recomputed twice: cheaper than sorting the rows)
         moved = np.unique(np.concatenate(self._moved)) if self._moved else np.empty(0, int)
-        fresh = np.concatenate(self._fresh_rows) if self._fresh_rows else np.empty(0, int)
-        self._update_cowork(np.unique(np.concatenate([t.rows_of(moved).edge, fresh])))
+        self._update_cowork(t.rows_of(moved).edge)
+        for rows in self._fresh_rows:
+            self._update_cowork(rows)
         self._moved.clear()
         self._fresh_rows.clear()
         # every tie decays; people at the same firm keep theirs warm, learn each
@@ -584,8 +591,12 @@ class LabourMarket(mesa.Model):
                       mean_degree=2.0 * self.ties.n / n, **c)
         k = len(self.strategy_names)
         size = np.bincount(self.strategy, minlength=k)
-        u_by = np.bincount(self.strategy, weights=unemployed, minlength=k)
-        d_by = np.bincount(self.strategy, weights=self.ties.degree(), minlength=k)
+        if k == 1:  # one strategy: the totals (same values, without two weighted passes)
+            u_by = np.array([n_u], dtype=np.float64)
+            d_by = np.array([self.ties.degree().sum()], dtype=np.float64)
+        else:
+            u_by = np.bincount(self.strategy, weights=unemployed, minlength=k)
+            d_by = np.bincount(self.strategy, weights=self.ties.degree(), minlength=k)
         for j, s in enumerate(self.strategy_names):
             values[f"unemployment_rate_{s}"] = u_by[j] / size[j] if size[j] else np.nan
             values[f"mean_degree_{s}"] = d_by[j] / size[j] if size[j] else np.nan

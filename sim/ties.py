@@ -3,20 +3,37 @@
 Each tie is one row of parallel arrays (endpoints ``a < b``, kind, strength,
 how well each side knows the other's work, week created, requests for help).
 Rows are allocated in a pool with spare capacity and compacted when ties are
-pruned, so appending a week's new ties is amortised O(new ties). A sorted index
-of pair keys (plus an unsorted tail of recent rows) answers "does this tie
-exist?" without a Python loop.
+pruned, so appending a week's new ties is amortised O(new ties).
+
+Two indexes sit beside the rows, both kept in linear time (the compiled
+helpers at the end of this module do the work; none of them sorts the ties):
+
+* a **pair index**, an open-addressing hash table of rows keyed by the pair
+  ``(a, b)``, answers "does this tie exist, and in which row?" in O(1) per
+  query; new rows are inserted as they are added, and the table is rebuilt
+  when ties are pruned (rows are renumbered then);
+* a **neighbour index** (CSR: ``_ptr``, ``_adj``) lists each worker's tie
+  rows. Rows added since the last merge (the *tail*, ``[_indexed, n)``) are
+  merged in batches, so a worker's rows are in a fixed order: batch by batch,
+  and within a batch the rows where it is ``a``, then those where it is ``b``.
+  :meth:`Ties.rows_of` returns the indexed rows, then the tail's; that order
+  decides which random draw goes to which tie in the leads submodel, so it is
+  part of the model's exact-seed results.
 
 Directed quantities are stored per side: ``knows_a`` is how well *b* knows
 *a*'s work (what *b* could vouch for when recommending *a*); ``share_a`` is
 the share of *a*'s networking hours that *a* puts into the tie, and ``asks_a``
 whether *a* asks *b* for help while unemployed (both set by *a*'s strategy).
+
+Memory: 36 bytes per tie in the columns, plus 8 in the neighbour index and
+8-12 in the pair index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from sim.config import TIE_KINDS
@@ -50,6 +67,11 @@ class HalfEdges:
     def subset(self, mask: np.ndarray) -> HalfEdges:
         return HalfEdges(self.edge[mask], self.ego[mask], self.alter[mask], self.ego_is_a[mask])
 
+    @classmethod
+    def empty(cls) -> HalfEdges:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32),
+                   np.empty(0, bool))
+
 
 class Ties:
     """Edge-array store of the network's ties.
@@ -71,11 +93,10 @@ class Ties:
         self.n = 0
         for name, dt in self._COLUMNS.items():
             setattr(self, "_" + name, np.zeros(max(capacity, 16), dtype=dt))
-        self._sorted_keys = np.empty(0, dtype=np.int64)
-        self._sorted_rows = np.empty(0, dtype=np.int64)
-        self._indexed = 0  # rows [0, _indexed) are in the sorted index and the CSR
+        self._table = np.full(64, -1, dtype=np.int32)  # pair index: row per slot, -1 empty
+        self._indexed = 0  # rows [0, _indexed) are in the CSR neighbour index
         self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)  # CSR: worker -> tie rows
-        self._adj = np.empty(0, dtype=np.int64)
+        self._adj = np.empty(0, dtype=np.int32)
         self._degree = np.zeros(self.n_workers, dtype=np.int32)  # kept up to date
 
     # ------------------------------------------------------------------ columns
@@ -91,44 +112,24 @@ class Ties:
     # ------------------------------------------------------------------ lookup
     def find(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Row of the tie between each ``u[i]`` and ``v[i]``, or -1 if none."""
-        lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
-        q = lo * self.n_workers + hi
-        out = np.full(len(q), -1, dtype=np.int64)
-        if len(self._sorted_keys):
-            pos = np.searchsorted(self._sorted_keys, q)
-            pos_c = np.minimum(pos, len(self._sorted_keys) - 1)
-            hit = self._sorted_keys[pos_c] == q
-            out[hit] = self._sorted_rows[pos_c[hit]]
-        if self.n > self._indexed:
-            tail = self.keys(slice(self._indexed, self.n))
-            order = np.argsort(tail, kind="stable")
-            st = tail[order]
-            pos = np.searchsorted(st, q)
-            pos_c = np.minimum(pos, len(st) - 1)
-            hit = st[pos_c] == q
-            out[hit] = self._indexed + order[pos_c[hit]]
-        return out
+        u = np.asarray(u, dtype=np.int64)
+        v = np.asarray(v, dtype=np.int64)
+        return _find(self._table, self._a, self._b, np.minimum(u, v), np.maximum(u, v),
+                     self.n_workers)
+
+    def _rebuild_pair_index(self) -> None:
+        """Rebuild the hash table of pairs for rows ``[0, n)`` with room to grow (load 1/3)."""
+        self._table = _build_table(self._a, self._b, self.n, self.n_workers,
+                                   max(64, 3 * self.n))
 
     def _reindex(self) -> None:
-        """Merge the rows added since the last call into the pair-key index and the
-        CSR neighbour index: a sort of the new rows and a linear merge, no re-sort."""
-        lo, n = self._indexed, self.n
-        if n == lo:
+        """Merge the rows added since the last call into the CSR neighbour index: one
+        linear pass, a worker's new rows going at the end of its segment."""
+        if self.n == self._indexed:
             return
-        tail_keys = self.keys(slice(lo, n))
-        order = np.argsort(tail_keys, kind="stable")
-        pos = np.searchsorted(self._sorted_keys, tail_keys[order])
-        self._sorted_keys = np.insert(self._sorted_keys, pos, tail_keys[order])
-        self._sorted_rows = np.insert(self._sorted_rows, pos, lo + order)
-        # CSR: a worker's new rows go at the end of its segment
-        ends = np.concatenate([self.a[lo:n], self.b[lo:n]]).astype(np.int64)
-        rows = np.tile(np.arange(lo, n, dtype=np.int64), 2)
-        order = np.argsort(ends, kind="stable")
-        ends, rows = ends[order], rows[order]
-        self._adj = np.insert(self._adj, self._ptr[ends + 1], rows)
-        added = np.bincount(ends, minlength=self.n_workers)
-        self._ptr[1:] += np.cumsum(added)
-        self._indexed = n
+        self._ptr, self._adj = _csr_merge(self._ptr, self._adj, self._a, self._b,
+                                          self._indexed, self.n)
+        self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
     def _reserve(self, extra: int) -> None:
@@ -159,28 +160,24 @@ class Ties:
         strength = np.broadcast_to(np.asarray(strength, dtype=np.float32), (m,))
         knows_u = np.broadcast_to(np.asarray(knows_u, dtype=np.float32), (m,))
         knows_v = np.broadcast_to(np.asarray(knows_v, dtype=np.float32), (m,))
-        keep = u != v
         lo, hi = np.minimum(u, v), np.maximum(u, v)
-        key = lo * self.n_workers + hi
-        _, first = np.unique(np.where(keep, key, -1), return_index=True)
-        sel = np.zeros(m, dtype=bool)
-        sel[first] = True
-        sel &= keep
-        u, v, lo, hi = u[sel], v[sel], lo[sel], hi[sel]
+        # -2: dropped (self-tie or repeat of an earlier pair of the batch); else row or -1
+        rows = _batch_lookup(self._table, self._a, self._b, lo, hi, self.n_workers)
+        sel = rows != -2
+        rows, u, lo, hi = rows[sel], u[sel], lo[sel], hi[sel]
         kind, strength, knows_u, knows_v = kind[sel], strength[sel], knows_u[sel], knows_v[sel]
         # knows of the a-side (lo) and b-side (hi)
         knows_lo = np.where(u == lo, knows_u, knows_v)
         knows_hi = np.where(u == lo, knows_v, knows_u)
 
-        rows = self.find(lo, hi)
         old = rows >= 0
         if old.any():
-            r = rows[old]
+            r = rows[old]  # distinct rows: the batch has no repeated pair
             upgrade = KIND_RANK[kind[old]] > KIND_RANK[self.kind[r]]
             self.kind[r[upgrade]] = kind[old][upgrade]
-            np.maximum.at(self.strength, r, strength[old])
-            np.maximum.at(self.knows_a, r, knows_lo[old])
-            np.maximum.at(self.knows_b, r, knows_hi[old])
+            self.strength[r] = np.maximum(self.strength[r], strength[old])
+            self.knows_a[r] = np.maximum(self.knows_a[r], knows_lo[old])
+            self.knows_b[r] = np.maximum(self.knows_b[r], knows_hi[old])
         new = ~old
         k = int(new.sum())
         if k:
@@ -197,8 +194,11 @@ class Ties:
             self.asks_b[s] = False
             self.cowork[s] = False
             rows[new] = np.arange(s.start, s.stop)
-            self._degree += np.bincount(lo[new], minlength=self.n_workers).astype(np.int32)
-            self._degree += np.bincount(hi[new], minlength=self.n_workers).astype(np.int32)
+            if 2 * self.n > len(self._table):  # keep the hash table at most half full
+                self._rebuild_pair_index()
+            else:
+                _insert_rows(self._table, self._a, self._b, s.start, s.stop, self.n_workers)
+            _count_ends(self._degree, self._a, self._b, s.start, s.stop)
             if self.n - self._indexed > max(20_000, self._indexed // 16):
                 self._reindex()
         return rows
@@ -206,26 +206,20 @@ class Ties:
     def prune(self, below: float) -> int:
         """Drop ties weaker than ``below``; returns how many were dropped.
 
-        Rows keep their order, so both indexes are filtered and renumbered in
-        linear time instead of being rebuilt.
+        Rows keep their order, so the columns and the neighbour index are filtered
+        and renumbered in place in one pass each; the pair index is rebuilt.
         """
         self._reindex()
-        keep = self.strength >= below
-        k = int(keep.sum())
+        new_row, k = _renumber(self.strength, np.float32(below))
         if k == self.n:
             return 0
-        new_row = np.cumsum(keep) - 1
         for name in self._COLUMNS:
-            arr = self.__dict__["_" + name]
-            arr[:k] = arr[: self.n][keep]
-        alive = keep[self._sorted_rows]
-        self._sorted_keys = self._sorted_keys[alive]
-        self._sorted_rows = new_row[self._sorted_rows[alive]]
-        alive = keep[self._adj]
-        self._adj = new_row[self._adj[alive]]
-        self._ptr = np.concatenate([[0], np.cumsum(alive)])[self._ptr]
+            _compact(self.__dict__["_" + name], new_row)
+        _csr_filter(self._ptr, self._adj, new_row)
+        self._adj = self._adj[: self._ptr[-1]]
         self._degree = np.diff(self._ptr).astype(np.int32)
         dropped, self.n, self._indexed = self.n - k, k, k
+        self._rebuild_pair_index()
         return dropped
 
     # ------------------------------------------------------------------ queries
@@ -236,29 +230,15 @@ class Ties:
     def rows_of(self, workers: np.ndarray) -> HalfEdges:
         """Half-edges of the given workers (distinct ids), through the CSR index.
 
-        Work is proportional to the workers' degrees plus the rows added since
-        the index was last rebuilt, not to all ties.
+        Order: each worker's indexed rows (workers in the given order), then the
+        rows added since the index was last merged (those where the worker is
+        ``a``, then those where it is ``b``, each in row order). Work is
+        proportional to the workers' degrees plus those recent rows, not to all ties.
         """
         w = np.asarray(workers, dtype=np.int64)
-        start, stop = self._ptr[w], self._ptr[w + 1]
-        counts = stop - start
-        total = int(counts.sum())
-        offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        rows = self._adj[np.repeat(start, counts) + offs]
-        ego = np.repeat(w, counts)
-        if self.n > self._indexed:
-            member = np.zeros(self.n_workers, dtype=bool)
-            member[w] = True
-            tail = slice(self._indexed, self.n)
-            ta, tb = self.a[tail], self.b[tail]
-            ra = np.flatnonzero(member[ta])
-            rb = np.flatnonzero(member[tb])
-            rows = np.concatenate([rows, ra + self._indexed, rb + self._indexed])
-            ego = np.concatenate([ego, ta[ra], tb[rb]])
-        a = self.a[rows]
-        ego_is_a = a == ego
-        alter = np.where(ego_is_a, self.b[rows], a)
-        return HalfEdges(rows, ego.astype(np.int32), alter, ego_is_a)
+        edge, ego, alter, ego_is_a = _half_edges(w, self._ptr, self._adj, self._a, self._b,
+                                                 self._indexed, self.n, self.n_workers)
+        return HalfEdges(edge, ego, alter, ego_is_a)
 
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
@@ -323,3 +303,202 @@ class Ties:
             "common_neighbors": common,
             "age_weeks": (week - self.created).astype(np.int32),
         })
+
+
+# ---------------------------------------------------------------------------------------
+# Compiled helpers of the two indexes (numba, cached on disk). Each is one linear pass.
+# ---------------------------------------------------------------------------------------
+
+@numba.njit(cache=True, inline="always")
+def _slot(key, size):
+    """Slot of a pair key in a table of ``size`` slots (Fibonacci hashing, then the top
+    32 bits scaled to the table: any size works, not only powers of two)."""
+    h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    return np.int64(((h >> np.uint64(32)) * np.uint64(size)) >> np.uint64(32))
+
+
+@numba.njit(cache=True, inline="always")
+def _lookup(table, a, b, u, v, n_workers):
+    """Row of the tie (u, v), u < v, or -1 (linear probing; rows' endpoints are the keys)."""
+    size = len(table)
+    s = _slot(u * n_workers + v, size)
+    while True:
+        r = table[s]
+        if r < 0:
+            return -1
+        if a[r] == u and b[r] == v:
+            return r
+        s += 1
+        if s == size:
+            s = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _find(table, a, b, lo, hi, n_workers):
+    out = np.empty(len(lo), dtype=np.int64)
+    for i in range(len(lo)):
+        out[i] = -1 if lo[i] == hi[i] else _lookup(table, a, b, lo[i], hi[i], n_workers)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _batch_lookup(table, a, b, lo, hi, n_workers):
+    """Like ``_find``, but -2 for self-pairs and for repeats of an earlier pair of the
+    batch (first occurrence kept); repeats are found with a hash set of the batch's keys."""
+    m = len(lo)
+    out = np.empty(m, dtype=np.int64)
+    size = 2 * m + 1
+    seen = np.full(size, -1, dtype=np.int64)
+    for i in range(m):
+        u, v = lo[i], hi[i]
+        if u == v:
+            out[i] = -2
+            continue
+        key = u * n_workers + v
+        s = _slot(key, size)
+        repeat = False
+        while seen[s] >= 0:
+            if seen[s] == key:
+                repeat = True
+                break
+            s += 1
+            if s == size:
+                s = 0
+        if repeat:
+            out[i] = -2
+            continue
+        seen[s] = key
+        out[i] = _lookup(table, a, b, u, v, n_workers)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _insert_rows(table, a, b, start, stop, n_workers):
+    """Put rows ``[start, stop)`` (pairs not in the table yet) into the hash table."""
+    size = len(table)
+    for r in range(start, stop):
+        s = _slot(np.int64(a[r]) * n_workers + b[r], size)
+        while table[s] >= 0:
+            s += 1
+            if s == size:
+                s = 0
+        table[s] = r
+
+
+@numba.njit(cache=True, nogil=True)
+def _build_table(a, b, n, n_workers, size):
+    table = np.full(size, -1, dtype=np.int32)
+    _insert_rows(table, a, b, 0, n, n_workers)
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_ends(degree, a, b, start, stop):
+    for r in range(start, stop):
+        degree[a[r]] += 1
+        degree[b[r]] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_merge(ptr, adj, a, b, lo, n):
+    """CSR with rows ``[lo, n)`` appended to their endpoints' segments: per worker its
+    old rows, then the new rows where it is ``a``, then those where it is ``b``."""
+    n_workers = len(ptr) - 1
+    new_ptr = np.empty(n_workers + 1, dtype=np.int64)
+    fill = np.zeros(n_workers, dtype=np.int64)
+    for r in range(lo, n):
+        fill[a[r]] += 1
+        fill[b[r]] += 1
+    new_ptr[0] = 0
+    for w in range(n_workers):
+        new_ptr[w + 1] = new_ptr[w] + (ptr[w + 1] - ptr[w]) + fill[w]
+    new_adj = np.empty(new_ptr[n_workers], dtype=np.int32)
+    for w in range(n_workers):
+        j = new_ptr[w]
+        for i in range(ptr[w], ptr[w + 1]):
+            new_adj[j] = adj[i]
+            j += 1
+        fill[w] = j
+    for r in range(lo, n):
+        new_adj[fill[a[r]]] = r
+        fill[a[r]] += 1
+    for r in range(lo, n):
+        new_adj[fill[b[r]]] = r
+        fill[b[r]] += 1
+    return new_ptr, new_adj
+
+
+@numba.njit(cache=True, nogil=True)
+def _half_edges(workers, ptr, adj, a, b, indexed, n, n_workers):
+    """(edge, ego, alter, ego_is_a) of the workers' ties: CSR segments, then the tail."""
+    total = 0
+    for w in workers:
+        total += ptr[w + 1] - ptr[w]
+    n_tail = 0
+    member = np.zeros(n_workers if n > indexed else 0, dtype=np.bool_)
+    if n > indexed:
+        for w in workers:
+            member[w] = True
+        for r in range(indexed, n):
+            n_tail += member[a[r]] + member[b[r]]
+    m = total + n_tail
+    edge = np.empty(m, dtype=np.int64)
+    ego = np.empty(m, dtype=np.int32)
+    alter = np.empty(m, dtype=np.int32)
+    ego_is_a = np.empty(m, dtype=np.bool_)
+    j = 0
+    for w in workers:
+        for i in range(ptr[w], ptr[w + 1]):
+            r = adj[i]
+            edge[j] = r
+            ego[j] = w
+            ego_is_a[j] = a[r] == w
+            alter[j] = b[r] if a[r] == w else a[r]
+            j += 1
+    if n > indexed:
+        for r in range(indexed, n):
+            if member[a[r]]:
+                edge[j], ego[j], alter[j], ego_is_a[j] = r, a[r], b[r], True
+                j += 1
+        for r in range(indexed, n):
+            if member[b[r]]:
+                edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
+                j += 1
+    return edge, ego, alter, ego_is_a
+
+
+@numba.njit(cache=True, nogil=True)
+def _renumber(strength, below):
+    """New row of each tie kept (``strength >= below``), -1 if dropped; and how many kept."""
+    new_row = np.empty(len(strength), dtype=np.int32)
+    k = 0
+    for r in range(len(strength)):
+        if strength[r] >= below:
+            new_row[r] = k
+            k += 1
+        else:
+            new_row[r] = -1
+    return new_row, k
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(col, new_row):
+    """Move each kept row of a column to its new row (in place: new rows only go down)."""
+    for r in range(len(new_row)):
+        if new_row[r] >= 0:
+            col[new_row[r]] = col[r]
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_filter(ptr, adj, new_row):
+    """Drop pruned rows from the CSR and renumber the others, in place, keeping order."""
+    j = 0
+    for w in range(len(ptr) - 1):
+        start, stop = ptr[w], ptr[w + 1]
+        ptr[w] = j
+        for i in range(start, stop):
+            r = new_row[adj[i]]
+            if r >= 0:
+                adj[j] = r
+                j += 1
+    ptr[len(ptr) - 1] = j

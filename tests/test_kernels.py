@@ -1,4 +1,5 @@
-"""Segmented top-k (sim/kernels.py) against a sort-per-group reference."""
+"""Compiled kernels (sim/kernels.py): segmented top-k against a sort-per-group reference,
+and the tie kernels against numpy."""
 
 from __future__ import annotations
 
@@ -72,3 +73,36 @@ def test_minus_infinity_scores_are_still_ranked():
     group = np.array([0, 0, 1])
     score = np.array([-np.inf, -np.inf, 1.0])
     np.testing.assert_array_equal(group_top_k(group, score, 1), brute_top_k(group, score, 1))
+
+
+def test_invest_skipping_the_share_columns_changes_nothing_when_no_share_is_set():
+    from sim.kernels import invest
+
+    rng = np.random.default_rng(3)
+    n, m = 300, 5000
+    a, b = rng.integers(0, n, m).astype(np.int32), rng.integers(0, n, m).astype(np.int32)
+    zero = np.zeros(m, np.float32)
+    hours = rng.random(n).astype(np.float32) * 5
+    even = np.where(rng.random(n) < 0.5, hours / 20, 0).astype(np.float32)
+    s1 = rng.random(m).astype(np.float32)
+    s2 = s1.copy()
+    invest(a, b, zero, zero, hours, even, s1, 0.25, 1.0)
+    invest(a, b, zero, zero, hours, even, s2, 0.25, 1.0, any_share=False)
+    assert (s1 != rng.random(m).astype(np.float32)).any()
+    np.testing.assert_array_equal(s1, s2)
+
+
+def test_set_cowork_with_repeated_rows():
+    from sim.kernels import set_cowork
+
+    rng = np.random.default_rng(4)
+    n, m = 50, 2000
+    a, b = rng.integers(0, n, m).astype(np.int32), rng.integers(0, n, m).astype(np.int32)
+    employer = np.where(rng.random(n) < 0.2, -1, rng.integers(0, 5, n)).astype(np.int32)
+    rows = rng.integers(0, m, 3000)  # repeats, and some rows left out
+    cowork = np.zeros(m, bool)
+    set_cowork(rows, a, b, employer, cowork)
+    expected = np.zeros(m, bool)
+    expected[rows] = (employer[a[rows]] >= 0) & (employer[a[rows]] == employer[b[rows]])
+    np.testing.assert_array_equal(cowork, expected)
+    assert cowork.any() and not cowork.all()

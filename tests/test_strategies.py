@@ -65,6 +65,26 @@ def test_lions_fast_plan_with_equal_scores_at_start():
     np.testing.assert_array_equal(m.ties.share_b[ib], sb[ib])
 
 
+def test_lions_fast_plan_over_several_blocks_and_again_with_kept_buffers():
+    """More workers than one block of the compiled plan (4096), members spread over
+    all blocks; a second plan on changed ties reuses the kept buffers."""
+    m = LabourMarket(small(strategy=mix(lions=0.6, passive=0.4), n_workers=9000, seed=4,
+                           burn_in=6))
+    assert m.cfg.n_workers > 2 * kernels._BLOCK
+    k = m.strategy_names.index("lions")
+    for _ in range(2):
+        for _ in range(5):
+            m.step()
+        sa, sb, aa, ab, ia, ib = reference_plan(m, k)
+        m.policies[k].plan_ties(m.ties, m.strategy == k, m.employed, m.sector)
+        t = m.ties
+        np.testing.assert_array_equal(t.share_a[ia], sa[ia])
+        np.testing.assert_array_equal(t.share_b[ib], sb[ib])
+        np.testing.assert_array_equal(t.asks_a[ia], aa[ia])
+        np.testing.assert_array_equal(t.asks_b[ib], ab[ib])
+        assert (t.share_a[ia] > 0).sum() + (t.share_b[ib] > 0).sum() > 10_000
+
+
 def test_every_strategy_is_discovered_and_has_a_config():
     from sim.cli import CONFIG_DIR
 

@@ -429,3 +429,47 @@ def test_frame_columns():
 def test_unknown_attribute_raises():
     with pytest.raises(AttributeError):
         Ties(3).nonexistent  # noqa: B018
+
+
+def test_rows_of_lists_indexed_rows_then_the_tail_in_a_fixed_order():
+    """The order of rows_of decides which random draw goes to which tie in the leads
+    submodel: per worker its merged batches (a-side rows, then b-side rows, each in row
+    order), then the unmerged rows of all the workers (a-sides, then b-sides)."""
+    rng = np.random.default_rng(8)
+    n_workers = 2000
+    t = Ties(n_workers)
+    bounds = [0]  # ends of the merged batches
+    for week, m in enumerate([25_000, 4_000, 9_000, 12_000, 3_000]):
+        t.add(*random_batch(rng, n_workers, m)[:6], week)
+        if t._indexed != bounds[-1]:
+            bounds.append(t._indexed)
+    assert len(bounds) >= 3 and 0 < t._indexed < t.n  # two merges, and a tail
+    workers = rng.permutation(n_workers)[:60]
+    h = t.rows_of(workers)
+    a, b = t.a, t.b
+    expected = []
+    for w in workers:
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            rows = np.arange(lo, hi)
+            expected += rows[a[lo:hi] == w].tolist() + rows[b[lo:hi] == w].tolist()
+    tail = np.arange(t._indexed, t.n)
+    member = np.isin(np.arange(n_workers), workers)
+    expected += tail[member[a[tail]]].tolist() + tail[member[b[tail]]].tolist()
+    assert h.edge.tolist() == expected
+    np.testing.assert_array_equal(h.ego_is_a, h.ego == a[h.edge])
+    np.testing.assert_array_equal(h.alter, np.where(h.ego_is_a, b[h.edge], a[h.edge]))
+
+
+def test_pair_index_grows_and_survives_many_batches():
+    """The hash table is rebuilt as it fills and after pruning; every tie stays findable."""
+    rng = np.random.default_rng(9)
+    t = Ties(5_000, capacity=16)
+    sizes = []
+    for week in range(8):
+        t.add(*random_batch(rng, 5_000, 4_000)[:6], week)
+        sizes.append(len(t._table))
+        assert 2 * t.n <= len(t._table)  # at most half full
+        if week == 4:
+            t.prune(0.3)
+        check_find(t, rng)
+    assert len(set(sizes)) > 2

@@ -9,7 +9,7 @@ aware of the search and favour the worker when they hear of an opening.
 The ranking is redone at every plan (``networking.plan_every`` weeks).
 
 :meth:`Lions.plan` is the readable reference. The model runs
-:meth:`Lions.plan_ties`, a compiled one-pass equivalent (``sim/kernels.py``);
+:meth:`Lions.plan_ties`, a compiled equivalent (``sim/kernels.py``);
 ``tests/test_strategies.py`` checks that both give identical plans. Change both
 together, or delete ``plan_ties`` to have the model use ``plan``.
 """
@@ -32,6 +32,10 @@ class Lions(Policy):
         other_sector_weight: float = param(0.5, "placement weight of an employed contact in "
                                         "another sector", 0.0, 1.0)
         ask: bool = param(True, "ask the lions for help while unemployed")
+
+    def __init__(self, params: Params):
+        super().__init__(params)
+        self._scratch: dict = {}  # the compiled plan's working buffers, kept between plans
 
     def plan(self, ctx: Context) -> Plan:
         p = self.params
@@ -58,7 +62,7 @@ class Lions(Policy):
         """
         p = self.params
         kernels.lions_plan(ties, members, employed, sector, p.focus_k, p.other_sector_weight,
-                           p.ask)
+                           p.ask, self._scratch)
         n = int(members.sum())
         return Plan(np.zeros(0), np.zeros(n), np.zeros(0, bool), np.zeros(n, bool))
 
