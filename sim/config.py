@@ -72,7 +72,7 @@ class MarketConfig:
     initial_unemployment: float = param(0.05, "share of workers unemployed at the start", 0.0, 1.0)
     separation_rate: float = param(0.0045, "weekly probability an employed worker loses the job "
                                 "(idiosyncratic)", **PROB)
-    firm_shock_rate: float = param(0.0004, "weekly probability a firm makes a mass layoff", **PROB)
+    firm_shock_rate: float = param(0.0005, "weekly probability a firm makes a mass layoff", **PROB)
     layoff_fraction: float = param(0.3, "share of a firm's workers laid off in a mass layoff", **PROB)
     recovery_rate: float = param(0.02, "weekly probability that a position closed by a mass layoff "
                               "reopens as a vacancy", **PROB)
@@ -130,9 +130,9 @@ class TiesConfig:
 
 @dataclass
 class LeadsConfig:
-    hear_prob: float = param(0.01, "weekly probability an employed worker hears of an opening at "
+    hear_prob: float = param(0.009, "weekly probability an employed worker hears of an opening at "
                           "their firm (one with a vacancy) and can pass it on", **PROB)
-    aware_strength: float = param(0.45, "ties at least this strong know a worker is searching "
+    aware_strength: float = param(0.4, "ties at least this strong know a worker is searching "
                                "without being told", **PROB)
     ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
     referral_knows: float = param(0.35, "knows-work a helper needs to recommend (refer) rather than "
@@ -144,7 +144,7 @@ class LeadsConfig:
 
 @dataclass
 class HiringConfig:
-    applications: float = param(0.06, "mean formal applications per week that reach a firm's "
+    applications: float = param(0.064, "mean formal applications per week that reach a firm's "
                                 "shortlist (Poisson)", 0.0)
     formal_noise: float = param(1.0, "s.d. of the noise in the signal of ability from a formal "
                              "application or a lead", 0.0)
@@ -152,7 +152,7 @@ class HiringConfig:
                                "(interpolated by knows-work)", 0.0)
     referral_bonus: float = param(0.25, "trust a firm puts in a recommendation (added to the "
                                "signal)", 0.0)
-    threshold: float = param(-1.5, "lowest signal (ability s.d.) a firm accepts", -10.0, 10.0)
+    threshold: float = param(-1.6, "lowest signal (ability s.d.) a firm accepts", -10.0, 10.0)
 
 
 @dataclass
