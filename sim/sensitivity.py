@@ -206,8 +206,9 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
 
 
 def _folder(args, lions: SimConfig) -> Path:
+    # the designs' own settings name their points (run_points), so that a larger
+    # Sobol sample or more Morris trajectories reuse the points already evaluated
     key = json.dumps({"config": to_dict(lions), "params": [p.__dict__ for p in PARAMS],
-                      "r": args.trajectories, "levels": args.levels, "N": args.sobol_n,
                       "seed": args.sample_seed}, sort_keys=True, default=str)
     return Path("outputs") / "sensitivity" / hashlib.sha1(key.encode()).hexdigest()[:10]
 
@@ -271,13 +272,15 @@ def main(argv: Sequence[str]) -> None:
 
     Xm = morris_sample.sample(problem(), args.trajectories, num_levels=args.levels,
                               seed=args.sample_seed)
-    pts = run_points("morris", Xm, lions, everyone, out / "points", args.jobs, progress=progress)
+    pts = run_points(f"morris-r{args.trajectories}-l{args.levels}", Xm, lions, everyone,
+                     out / "points", args.jobs, progress=progress)
     morris_df = morris(Xm, pts, args.levels, args.sample_seed)
     all_pts, sobol_df = [pts], None
     if args.sobol_n:
         Xs = sobol_sample.sample(problem(), args.sobol_n, calc_second_order=False,
                                  seed=args.sample_seed)
-        spts = run_points("sobol", Xs, lions, everyone, out / "points", args.jobs, progress=progress)
+        spts = run_points(f"sobol-n{args.sobol_n}", Xs, lions, everyone, out / "points", args.jobs,
+                          progress=progress)
         sobol_df = sobol(spts, args.sample_seed)
         all_pts.append(spts)
     from sim.validate import _write_atomic

@@ -281,7 +281,6 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     out["degree_slope"], out["degree_curvature"] = _degree_fit(fresh, weeks)
     out["work_tie_ability"] = _work_tie_ability(fresh)
     out["everyone_contacts_4wk"] = _everyone_contacts(fresh, weeks)
-    out["wall_time"] = model.wall_time if hasattr(model, "wall_time") else math.nan
     return out
 
 
