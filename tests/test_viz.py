@@ -1,0 +1,407 @@
+"""The exploration page (sim/viz.py).
+
+Fast tests check the data behind the views on small models (Kaplan-Meier input,
+hires by channel, the network sample) and the input validation; the slow test
+serves the page with ``python -m sim viz`` and drives it in headless Debian
+chromium through Playwright: it loads, the plots render, Step and Play change
+them, and bad input shows its one-line error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import viz
+from sim.config import ConfigError
+from sim.metrics import kaplan_meier
+from sim.model import LabourMarket
+from tests.conftest import mix, small
+
+CHROMIUM = "/usr/bin/chromium"
+# flags that work as root on these machines (shared/notes/browser.md); without the
+# background-networking ones chromium keeps trying to reach the outside
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def market() -> LabourMarket:
+    """A small two-strategy market run to the end of its horizon."""
+    return LabourMarket(small(strategy=mix(lions=0.5, everyone=0.5))).run()
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_km_by_strategy_at_the_horizon_matches_the_spells_output(market):
+    spells = market.spells_frame()
+    km = viz.km_by_strategy(market)
+    assert list(km) == ["lions", "everyone"]
+    for name, (t, s, n) in km.items():
+        fresh = spells[(spells["strategy"] == name) & ~spells["left_truncated"]]
+        t_ref, s_ref = kaplan_meier(fresh["duration_weeks"], ~fresh["censored"])
+        assert n == len(fresh) > 0
+        np.testing.assert_array_equal(t, np.r_[0.0, t_ref])
+        np.testing.assert_allclose(s, np.r_[1.0, s_ref])
+
+
+def test_spell_durations_mid_run_censor_open_spells_at_the_last_week():
+    m = LabourMarket(small(strategy=mix(lions=0.5, passive=0.5)))
+    while m.week < 12:
+        m.step()
+    strategy, duration, observed = viz.spell_durations(m)
+    c, n = m.spells.cols, m.spells.n
+    fresh = c["start_week"][:n] >= 0
+    assert len(duration) == fresh.sum() > 0
+    assert (duration >= 0).all()
+    open_ = ~c["closed"][:n][fresh]
+    np.testing.assert_array_equal(duration[open_], 11 - c["start_week"][:n][fresh][open_])
+    assert observed.sum() == c["closed"][:n][fresh].sum()
+
+
+def test_channel_counts_add_up_to_the_weekly_hires(market):
+    counts = viz.channel_counts(market)
+    total = sum(counts.values())
+    series = market.series.data
+    for k, ch in enumerate(("formal", "lead", "referral")):
+        assert total[k] == series[f"hires_{ch}"].sum()
+    assert total.sum() > 0
+
+
+def test_strategies_without_workers_are_left_out():
+    m = LabourMarket(small(strategy=mix(lions=1.0, everyone=0.0)))
+    for _ in range(m.cfg.burn_in + 3):
+        m.step()
+    assert list(viz.km_by_strategy(m)) == ["lions"]
+    assert list(viz.channel_counts(m)) == ["lions"]
+
+
+def test_sample_and_network_view(market):
+    rng = np.random.default_rng(1)
+    sample = viz.sample_workers(market, 120, rng)
+    assert len(sample) == len(np.unique(sample)) == 120
+    view = viz.network_view(market, sample)
+    inner, outer = view["inner"], view["outer_alter"]
+    # every tie of a sampled worker is drawn once: inside the sample (seen from both ends) or out
+    assert 2 * len(inner) + len(outer) == market.ties.degree()[sample].sum()
+    assert (market.ties.find(sample[inner[:, 0]], sample[inner[:, 1]]) >= 0).all()
+    assert (inner[:, 0] < inner[:, 1]).all()
+    assert not np.isin(outer, sample).any()
+    # ego networks: far more ties among the sample than a uniform sample would have
+    assert len(inner) > len(sample) / 2
+    np.testing.assert_array_equal(view["employed"], market.employed[sample])
+    assert viz.layout_sample(market, sample, 0).shape == (120, 2)
+
+
+def test_explore_market_is_the_same_market_after_burn_in():
+    m = viz.ExploreMarket(n_workers="400", lions=0.3, seed="3")
+    assert (m.week, m.time, m.running) == (0, 0, True)  # Mesa's clock counts recorded weeks
+    assert len(m.sample) == viz.SAMPLE_SIZE
+    ref = LabourMarket(viz.page_config(n_workers="400", lions=0.3, seed="3"))
+    for _ in range(ref.cfg.burn_in + 4):
+        ref.step()
+    for _ in range(4):
+        m.step()
+    assert m.time == 4
+    # drawing the sample and the layout did not touch the model's random streams
+    for key, values in ref.series.data.items():
+        np.testing.assert_array_equal(m.series.data[key][:4], values[:4], err_msg=key)
+
+
+def test_explore_market_stops_at_the_horizon():
+    m = viz.ExploreMarket(n_workers="200")
+    m.week = m.cfg.weeks - 1
+    m.step()
+    assert (m.week, m.running) == (m.cfg.weeks, False)
+    m.step()
+    assert m.week == m.cfg.weeks
+
+
+def test_figures_draw_at_week_zero_and_after_steps():
+    m = viz.ExploreMarket(n_workers="300", passive=0.2, broadcast=0.2)
+    for week in (0, 3):
+        while m.week < week:
+            m.step()
+        for make in (viz.network_figure, viz.series_figure, viz.km_figure, viz.channels_figure):
+            make(m).savefig(os.devnull, **viz.PNG)
+        assert viz.status_text(m).startswith(f"week {week} of {m.cfg.weeks} ")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"n_workers": "abc"}, "n_workers='abc': must be an integer"),
+    ({"n_workers": "1"}, "n_workers=1: must be >= 2"),
+    ({"n_workers": "50000"}, "n_workers=50000: the page allows at most 20000 workers"),
+    ({"seed": "-1"}, "seed=-1: must be >= 0"),
+    ({"lions": 0.7, "passive": 0.5}, "strategy.shares: given shares sum to 1.2 > 1, nothing "
+                                     "left for 'everyone'"),
+])
+def test_bad_input_gives_the_config_error_and_an_inert_model(inputs, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        viz.page_config(**inputs)
+    m = viz.ExploreMarket(**inputs)
+    assert m.config_error.startswith(f"error: {message}")
+    assert "\n" not in m.config_error
+    assert m.running is False
+    m.step()  # nothing to run
+    assert m.running is False
+
+
+def test_inputs_follow_the_mixed_strategy_file():
+    cfg = viz.page_config(n_workers="10,000", lions=0.25, broadcast=0.25, tie_decay=2.0, seed="7")
+    assert cfg.n_workers == 10_000 and cfg.seed == 7
+    assert cfg.strategy.name == "mixed"
+    assert cfg.strategy.shares == {"lions": 0.25, "everyone": 0.5, "passive": 0.0, "broadcast": 0.25}
+    assert cfg.ties.decay.online == pytest.approx(0.1)
+    params = viz.model_params(n_workers=2000)
+    assert viz.initial_values(params)["lions"] == 0.5  # mixed.yaml's default
+    # SolaraViz passes the inputs to the model by name, the model to page_config
+    init = inspect.signature(viz.ExploreMarket).parameters
+    assert set(params) == set(init)
+    assert list(init.values()) == list(inspect.signature(viz.page_config).parameters.values())
+
+
+def test_reset_builds_the_model_as_solaraviz_does():
+    from mesa.visualization.solara_viz import _build_model_init_kwargs
+
+    params = viz.initial_values(viz.model_params(n_workers=300)) | {"seed": "5"}
+    m = viz.ExploreMarket(**params)
+    # what SolaraViz's Reset button calls
+    kwargs = _build_model_init_kwargs(m, params, add_scenario_when_empty=True,
+                                      require_model_accepts_scenario=True)
+    new = type(m)(**kwargs)
+    assert (new.config_error, new.cfg.seed, new.cfg.n_workers) == (None, 5, 300)
+
+
+def test_web_assets_are_those_the_installed_solara_asks_for():
+    import solara
+
+    root = Path(solara.__file__).parent
+    text = "".join(p.read_text(errors="ignore") for p in [*(root / "server").rglob("*.py"),
+                                                          *(root / "server").rglob("*.j2")])
+    for spec in viz.web_assets():
+        assert spec in text, f"{spec}: solara no longer asks for it; update sim/viz.py web_assets"
+
+
+def test_ensure_assets_needs_npm_only_for_missing_ones(tmp_path, monkeypatch):
+    for spec in viz.web_assets():
+        (tmp_path / spec).mkdir(parents=True)
+        (tmp_path / spec / "package.json").write_text("{}")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert viz.ensure_assets(tmp_path) == []
+    (tmp_path / "requirejs@2.3.6" / "package.json").unlink()
+    assert viz.ensure_assets(tmp_path) == ["requirejs@2.3.6: npm not found"]
+
+
+def test_help_and_bad_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        viz.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--host", "--port", "--n-workers", "127.0.0.1"):
+        assert option in out
+    for argv, message in ((["--port", "0"], "--port 0: must be in 1..65535"),
+                          (["--n-workers", "1"], "--n-workers 1: must be in 2..20000")):
+        with pytest.raises(SystemExit) as e:
+            viz.main(argv)
+        assert e.value.code == 2
+        assert capsys.readouterr().err.strip() == f"error: {message}"
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(log_dir: Path, n_workers: int = 1000, timeout: float = 180) -> Iterator[str]:
+    """Run ``python -m sim viz`` on a free port; yields its URL, kills it at the end."""
+    port = free_port()
+    log = open(log_dir / "server.log", "w")  # closed in the finally below
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "viz", "--port", str(port),
+                             "--n-workers", str(n_workers)], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}: {server_log(log_dir)}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not up after {timeout} s: {server_log(log_dir)}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def server_log(log_dir: Path) -> str:
+    return (log_dir / "server.log").read_text()[-3000:]
+
+
+@contextlib.contextmanager
+def browser(profile: Path, width: int = 1500, height: int = 1150):
+    """A page in headless Debian chromium with a fresh profile folder. Yields
+    ``(page, problems)``: the page's errors, failed requests and HTTP errors."""
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+
+    def on_response(r):
+        if r.status >= 400:
+            problems.append(f"HTTP {r.status}: {r.url}")
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+            viewport={"width": width, "height": height})
+        try:
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            page.on("response", on_response)
+            yield page, problems
+        finally:
+            ctx.close()
+
+
+def open_page(page, url: str) -> None:
+    """Load the page and wait until the first market is shown with its four plots."""
+    page.goto(url, timeout=120_000)
+    page.get_by_text(re.compile(r"^week 0 of \d+")).wait_for(timeout=180_000)
+    wait_for_plots(page)
+
+
+def wait_for_plots(page, n: int = 4) -> None:
+    page.wait_for_function(f"""() => {{
+        const imgs = [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 200);
+        return imgs.length >= {n} && imgs.every(i => i.complete);
+    }}""", timeout=120_000)
+
+
+def plot_sources(page) -> list[str]:
+    return page.eval_on_selector_all("img", "imgs => imgs.filter(i => i.naturalWidth > 200)"
+                                            ".map(i => i.src)")
+
+
+def step(page, week: int) -> None:
+    """Click Step and wait until the page shows ``week`` and its new plots (a plot whose
+    picture is the same, e.g. Kaplan-Meier while no spell has ended, is not sent again)."""
+    before = plot_sources(page)
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text(re.compile(rf"^week {week} of ")).wait_for(timeout=120_000)
+    page.wait_for_function("""before => {
+        const now = [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 200);
+        return now.length === before.length && now.every(i => i.complete)
+            && now.some((i, k) => i.src !== before[k]);
+    }""", arg=before, timeout=120_000)
+
+
+def plots_png(page, path: Path) -> np.ndarray:
+    """Screenshot of the plot area (the four views), as an RGB array."""
+    from PIL import Image
+
+    imgs = page.locator("img")
+    boxes = [b for b in (imgs.nth(k).bounding_box() for k in range(imgs.count()))
+             if b and b["width"] > 200]
+    x0 = min(b["x"] for b in boxes)
+    y0 = min(b["y"] for b in boxes)
+    x1 = max(b["x"] + b["width"] for b in boxes)
+    y1 = max(b["y"] + b["height"] for b in boxes)
+    page.screenshot(path=str(path), clip={"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0})
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def n_colours(rgb: np.ndarray) -> int:
+    return len(np.unique(rgb.reshape(-1, 3), axis=0))
+
+
+def need_browser() -> None:
+    """Chromium and Playwright, or skip (fail in CI, which must have them)."""
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = (f"{CHROMIUM} missing: apt-get install chromium chromium-driver "
+                   "(.ci/browser-up.sh does it in CI)")
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright missing: pip install -e '.[dev]'"
+    if missing and os.environ.get("CI"):
+        pytest.fail(missing)
+    if missing:
+        pytest.skip(missing)
+
+
+@pytest.mark.slow
+def test_page_in_a_real_browser(tmp_path):
+    need_browser()
+    with serve(tmp_path) as url, browser(tmp_path / "profile") as (page, problems):
+        open_page(page, url)
+        page.screenshot(path=str(tmp_path / "page_week0.png"), full_page=True)
+        before = plots_png(page, tmp_path / "plots_week0.png")
+        assert n_colours(before) > 200, "the plots look blank"
+        assert page.get_by_text("1,000 workers").count() == 1
+
+        for week in (1, 2, 3):
+            step(page, week)
+        # Play runs on by itself until paused
+        page.get_by_role("button", name="▶").click()
+        page.get_by_text(re.compile(r"^week ([6-9]|\d\d+) of ")).wait_for(timeout=120_000)
+        page.get_by_role("button", name="❚❚").click()
+        page.get_by_role("button", name="▶").wait_for(timeout=60_000)
+        wait_for_plots(page)
+        page.screenshot(path=str(tmp_path / "page_played.png"), full_page=True)
+        after = plots_png(page, tmp_path / "plots_played.png")
+        assert n_colours(after) > 200
+        assert before.shape == after.shape
+        changed = (np.abs(before.astype(int) - after.astype(int)).sum(axis=2) > 30).mean()
+        assert changed > 0.005, f"only {changed:.2%} of the plot area changed after stepping"
+
+        # bad input: the one-line config error, and no plots; good input brings them back
+        box = page.get_by_label("seed")
+        box.fill("-1")
+        box.press("Enter")
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_text("error: seed=-1: must be >= 0").wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "page_error.png"))
+        assert page.get_by_text(re.compile(r"^week \d+ of ")).count() == 0
+        assert plot_sources(page) == []
+        box.fill("2")
+        box.press("Enter")
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_text(re.compile(r"seed 2$")).wait_for(timeout=120_000)
+        wait_for_plots(page)
+        assert problems == []
+    log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
