@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import SimConfig, build_config, to_dict
+from sim.config import SimConfig, to_dict, with_values
 from sim.validate import FACT_BY_ID, _write_atomic, config_from_args, measure_seeds, parse_args
 
 
@@ -73,18 +73,6 @@ RANGE_FACTS = ("contact_share", "weak_share", "median_in_progress", "mean_over_m
                "job_finding", "separation", "unemployment", "vacancy")
 # one-sided facts: (fact id, threshold the mean should clear, scale of the penalty)
 ONE_SIDED = (("neighbour_corr", 0.002, 0.002),)
-
-
-def with_values(cfg: SimConfig, values: Mapping[str, float]) -> SimConfig:
-    """``cfg`` with dotted keys set (validated again)."""
-    data = to_dict(cfg)
-    for key, value in values.items():
-        *path, last = key.split(".")
-        node = data
-        for p in path:
-            node = node[p]
-        node[last] = float(value)
-    return build_config(data)
 
 
 def distance(moments: Mapping[str, float]) -> tuple[float, dict[str, float]]:

@@ -312,6 +312,26 @@ def _validate_strategy(s: StrategyConfig) -> None:
         get_policy(k).build_params(s.params[k], prefix=f"strategy.params.{k}.")
 
 
+def with_values(cfg: SimConfig, values: Mapping[str, float]) -> SimConfig:
+    """``cfg`` with dotted keys set, validated again.
+
+    A key ``group.*`` multiplies every value of the group by the given factor
+    (e.g. ``ties.decay.*``: all decay rates at once).
+    """
+    data = to_dict(cfg)
+    for key, value in values.items():
+        *path, last = key.split(".")
+        node = data
+        for p in path:
+            node = node[p]
+        if last == "*":
+            for k in node:
+                node[k] = float(node[k]) * float(value)
+        else:
+            node[last] = float(value)
+    return build_config(data)
+
+
 def to_dict(cfg: Any) -> dict:
     """Plain nested dict of a config dataclass (for JSON provenance)."""
     return dataclasses.asdict(cfg)

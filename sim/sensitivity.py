@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import SimConfig, build_config, to_dict
+from sim.config import SimConfig, to_dict, with_values
 
 OUTPUTS = {"rmst": "time to re-employment (RMST, weeks)",
            "diff": "lions - everyone (RMST, weeks)"}
@@ -69,22 +69,6 @@ def problem() -> dict:
             "bounds": [[p.low, p.high] for p in PARAMS]}
 
 
-def apply(cfg: SimConfig, values: Mapping[str, float]) -> SimConfig:
-    """``cfg`` with the sampled values set (``group.*`` keys scale the group)."""
-    data = to_dict(cfg)
-    for key, value in values.items():
-        *path, last = key.split(".")
-        node = data
-        for p in path:
-            node = node[p]
-        if last == "*":
-            for k in node:
-                node[k] = float(node[k]) * float(value)
-        else:
-            node[last] = float(value)
-    return build_config(data)
-
-
 def rmst_of(cfg: SimConfig) -> float:
     """RMST (HORIZON weeks) of the spells begun in the horizon of one run."""
     import logging
@@ -100,7 +84,7 @@ def rmst_of(cfg: SimConfig) -> float:
 
 def evaluate(lions: SimConfig, everyone: SimConfig, values: Mapping[str, float]) -> dict:
     """Both outcomes at one point."""
-    r_l, r_e = rmst_of(apply(lions, values)), rmst_of(apply(everyone, values))
+    r_l, r_e = rmst_of(with_values(lions, values)), rmst_of(with_values(everyone, values))
     return {"rmst": (r_l + r_e) / 2, "diff": r_l - r_e, "rmst_lions": r_l, "rmst_everyone": r_e}
 
 
@@ -149,32 +133,29 @@ def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig
     return out[out["design"] == design].sort_values("index").reset_index(drop=True)
 
 
+def _indices(analyze, columns: Sequence[str], points: pd.DataFrame) -> pd.DataFrame:
+    """One row per outcome and parameter with the ``columns`` of SALib's result."""
+    rows = []
+    for y in OUTPUTS:
+        res = analyze(points[y].to_numpy())
+        for j, p in enumerate(PARAMS):
+            rows.append({"output": y, "parameter": p.key, "label": p.label,
+                         **{c: res[c][j] for c in columns}})
+    return pd.DataFrame(rows)
+
+
 def morris(X: np.ndarray, points: pd.DataFrame, levels: int, seed: int) -> pd.DataFrame:
     from SALib.analyze import morris as morris_analyze
 
-    rows = []
-    for y in OUTPUTS:
-        res = morris_analyze.analyze(problem(), X, points[y].to_numpy(), num_levels=levels,
-                                     seed=seed, print_to_console=False)
-        for j, p in enumerate(PARAMS):
-            rows.append({"output": y, "parameter": p.key, "label": p.label,
-                         "mu_star": res["mu_star"][j], "mu_star_conf": res["mu_star_conf"][j],
-                         "mu": res["mu"][j], "sigma": res["sigma"][j]})
-    return pd.DataFrame(rows)
+    return _indices(lambda y: morris_analyze.analyze(problem(), X, y, num_levels=levels, seed=seed),
+                    ("mu_star", "mu_star_conf", "mu", "sigma"), points)
 
 
 def sobol(points: pd.DataFrame, seed: int) -> pd.DataFrame:
     from SALib.analyze import sobol as sobol_analyze
 
-    rows = []
-    for y in OUTPUTS:
-        res = sobol_analyze.analyze(problem(), points[y].to_numpy(), calc_second_order=False,
-                                    seed=seed, print_to_console=False)
-        for j, p in enumerate(PARAMS):
-            rows.append({"output": y, "parameter": p.key, "label": p.label,
-                         "S1": res["S1"][j], "S1_conf": res["S1_conf"][j],
-                         "ST": res["ST"][j], "ST_conf": res["ST_conf"][j]})
-    return pd.DataFrame(rows)
+    return _indices(lambda y: sobol_analyze.analyze(problem(), y, calc_second_order=False, seed=seed),
+                    ("S1", "S1_conf", "ST", "ST_conf"), points)
 
 
 def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -> list[Path]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim import calibrate, sensitivity, validate
-from sim.config import build_config
+from sim.config import build_config, with_values
 from sim.validate import FACT_BY_ID, FACTS, Fact
 
 
@@ -115,17 +115,17 @@ def test_distance_is_zero_at_the_middle_of_every_range_and_one_at_an_edge():
 
 def test_with_values_sets_dotted_keys_and_validates():
     cfg = build_config({"strategy": {"name": "lions"}})
-    new = calibrate.with_values(cfg, {"hiring.applications": 0.1, "leads.hear_prob": 0.02})
+    new = with_values(cfg, {"hiring.applications": 0.1, "leads.hear_prob": 0.02})
     assert new.hiring.applications == 0.1 and new.leads.hear_prob == 0.02
     from sim.config import ConfigError
 
     with pytest.raises(ConfigError, match="hear_prob"):
-        calibrate.with_values(cfg, {"leads.hear_prob": 2.0})
+        with_values(cfg, {"leads.hear_prob": 2.0})
 
 
-def test_sensitivity_apply_scales_a_group():
+def test_with_values_scales_a_group():
     cfg = build_config({"strategy": {"name": "lions"}})
-    new = sensitivity.apply(cfg, {"ties.decay.*": 2.0, "market.vacancy_rate": 0.05})
+    new = with_values(cfg, {"ties.decay.*": 2.0, "market.vacancy_rate": 0.05})
     assert new.ties.decay.online == pytest.approx(2 * cfg.ties.decay.online)
     assert new.ties.decay.colleague == pytest.approx(2 * cfg.ties.decay.colleague)
     assert new.market.vacancy_rate == 0.05
