@@ -238,13 +238,37 @@ def default_runs():
     return validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
 
 
+# The correlation along ties is small in the default market (about 0.001; it comes
+# mostly from mass layoffs, ~0.25 a week per 10,000 workers), and its between-seed s.d.
+# shrinks only with the number of layoffs a run sees, i.e. with workers x weeks. At the
+# size above it is about 0.002 per run (4 seeds: interval +-0.003, the sign unresolved);
+# at validate's default size it is about 0.0006, so 8 seeds give an interval of about
+# +-0.0005 around 0.001 (docs/VALIDATION.md): the smallest design that resolves the sign.
+SMALL_FACTS = [f for f in FACTS if f.id != "neighbour_corr"]
+
+
+def _assert_fact(fact: Fact, runs: pd.DataFrame) -> None:
+    m, lo, hi = validate.t_interval(runs[fact.key].to_numpy())
+    assert fact.passes(m, lo, hi), f"{fact.name}: {m:.4g} [{lo:.4g}, {hi:.4g}], target {fact.target}"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("fact", FACTS, ids=[f.id for f in FACTS])
+@pytest.mark.parametrize("fact", SMALL_FACTS, ids=[f.id for f in SMALL_FACTS])
 def test_stylized_fact_holds_at_fixed_seeds(fact: Fact, default_runs):
     """Each fact of RESEARCH.md section 5 by validate's own rule: range facts by
     the mean over seeds, sign facts by the whole 95 % interval across seeds."""
-    m, lo, hi = validate.t_interval(default_runs[fact.key].to_numpy())
-    assert fact.passes(m, lo, hi), f"{fact.name}: {m:.4g} [{lo:.4g}, {hi:.4g}], target {fact.target}"
+    _assert_fact(fact, default_runs)
+
+
+@pytest.mark.slow
+def test_unemployment_correlated_along_ties_at_full_size():
+    """Fact 6 (correlation along ties) at validate's default size and 8 seeds (see above)."""
+    from sim.cli import compose
+
+    cfg = compose(validate.DEFAULT_OVERRIDES)
+    fact = FACT_BY_ID["neighbour_corr"]
+    runs = validate.measure_seeds(cfg, list(range(8)), jobs=2)
+    _assert_fact(fact, runs)
 
 
 @pytest.mark.slow
@@ -256,6 +280,4 @@ def test_calvo_jackson_preset_reproduces_the_papers_qualitative_results():
     cfg = compose(["+preset=calvo_jackson", "n_workers=2000", "weeks=260"])
     runs = validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
     for fid in ("neighbour_corr", "hazard_ratio"):
-        f = FACT_BY_ID[fid]
-        m, lo, hi = validate.t_interval(runs[f.key].to_numpy())
-        assert f.passes(m, lo, hi), f"{f.name}: {m:.4g} [{lo:.4g}, {hi:.4g}]"
+        _assert_fact(FACT_BY_ID[fid], runs)
