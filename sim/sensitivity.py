@@ -15,9 +15,10 @@ parameters, not seed noise. Morris (elementary effects, ``--trajectories`` r,
 r(D+1) points) screens; Sobol (Saltelli sampling, ``--sobol-n`` N, N(D+2)
 points, first-order and total indices with bootstrap intervals) apportions the
 variance. Evaluated points are saved in chunks as they finish, so running the
-same command again resumes. Outputs in the output folder: ``points.parquet``
-(inputs and outputs of every point), ``morris.csv``, ``sobol.csv``,
-``sensitivity.pdf``/``.png`` (the figure) and ``report.md``.
+same command again resumes (each design under its own settings). Outputs in the
+output folder: ``points.parquet`` (inputs and outputs of every point),
+``morris.csv``, ``sobol.csv``, ``sensitivity.pdf``/``.png`` (the figure) and
+``report.md``.
 """
 
 from __future__ import annotations
@@ -187,8 +188,8 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
 
 
 def _folder(args, lions: SimConfig) -> Path:
-    # the designs' own settings name their points (run_points), so that a larger
-    # Sobol sample or more Morris trajectories reuse the points already evaluated
+    # the designs' own settings name their points (run_points), so that changing one
+    # design (e.g. a larger Sobol sample) keeps the other's points
     key = json.dumps({"config": to_dict(lions), "params": [p.__dict__ for p in PARAMS],
                       "seed": args.sample_seed}, sort_keys=True, default=str)
     return Path("outputs") / "sensitivity" / hashlib.sha1(key.encode()).hexdigest()[:10]
