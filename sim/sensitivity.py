@@ -155,7 +155,10 @@ def morris(X: np.ndarray, points: pd.DataFrame, levels: int, seed: int) -> pd.Da
 def sobol(points: pd.DataFrame, seed: int) -> pd.DataFrame:
     from SALib.analyze import sobol as sobol_analyze
 
-    return _indices(lambda y: sobol_analyze.analyze(problem(), y, calc_second_order=False, seed=seed),
+    # SALib's Sobol analysis ignores a seed of 0 (``if seed:``) and then bootstraps from
+    # numpy's global state: seed + 1 keeps the intervals reproducible for every seed
+    return _indices(lambda y: sobol_analyze.analyze(problem(), y, calc_second_order=False,
+                                                    seed=seed + 1),
                     ("S1", "S1_conf", "ST", "ST_conf"), points)
 
 

@@ -155,6 +155,22 @@ def test_morris_wiring_ranks_a_known_function(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(again, pts)
 
 
+def test_sobol_indices_are_reproducible():
+    """Same points and seed, same intervals (SALib's bootstrap ignores a seed of 0)."""
+    from SALib.sample import sobol as sobol_sample
+
+    X = sobol_sample.sample(sensitivity.problem(), 256, calc_second_order=False, seed=0)
+    lo, hi = np.array(sensitivity.problem()["bounds"]).T
+    c = np.arange(1.0, len(sensitivity.PARAMS) + 1)
+    y = ((X - lo) / (hi - lo)) @ c  # additive, each input uniform on [0, 1] times c_j
+    pts = pd.DataFrame({"rmst": y, "diff": -y})
+    a, b = sensitivity.sobol(pts, 0), sensitivity.sobol(pts, 0)
+    pd.testing.assert_frame_equal(a, b)
+    # additive model: S1_j = ST_j = c_j^2 / sum(c^2)
+    s1 = a[a["output"] == "rmst"]["S1"].to_numpy()
+    np.testing.assert_allclose(s1, c**2 / (c**2).sum(), atol=0.05)
+
+
 # ---------------------------------------------------------------- commands
 def _sim(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
