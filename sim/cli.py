@@ -165,13 +165,20 @@ def run_task(cfg) -> dict | None:
         print(f"run folder: {folder}")
         print(format_headline(summary["metrics"]))
         return summary
-    if is_complete(folder):
-        log.info("complete already, skipped: %s", folder)
-        return None
-    for stale in [folder / ERROR, *folder.glob(".*.partial")]:
-        stale.unlink(missing_ok=True)
     try:
         sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
+        if is_complete(folder):
+            changed = config_changes(folder, sim_cfg)
+            if not changed:
+                (folder / ERROR).unlink(missing_ok=True)
+                log.info("complete already, skipped: %s", folder)
+                return None
+            # a complete run of another configuration (e.g. the defaults changed since):
+            # neither reused as if current nor overwritten
+            raise StaleRun(f"holds a complete run of another configuration ({changed}); move or "
+                           "delete the sweep folder to run it again")
+        for stale in [folder / ERROR, *folder.glob(".*.partial")]:
+            stale.unlink(missing_ok=True)
         run_simulation(sim_cfg, folder, progress=_progress(sim_cfg),
                        extra={"overrides": overrides})
     except Exception as e:  # recorded for `sim status`; the sweep goes on
@@ -182,6 +189,33 @@ def run_task(cfg) -> dict | None:
             "overrides": overrides, "traceback": traceback.format_exc()}, indent=2))
         log.error("run failed (%s: %s): %s", type(e).__name__, e, folder)
     return None
+
+
+class StaleRun(RuntimeError):
+    """A sweep's run folder holds a complete run of a different configuration."""
+
+
+def config_changes(folder: Path, sim_cfg) -> str:
+    """The keys whose values differ between a complete run folder's configuration
+    and ``sim_cfg`` (``""`` when they agree), e.g. ``hiring.applications 0.06 -> 0.064``."""
+    import json
+
+    from sim.config import to_dict
+    from sim.runner import SUMMARY
+
+    stored = dict(_flat_items(json.loads((folder / SUMMARY).read_text()).get("config", {})))
+    now = dict(_flat_items(json.loads(json.dumps(to_dict(sim_cfg)))))
+    diff = [f"{k} {stored.get(k)} -> {now.get(k)}" for k in sorted(set(stored) | set(now))
+            if stored.get(k) != now.get(k)]
+    return ", ".join(diff[:3]) + (f" and {len(diff) - 3} more" if len(diff) > 3 else "")
+
+
+def _flat_items(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            yield from _flat_items(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
 
 
 def _progress(sim_cfg) -> bool:

@@ -99,6 +99,8 @@ def _classify(folder: Path) -> tuple[str, str | None]:
             json.loads((folder / SUMMARY).read_text())
         except (OSError, ValueError) as e:
             return "corrupt", f"summary.json unreadable: {e}"
+        if (folder / ERROR).is_file():  # complete, but of another configuration (cli.StaleRun)
+            return "failed", _error_text(folder)
         return "complete", None
     if (folder / ERROR).is_file():
         return "failed", _error_text(folder)

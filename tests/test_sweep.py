@@ -92,6 +92,25 @@ def test_joblib_sweep_is_byte_identical_to_serial(tmp_path):
             assert a == b, f"{name}/{f} differs between serial and joblib"
 
 
+def test_complete_run_of_another_configuration_is_neither_reused_nor_overwritten(tmp_path):
+    """After the defaults change, resuming a sweep must not pass old runs off as current."""
+    common = ["run", "-m", "+strategy=lions", "seed=0,1", *TINY, "hydra.sweep.dir=sw"]
+    assert sim(*common, cwd=tmp_path).returncode == 0
+    old = run_dir(tmp_path / "sw", "seed=0") / "summary.json"
+    summary = json.loads(old.read_text())
+    summary["config"]["hiring"]["applications"] = 0.05  # as if made with other defaults
+    old.write_text(json.dumps(summary))
+    before = {p: p.read_bytes() for p in old.parent.iterdir()
+              if p.suffix in (".json", ".parquet")}  # the run's outputs (Hydra appends to sim.log)
+    r = sim(*common, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "1 complete, 1 failed" in r.stdout
+    assert "another configuration (hiring.applications 0.05 -> 0.064)" in r.stdout
+    assert len(before) == 3 and all(p.read_bytes() == b for p, b in before.items())  # untouched
+    s = sim("status", "sw", cwd=tmp_path)
+    assert s.returncode == 1 and "StaleRun" in s.stdout
+
+
 def test_submitit_local_launcher(tmp_path):
     r = sim("run", "-m", "+strategy=lions", "seed=0,1", *TINY, "hydra/launcher=submitit_local",
             "hydra.sweep.dir=sl", cwd=tmp_path)
