@@ -42,6 +42,7 @@ import pandas as pd
 
 from analysis import tables
 from analysis.data import COLLECTED, SUMMARY, Data, load
+from sim.runner import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -600,7 +601,7 @@ def publish(staging: Path, out: Path, force: bool = False) -> list[Path]:
         dest = out / rel
         if rel not in new and dest.is_file() and _sha(dest) == digest:
             dest.unlink()
-    tables.write_atomic_text(out / MANIFEST, json.dumps(new, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(out / MANIFEST, json.dumps(new, indent=1, sort_keys=True) + "\n")
     return written
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -309,9 +308,3 @@ def write_table(table: pd.DataFrame, out_dir: Path, name: str, caption: str) -> 
     tex.write_text(to_latex(display(table), caption, name))
     return [csv, tex]
 
-
-def write_atomic_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from sim.config import SimConfig, to_dict, with_values
-from sim.validate import FACT_BY_ID, _write_atomic, config_from_args, measure_seeds, parse_args
+from sim.runner import write_text_atomic
+from sim.validate import FACT_BY_ID, config_from_args, measure_seeds, parse_args
 
 
 @dataclass(frozen=True)
@@ -227,9 +228,9 @@ def main(argv: Sequence[str]) -> None:
                   "date": datetime.now(UTC).strftime("%Y-%m-%d"),
                   "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
                   "seeds": f"0-{args.seeds - 1}", "distance": f"{study.best_value:.3f}"}
-    _write_atomic(out / "trials.csv", trials_frame(study).to_csv(index=False))
-    _write_atomic(out / "calibrated.yaml", preset_yaml(study.best_params, provenance))
-    _write_atomic(out / "report.md", report(study, defaults, cfg, provenance))
+    write_text_atomic(out / "trials.csv", trials_frame(study).to_csv(index=False))
+    write_text_atomic(out / "calibrated.yaml", preset_yaml(study.best_params, provenance))
+    write_text_atomic(out / "report.md", report(study, defaults, cfg, provenance))
     print(report(study, defaults, cfg, provenance))
     print(f"written to {out}: calibrated.yaml, report.md, trials.csv, study.db")
     if not math.isfinite(study.best_value):

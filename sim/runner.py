@@ -62,8 +62,8 @@ def is_complete(folder: str | os.PathLike) -> bool:
     return (Path(folder) / SUMMARY).is_file()
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write through ``write(tmp_path)`` and rename onto ``path``."""
+def write_atomic(path: Path, write) -> None:
+    """Write through ``write(tmp_path)`` and rename onto ``path``: the file is whole or absent."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
@@ -75,6 +75,11 @@ def _write_atomic(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """:func:`write_atomic` for a text file."""
+    write_atomic(path, lambda p: Path(p).write_text(text))
 
 
 def run_simulation(cfg: SimConfig, folder: str | os.PathLike, *, progress: bool = False,
@@ -104,7 +109,7 @@ def run_simulation(cfg: SimConfig, folder: str | os.PathLike, *, progress: bool 
     if cfg.output.ties:
         outputs["ties.parquet"] = model.ties_frame()
     for name, df in outputs.items():
-        _write_atomic(folder / name, lambda p, df=df: df.to_parquet(p, index=False))
+        write_atomic(folder / name, lambda p, df=df: df.to_parquet(p, index=False))
     ts = outputs["timeseries.parquet"]
     summary = {
         "complete": True,
@@ -133,5 +138,5 @@ def run_simulation(cfg: SimConfig, folder: str | os.PathLike, *, progress: bool 
             json.dump(summary, fh, indent=2, allow_nan=False)
             fh.write("\n")
 
-    _write_atomic(folder / SUMMARY, write_summary)
+    write_atomic(folder / SUMMARY, write_summary)
     return summary

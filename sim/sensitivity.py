@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import SimConfig, to_dict, with_values
+from sim.runner import write_atomic, write_text_atomic
 
 OUTPUTS = {"rmst": "time to re-employment (RMST, weeks)",
            "diff": "lions - everyone (RMST, weeks)"}
@@ -122,10 +123,9 @@ def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig
             df.insert(0, "design", design)
             for j, n in enumerate(names):
                 df[n] = X[idx, j]
-            name = folder / f"chunk-{design}-{idx[0]:06d}.parquet"
-            tmp = name.with_name("." + name.name + ".partial")
-            df.to_parquet(tmp, index=False)
-            os.replace(tmp, name)  # a chunk is saved whole or not at all
+            # a chunk is saved whole or not at all
+            write_atomic(folder / f"chunk-{design}-{idx[0]:06d}.parquet",
+                         lambda p, df=df: df.to_parquet(p, index=False))
             if bar:
                 bar.update(len(idx))
     if bar:
@@ -268,16 +268,14 @@ def main(argv: Sequence[str]) -> None:
                           progress=progress)
         sobol_df = sobol(spts, args.sample_seed)
         all_pts.append(spts)
-    from sim.validate import _write_atomic
-
-    pd.concat(all_pts).to_parquet(out / ".points.parquet.partial", index=False)
-    os.replace(out / ".points.parquet.partial", out / "points.parquet")
-    _write_atomic(out / "morris.csv", morris_df.to_csv(index=False))
+    points = pd.concat(all_pts)
+    write_atomic(out / "points.parquet", lambda p: points.to_parquet(p, index=False))
+    write_text_atomic(out / "morris.csv", morris_df.to_csv(index=False))
     if sobol_df is not None:
-        _write_atomic(out / "sobol.csv", sobol_df.to_csv(index=False))
+        write_text_atomic(out / "sobol.csv", sobol_df.to_csv(index=False))
     figure(morris_df, sobol_df, out / "sensitivity")
     n_points = sum(len(x) for x in all_pts)
     text = _report(args, morris_df, sobol_df, n_points, lions)
-    _write_atomic(out / "report.md", text)
+    write_text_atomic(out / "report.md", text)
     print(text)
     print(f"written to {out}")

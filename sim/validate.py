@@ -311,18 +311,13 @@ def measure_seeds(cfg: SimConfig, seeds: Sequence[int], jobs: int = 1, every: in
 
 
 def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t interval across replicates (NaNs dropped)."""
-    from scipy import stats
+    """Mean and t interval across replicates (NaNs dropped): ``(mean, lower, upper)``
+    of :func:`analysis.stats.t_interval`."""
+    from analysis.stats import t_interval as interval
 
     x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, math.nan, math.nan
-    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-    return m, m - half, m + half
+    r = interval(x[np.isfinite(x)], level)
+    return r["mean"], r["lower"], r["upper"]
 
 
 def table(runs: pd.DataFrame, facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
@@ -371,24 +366,18 @@ def format_table(tab: pd.DataFrame, runs: pd.DataFrame, markdown: bool = False) 
 
 
 # ---------------------------------------------------------------------- command
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConfig,
                   argv: Sequence[str]) -> None:
     """validation.csv (the table), runs.csv (per-seed measures), validation.md,
     validation.json (config and command); each written whole or not at all."""
     from sim.config import to_dict
-    from sim.runner import git_commit, package_versions
+    from sim.runner import git_commit, package_versions, write_text_atomic
 
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / "validation.csv", tab.to_csv(index=False))
-    _write_atomic(out / "runs.csv", runs.to_csv(index=False))
-    _write_atomic(out / "validation.md", format_table(tab, runs, markdown=True) + "\n")
-    _write_atomic(out / "validation.json", json.dumps(
+    write_text_atomic(out / "validation.csv", tab.to_csv(index=False))
+    write_text_atomic(out / "runs.csv", runs.to_csv(index=False))
+    write_text_atomic(out / "validation.md", format_table(tab, runs, markdown=True) + "\n")
+    write_text_atomic(out / "validation.json", json.dumps(
         {"command": ["python", "-m", "sim", "validate", *argv], "config": to_dict(cfg),
          "seeds": runs["seed"].tolist(), "versions": package_versions(), "git": git_commit()},
         indent=2, default=str))
