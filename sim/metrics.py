@@ -4,7 +4,9 @@ Durations are right-censored at the horizon, so the median is the Kaplan-Meier
 median, not the median of finished spells. The estimator here is the plain
 product-limit formula in numpy (a run's summary must not pay lifelines' import
 time); ``tests/test_metrics.py`` checks it against lifelines. Spells already
-running at week 0 (``left_truncated``) are left out of the duration metrics.
+running at week 0 (``left_truncated``) are left out of every headline count and
+share (one basis: spells begun in the horizon), except the count named
+``n_hires_all_in_horizon``.
 """
 
 from __future__ import annotations
@@ -63,12 +65,24 @@ def km_rmst(durations, observed, horizon: float) -> float:
 def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
     """Headline metrics per strategy and for all workers.
 
-    Returns a mapping ``{strategy or "all": {n_spells, n_hires, km_median_weeks,
-    share_reemployed_4w, share_hires_contacts}}``. ``n_spells`` and the duration
-    metrics count spells that started in the horizon; ``n_hires`` and
-    ``share_hires_contacts`` count every hire made in the horizon (including
-    hires ending spells that began before week 0). ``km_median_weeks`` is None
-    when fewer than half the spells ever end.
+    One counting basis: every count and share except ``n_hires_all_in_horizon``
+    is over the spells that *began in the horizon* (``left_truncated`` spells,
+    which began in the burn-in, left out), the same flow sample as the duration
+    metrics.
+
+    Returns:
+        A mapping ``{strategy or "all": {...}}`` with
+
+        - ``n_spells``: spells begun in the horizon;
+        - ``n_hires``: those of them that ended in a hire (so ``n_hires <= n_spells``);
+        - ``km_median_weeks``: Kaplan-Meier median duration of those spells (None
+          when fewer than half ever end);
+        - ``share_reemployed_4w``: Kaplan-Meier share re-employed within 4 weeks;
+        - ``share_hires_contacts``: share of ``n_hires`` made through a contact
+          (lead or referral); None without hires;
+        - ``n_hires_all_in_horizon``: every hire made in the horizon, including the
+          hires that end spells begun before week 0 (on the basis of the weekly
+          ``hires`` series of ``timeseries.parquet``, not of the shares above).
     """
     out = {}
     groups = [("all", np.ones(len(spells), dtype=bool))]
@@ -79,7 +93,7 @@ def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
     contact = spells["channel"].isin(["lead", "referral"]).to_numpy()
     for name, mask in groups:
         fresh = mask & ~lt
-        hires = mask & obs
+        hires = fresh & obs
         med = km_median(dur[fresh], obs[fresh])
         out[name] = {
             "n_spells": int(fresh.sum()),
@@ -87,6 +101,7 @@ def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
             "km_median_weeks": None if math.isinf(med) else med,
             "share_reemployed_4w": km_cdf_at(dur[fresh], obs[fresh], 4) if fresh.any() else None,
             "share_hires_contacts": float(contact[hires].mean()) if hires.any() else None,
+            "n_hires_all_in_horizon": int((mask & obs).sum()),
         }
     return out
 
@@ -99,7 +114,7 @@ def format_headline(metrics: dict[str, dict]) -> str:
         return "n/a" if v is None else format(v, fmt)
 
     for name, m in metrics.items():
-        if m["n_spells"] == 0 and m["n_hires"] == 0:
+        if m["n_spells"] == 0 and m.get("n_hires_all_in_horizon", m["n_hires"]) == 0:
             continue  # a strategy with no workers (share 0)
         lines.append(f"{name:<12}{m['n_spells']:>8}{f(m['km_median_weeks'], '.0f'):>14}"
                      f"{f(m['share_reemployed_4w'], '.1%'):>9}"

@@ -130,24 +130,32 @@ def spells_frame() -> pd.DataFrame:
 def test_headline_by_hand():
     out = headline(spells_frame(), ["lions", "passive", "broadcast"])
     assert list(out) == ["all", "lions", "passive", "broadcast"]
-    # lions, fresh spells 2 (hire), 5 (hire), 10 (censored): S(2) = 2/3, S(5) = 1/3.
-    # Hires (all finished spells, left-truncated too): referral, formal, lead -> 2/3 contacts
-    assert out["lions"] == {"n_spells": 3, "n_hires": 3, "km_median_weeks": 5.0,
+    # One basis: spells begun in the horizon (left-truncated ones left out of every
+    # count and share but n_hires_all_in_horizon).
+    # lions, fresh spells 2 (referral hire), 5 (formal hire), 10 (censored):
+    # S(2) = 2/3, S(5) = 1/3; hires of fresh spells: referral, formal -> 1/2 contacts;
+    # all hires in the horizon: also the left-truncated lead hire -> 3
+    assert out["lions"] == {"n_spells": 3, "n_hires": 2, "km_median_weeks": 5.0,
                             "share_reemployed_4w": pytest.approx(1 / 3),
-                            "share_hires_contacts": pytest.approx(2 / 3)}
-    # passive, fresh 3 (hire), 8, 8 (censored): S(3) = 2/3 and never <= 1/2.
-    # Hires: formal, lead -> 1/2
-    assert out["passive"] == {"n_spells": 3, "n_hires": 2, "km_median_weeks": None,
+                            "share_hires_contacts": pytest.approx(1 / 2),
+                            "n_hires_all_in_horizon": 3}
+    # passive, fresh 3 (formal hire), 8, 8 (censored): S(3) = 2/3 and never <= 1/2.
+    # Hires of fresh spells: formal -> 0 contacts; all hires: formal, lead -> 2
+    assert out["passive"] == {"n_spells": 3, "n_hires": 1, "km_median_weeks": None,
                               "share_reemployed_4w": pytest.approx(1 / 3),
-                              "share_hires_contacts": pytest.approx(1 / 2)}
+                              "share_hires_contacts": 0.0, "n_hires_all_in_horizon": 2}
     # all, fresh 2, 3, 5 (hires), 8, 8, 10 (censored): S = 5/6, 4/6, 3/6 at 2, 3, 5.
-    # Hires: referral, formal, lead, formal, lead -> 3/5
-    assert out["all"] == {"n_spells": 6, "n_hires": 5, "km_median_weeks": 5.0,
+    # Hires of fresh spells: referral, formal, formal -> 1/3; all hires: 5
+    assert out["all"] == {"n_spells": 6, "n_hires": 3, "km_median_weeks": 5.0,
                           "share_reemployed_4w": pytest.approx(1 / 3),
-                          "share_hires_contacts": pytest.approx(3 / 5)}
+                          "share_hires_contacts": pytest.approx(1 / 3),
+                          "n_hires_all_in_horizon": 5}
+    for m in out.values():  # the hires counted are hires of the spells counted
+        assert m["n_hires"] <= m["n_spells"]
     # a strategy without spells
     assert out["broadcast"] == {"n_spells": 0, "n_hires": 0, "km_median_weeks": None,
-                                "share_reemployed_4w": None, "share_hires_contacts": None}
+                                "share_reemployed_4w": None, "share_hires_contacts": None,
+                                "n_hires_all_in_horizon": 0}
     # (with the left-truncated spells in the duration metrics, lions' median would be 2 and
     # its 4-week share 1/2: the numbers above show they are left out)
     table = format_headline(out)
