@@ -102,6 +102,39 @@ def test_table_and_interval():
     assert text.count("\n|") == len(FACTS) + 1 and "not a target" in text
 
 
+def test_intervals_stay_inside_the_range_and_few_runs_are_said():
+    """With 2 or 3 seeds a plain t interval of a share or a ratio reaches below 0; the
+    table's intervals stay in [0, 1] for shares and above 0 for ratios, contain the
+    mean, and the table says that they rest on few runs (not with 5 seeds)."""
+    shares = [f for f in FACTS if f.bounds == validate.SHARE]
+    ratios = [f for f in FACTS if f.bounds == validate.POSITIVE]
+    assert {"contact_share", "unemployment", "share_27"} <= {f.id for f in shares}
+    assert {"help_ratio", "hazard_ratio", "mean_over_median"} <= {f.id for f in ratios}
+    for values in ([0.01, 0.09], [0.002, 0.05, 0.004], [0.9, 0.999]):
+        n = len(values)
+        runs = pd.DataFrame({f.key: values for f in FACTS} | {"seed": range(n),
+                            "everyone_contacts_4wk": values})
+        _, plain_lo, plain_hi = validate.t_interval(np.array(values))
+        assert plain_lo < 0 or plain_hi > 1  # the case that needs the transformation
+        tab = validate.table(runs).set_index("id")
+        for f in shares + ratios:
+            r = tab.loc[f.id]
+            assert r["lower"] <= r["value"] <= r["upper"], f.id
+            assert r["lower"] > 0, f.id
+            if f in shares:
+                assert r["upper"] < 1, f.id
+        e = validate.expectation_row(runs)
+        assert 0 < e["lower"] < e["upper"] < 1
+        text = validate.format_table(validate.table(runs), runs)
+        assert f"{n} seeds: the intervals rest on few runs" in text
+    runs5 = pd.DataFrame({f.key: [0.04, 0.05, 0.06, 0.05, 0.045] for f in FACTS} |
+                         {"seed": range(5), "everyone_contacts_4wk": [0.3] * 5})
+    assert "few runs" not in validate.format_table(validate.table(runs5), runs5)
+    one = runs5.iloc[:1]
+    text = validate.format_table(validate.table(one), one)
+    assert "1 seed: no replicates" in text and "(no interval)" in text
+
+
 # ---------------------------------------------------------------- calibration pieces
 def test_distance_is_zero_at_the_middle_of_every_range_and_one_at_an_edge():
     mid = {FACT_BY_ID[f].key: (FACT_BY_ID[f].lo + FACT_BY_ID[f].hi) / 2 for f in calibrate.RANGE_FACTS}
@@ -136,9 +169,10 @@ def test_morris_wiring_ranks_a_known_function(tmp_path, monkeypatch):
     the outcome depends on the vacancy rate only, so only it has mu* > 0."""
     from SALib.sample import morris as morris_sample
 
-    def fake(lions, everyone, values):
+    def fake(lions, everyone, values, seeds):
         v = values["market.vacancy_rate"]
-        return {"rmst": 100 * v, "diff": -50 * v, "rmst_lions": 0.0, "rmst_everyone": 0.0}
+        return {"rmst": 100 * v, "diff": -50 * v, "rmst_lions": 0.0, "rmst_everyone": 0.0,
+                "rmst_sd": 0.0, "diff_sd": 0.0, "n_seeds": len(seeds), "first_seed": seeds[0]}
 
     monkeypatch.setattr(sensitivity, "evaluate", fake)
     cfg = build_config({"strategy": {"name": "lions"}})
@@ -184,6 +218,8 @@ def _sim(*args, cwd=None):
     (["validate", "n_wrkers=3"], "n_wrkers=3: unknown key (did you mean 'n_workers'?)"),
     (["calibrate", "hiring.applications=-1"], "hiring.applications=-1"),
     (["sensitivity", "--sobol-n", "3"], "--sobol-n=3: must be 0 or a power of 2"),
+    (["sensitivity", "--seeds-per-point", "0"], "--seeds-per-point=0: must be >= 1"),
+    (["sensitivity", "--noise-groups", "1"], "--noise-groups=1: must be >= 2"),
 ])
 def test_bad_input_one_line_exit_2(args, needle, tmp_path):
     r = _sim(*args, cwd=tmp_path)
@@ -235,13 +271,19 @@ def test_calibrate_command_writes_a_loadable_preset_and_resumes(tmp_path):
 def test_sensitivity_command_small(tmp_path):
     out = tmp_path / "sens"
     r = _sim("sensitivity", "--n-workers", "200", "--weeks", "30", "--trajectories", "2",
-             "--jobs", "1", "--out", str(out), "burn_in=10")
+             "--seeds-per-point", "2", "--noise-groups", "3", "--jobs", "1", "--out", str(out),
+             "burn_in=10")
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(out / "morris.csv")
     assert len(m) == 2 * len(sensitivity.PARAMS) and np.isfinite(m["mu_star"]).all()
+    assert np.isfinite(m["mu_star_floor"]).all() and m["above_noise"].dtype == bool
     pts = pd.read_parquet(out / "points.parquet")
-    assert len(pts) == 2 * (len(sensitivity.PARAMS) + 1)
-    assert (out / "sensitivity.pdf").stat().st_size > 0 and (out / "report.md").exists()
+    assert len(pts) == 3 + 2 * (len(sensitivity.PARAMS) + 1)  # noise groups + Morris points
+    assert (pts["n_seeds"] == 2).all()
+    noise = pd.read_csv(out / "noise.csv")
+    assert list(noise["df"]) == [5, 5] and (noise["sd"] > 0).all()
+    assert (out / "sensitivity.pdf").stat().st_size > 0
+    assert "floor" in (out / "report.md").read_text()
 
 
 # ---------------------------------------------------------------- facts at fixed seeds
