@@ -3,9 +3,12 @@
 ``python -m sim validate`` runs the default configuration (a mixed population
 of lions and everyone, ``+strategy=mixed``) over several seeds, measures every
 fact on each run, and prints one table: fact, target, source, simulated value
-(mean over seeds with a 95 % t interval across seeds), pass/fail. It exits 1 when
-a fact fails. The measures are defined once here (:func:`measure`) and used by
-the calibration (``sim.calibrate``) and the tests.
+(mean over seeds with a 95 % t interval across seeds, formed on a scale on which
+the quantity's range is unbounded so that it never leaves the range: logit for
+shares, log for ratios and durations), pass/fail. With fewer than 5 seeds it
+says that the intervals rest on few runs. It exits 1 when a fact fails. The
+measures are defined once here (:func:`measure`) and used by the calibration
+(``sim.calibrate``) and the tests.
 
 Definitions (each documented in docs/VALIDATION.md):
 
@@ -59,6 +62,12 @@ WORK_KINDS = ("colleague", "supervisor")
 CONTACT = ("lead", "referral")
 
 
+# the possible ranges of the facts' quantities (their intervals stay inside)
+SHARE = (0.0, 1.0)
+POSITIVE = (0.0, None)
+CORRELATION = (-1.0, 1.0)
+
+
 # ---------------------------------------------------------------------- facts
 @dataclass(frozen=True)
 class Fact:
@@ -80,6 +89,8 @@ class Fact:
     hi: float | None = None
     sign: bool = False  # one-sided: the interval must clear the bound
     fmt: str = "{:.3f}"
+    # the quantity's possible range (None: unbounded); the interval stays inside it
+    bounds: tuple[float | None, float | None] = (None, None)
 
     def passes(self, mean: float, lower: float, upper: float) -> bool:
         if not np.isfinite(mean):
@@ -93,30 +104,41 @@ class Fact:
 
 FACTS: tuple[Fact, ...] = (
     Fact("contact_share", 1, "hires through personal contacts", "30-60 %",
-         "Granovetter 1974; Ioannides & Loury 2004", "contact_share", 0.30, 0.60, fmt="{:.1%}"),
+         "Granovetter 1974; Ioannides & Loury 2004", "contact_share", 0.30, 0.60, fmt="{:.1%}",
+         bounds=SHARE),
     Fact("weak_share", 2, "contact hires through weak ties", "55-85 %",
-         "Granovetter 1973/1974; Gee, Jones & Burke 2017", "weak_share", 0.55, 0.85, fmt="{:.1%}"),
+         "Granovetter 1973/1974; Gee, Jones & Burke 2017", "weak_share", 0.55, 0.85, fmt="{:.1%}",
+         bounds=SHARE),
     Fact("help_ratio", 3, "help per tie rises with strength (strong / weak)", "> 1",
-         "Gee et al. 2017; Garg & Telang 2018", "help_ratio", 1.0, None, sign=True, fmt="{:.2f}"),
+         "Gee et al. 2017; Garg & Telang 2018", "help_ratio", 1.0, None, sign=True, fmt="{:.2f}",
+         bounds=POSITIVE),
     Fact("median_in_progress", 4, "median duration of spells in progress (weeks)", "8-10",
-         "US CPS 2020-2024", "median_in_progress", 8.0, 10.0, fmt="{:.1f}"),
+         "US CPS 2020-2024", "median_in_progress", 8.0, 10.0, fmt="{:.1f}",
+         bounds=POSITIVE),
     Fact("mean_over_median", 4, "mean / median duration in progress", "about 2 (1.6-2.4)",
-         "US CPS 2020-2024", "mean_over_median", 1.6, 2.4, fmt="{:.2f}"),
+         "US CPS 2020-2024", "mean_over_median", 1.6, 2.4, fmt="{:.2f}",
+         bounds=POSITIVE),
     Fact("share_27", 4, "spells in progress at 27+ weeks", "18-22 %",
-         "US CPS 2020-2024", "share_27", 0.18, 0.22, fmt="{:.1%}"),
+         "US CPS 2020-2024", "share_27", 0.18, 0.22, fmt="{:.1%}",
+         bounds=SHARE),
     Fact("job_finding", 5, "monthly job-finding rate", "0.28-0.45",
-         "Shimer 2012", "job_finding", 0.28, 0.45, fmt="{:.3f}"),
+         "Shimer 2012", "job_finding", 0.28, 0.45, fmt="{:.3f}",
+         bounds=SHARE),
     Fact("separation", 5, "monthly separation rate", "1.3-3 %",
-         "Shimer 2012; JOLTS", "separation", 0.013, 0.03, fmt="{:.2%}"),
+         "Shimer 2012; JOLTS", "separation", 0.013, 0.03, fmt="{:.2%}",
+         bounds=SHARE),
     Fact("unemployment", 5, "unemployment rate", "4-6 %",
-         "CPS; JOLTS 2019", "unemployment", 0.04, 0.06, fmt="{:.2%}"),
+         "CPS; JOLTS 2019", "unemployment", 0.04, 0.06, fmt="{:.2%}",
+         bounds=SHARE),
     Fact("vacancy", 5, "vacancy rate", "about 4 % (3-5 %)",
-         "JOLTS 2019; Davis, Faberman & Haltiwanger 2006", "vacancy", 0.03, 0.05, fmt="{:.2%}"),
+         "JOLTS 2019; Davis, Faberman & Haltiwanger 2006", "vacancy", 0.03, 0.05, fmt="{:.2%}",
+         bounds=SHARE),
     Fact("neighbour_corr", 6, "unemployment correlated along ties", "> 0",
          "Calvo-Armengol & Jackson 2004; Topa 2001", "neighbour_corr", 0.0, None, sign=True,
-         fmt="{:.4f}"),
+         fmt="{:.4f}", bounds=CORRELATION),
     Fact("hazard_ratio", 6, "hazard falls with duration (27-52 wk / 1-8 wk)", "< 1",
-         "Calvo-Armengol & Jackson 2004", "hazard_ratio", None, 1.0, sign=True, fmt="{:.2f}"),
+         "Calvo-Armengol & Jackson 2004", "hazard_ratio", None, 1.0, sign=True, fmt="{:.2f}",
+         bounds=POSITIVE),
     Fact("degree_curvature", 7, "diminishing returns to contacts (degree^2 coef.)", "< 0",
          "Calvo-Armengol 2004; Wahba & Zenou 2005", "degree_curvature", None, 0.0, sign=True,
          fmt="{:.4f}"),
@@ -124,7 +146,8 @@ FACTS: tuple[Fact, ...] = (
          "Calvo-Armengol 2004; Wahba & Zenou 2005", "degree_slope", 0.0, None, sign=True,
          fmt="{:.4f}"),
     Fact("work_tie_ability", 8, "work-tie hires, top / bottom ability tercile", "> 1",
-         "Oesch & von Ow 2017", "work_tie_ability", 1.0, None, sign=True, fmt="{:.2f}"),
+         "Oesch & von Ow 2017", "work_tie_ability", 1.0, None, sign=True, fmt="{:.2f}",
+         bounds=POSITIVE),
 )
 FACT_BY_ID = {f.id: f for f in FACTS}
 
@@ -310,13 +333,25 @@ def measure_seeds(cfg: SimConfig, seeds: Sequence[int], jobs: int = 1, every: in
     return pd.DataFrame(rows).sort_values("seed").reset_index(drop=True)
 
 
-def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t interval across replicates (NaNs dropped): ``(mean, lower, upper)``
-    of :func:`analysis.stats.t_interval`."""
-    from analysis.stats import t_interval as interval
+def t_interval(x: np.ndarray, level: float = 0.95,
+               bounds: tuple[float | None, float | None] = (None, None)) -> tuple[float, float, float]:
+    """Mean and t interval across replicates (NaNs dropped).
+
+    Args:
+        x: one value per replicate (seed).
+        level: confidence level.
+        bounds: the quantity's possible range (None: unbounded); with a bound the
+            interval is formed on the logit or log scale and mapped back, so that it
+            stays inside the range (:func:`analysis.stats.range_interval`).
+
+    Returns:
+        ``(mean, lower, upper)``; the interval is NaN with fewer than two finite
+        values or identical ones.
+    """
+    from analysis.stats import range_interval
 
     x = np.asarray(x, float)
-    r = interval(x[np.isfinite(x)], level)
+    r = range_interval(x[np.isfinite(x)], bounds, level)
     return r["mean"], r["lower"], r["upper"]
 
 
@@ -324,7 +359,7 @@ def table(runs: pd.DataFrame, facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
     """One row per fact: target, source, mean and 95 % interval across seeds, pass."""
     rows = []
     for f in facts:
-        m, lo, hi = t_interval(runs[f.key].to_numpy())
+        m, lo, hi = t_interval(runs[f.key].to_numpy(), bounds=f.bounds)
         rows.append({"fact": f.number, "id": f.id, "measure": f.name, "target": f.target,
                      "source": f.source, "value": m, "lower": lo, "upper": hi,
                      "pass": f.passes(m, lo, hi), "seeds": int(np.isfinite(runs[f.key]).sum())})
@@ -333,7 +368,7 @@ def table(runs: pd.DataFrame, facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
 
 def expectation_row(runs: pd.DataFrame) -> dict:
     key, name, study, _ = EXPECTATION
-    m, lo, hi = t_interval(runs[key].to_numpy())
+    m, lo, hi = t_interval(runs[key].to_numpy(), bounds=SHARE)
     return {"measure": name, "study": study, "value": m, "lower": lo, "upper": hi}
 
 
@@ -341,28 +376,46 @@ def _fmt(f: Fact, v: float) -> str:
     return "n/a" if not np.isfinite(v) else f.fmt.format(v)
 
 
+def few_runs_line(n_seeds: int) -> str:
+    """The warning printed under the table when the intervals rest on fewer than
+    :data:`analysis.stats.FEW_RUNS` seeds ("" otherwise)."""
+    from analysis.stats import FEW_RUNS
+
+    if n_seeds < 2:
+        return f"Note: {n_seeds} seed: no replicates, so no interval (run --seeds {FEW_RUNS} or more)."
+    if n_seeds < FEW_RUNS:
+        return (f"Note: {n_seeds} seeds: the intervals rest on few runs (fewer than {FEW_RUNS}); "
+                f"they are wide and approximate, and the sign facts are hard to pass.")
+    return ""
+
+
 def format_table(tab: pd.DataFrame, runs: pd.DataFrame, markdown: bool = False) -> str:
-    """The validation table as aligned text or a Markdown table."""
+    """The validation table as aligned text or a Markdown table, with the
+    few-runs warning (:func:`few_runs_line`) when it applies."""
     cells = []
     for _, r in tab.iterrows():
         f = FACT_BY_ID[r["id"]]
-        ci = f"[{_fmt(f, r['lower'])}, {_fmt(f, r['upper'])}]"
+        ci = f"[{_fmt(f, r['lower'])}, {_fmt(f, r['upper'])}]" if np.isfinite(r["lower"]) else \
+            "(no interval)"
         cells.append([str(r["fact"]), r["measure"], r["target"], r["source"],
                       f"{_fmt(f, r['value'])} {ci}", "pass" if r["pass"] else "FAIL"])
     head = ["#", "fact", "target", "source", "simulated (95 % CI over seeds)", "result"]
     e = expectation_row(runs)
+    e_ci = f" [{e['lower']:.1%}, {e['upper']:.1%}]" if np.isfinite(e["lower"]) else ""
     exp = (f"Expectation vs outcome (not a target): {e['measure']}: simulated "
-           f"{e['value']:.1%} [{e['lower']:.1%}, {e['upper']:.1%}] of `everyone` spells; "
+           f"{e['value']:.1%}{e_ci} of `everyone` spells; "
            f"{e['study']}.") if np.isfinite(e["value"]) else ""
+    few = few_runs_line(len(runs))
+    tail = ["", exp] + (["", few] if few else [])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c) + " |" for c in cells]
-        return "\n".join(lines + ["", exp])
+        return "\n".join(lines + tail)
     widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
     lines += [fmt.format(*c) for c in cells]
-    return "\n".join(lines + ["", exp])
+    return "\n".join(lines + tail)
 
 
 # ---------------------------------------------------------------------- command
