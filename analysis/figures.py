@@ -4,18 +4,34 @@ Each ``plot_*`` function takes a :class:`~analysis.data.Data` and returns a
 :class:`matplotlib.figure.Figure` in the paper style (:mod:`analysis.style`), or
 raises :class:`Skip` with the reason when the data cannot support it (e.g. a
 heatmap needs two swept parameters). :func:`make_figures` makes every figure the
-data support and logs why the others were skipped.
+data support and reports why the others were skipped.
 
-Intervals: curves of one group (Kaplan-Meier, weekly hazard) carry their pooled
-pointwise bands; outcomes compared across scenarios (against a parameter or a
-share, differences between strategies, market series) carry t intervals across
-replicate runs (seeds), the honest unit of a simulation experiment.
+Every figure states above its panels what it estimates and what its band or
+error bar is (:func:`analysis.style.header`).
+
+Intervals: runs (seeds) are the unit of inference (:mod:`analysis.bands`). Curves
+(Kaplan-Meier, weekly hazard, market series) are the mean of per-run curves with
+a pointwise 95% t band across runs; outcomes against a parameter or a share carry
+95% t intervals across runs; differences between strategies are paired by seed,
+averaged within seed over the swept factors not shown, with Holm-adjusted tests
+across the cells of a figure. Every band is kept inside the quantity's possible
+range, and a figure whose cells have fewer than :data:`analysis.bands.FEW_RUNS`
+runs says so. A figure made from one run per curve shows either no band or a
+within-run band labelled as such (spells treated as independent), never a band
+presented as between-run uncertainty.
+
+Cells: a figure with a panel per combination of the swept parameters shows at most
+:data:`MAX_PANELS` panels per page; the other cells go on further pages
+(attribute ``n_pages`` of the returned figure; :func:`make_figures` writes page
+``k`` as ``<name>-p<k>``) and each page says which cells it holds. No cell is
+dropped.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,19 +41,20 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from analysis import survival
+from analysis import bands, survival
 from analysis.data import Data
 from analysis.mechanisms import hires_by_channel
-from analysis.stats import t_interval
-from analysis.style import CHANNEL_COLORS, figure, save, strategy_color, strategy_line, style
+from analysis.style import CHANNEL_COLORS, figure, header, save, strategy_color, strategy_line, style
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Skip", "make_figures", "param_label", "plot_channels", "plot_difference_heatmap", "plot_hazard",
-           "plot_km", "plot_market", "plot_outcome_vs_param", "plot_outcome_vs_share", "share_of",
-           "style"]
+__all__ = ["CAPTIONS", "Skip", "make_figures", "param_label", "plot_channels",
+           "plot_difference_heatmap", "plot_hazard", "plot_km", "plot_market",
+           "plot_outcome_vs_param", "plot_outcome_vs_share", "share_of", "style"]
 
-MAX_PANELS = 6
+MAX_PANELS = 8  # panels per page of a figure with a panel per cell
+MARKET_COLUMNS = {"one": 2, "two": 4}  # cells per page of the market figure (a column each)
+MIN_AT_RISK = 5  # spells at risk for a run to enter a week's mean hazard
 MAX_BARS = 24
 ROW, ROW_TWO = 1.5, 1.6  # inches per row of the market figure (one / two columns)
 SHARE_PREFIX = "strategy.shares."
@@ -49,6 +66,13 @@ LABELS = {"market.vacancy_rate": "vacancy rate", "market.separation_rate": "week
           "leads.hear_prob": "weekly chance a contact hears of an opening",
           "hiring.referral_bonus": "referral bonus (trust)",
           "hiring.referral_noise": "referral noise (1 = formal)"}
+
+#: Panel-title labels (a panel is narrow: a few words each).
+SHORT = {"market.vacancy_rate": "vacancy rate", "market.separation_rate": "separation rate",
+         "market.n_sectors": "sectors", "networking.time_budget": "time budget (h)",
+         "market.firm_shock_rate": "firm shock rate", "ties.decay.colleague": "colleague decay",
+         "networking.employed_share": "kept while employed", "leads.hear_prob": "hear prob.",
+         "hiring.referral_bonus": "referral bonus", "hiring.referral_noise": "referral noise"}
 
 
 class Skip(Exception):
@@ -88,19 +112,64 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def short_label(name: str) -> str:
+    """A short label of a swept parameter for panel titles (e.g. ``vacancy rate``)."""
+    if name in SHORT:
+        return SHORT[name]
+    if name.startswith(SHARE_PREFIX):
+        return f"share {name[len(SHARE_PREFIX):]}"
+    return name.rsplit(".", 1)[-1].replace("_", " ")
+
+
 def _cell_title(cell: dict) -> str:
-    return "\n".join(f"{param_label(k)} = {_fmt(v)}" for k, v in cell.items())
+    return "\n".join(f"{short_label(k)} = {_fmt(v)}" for k, v in cell.items())
+
+
+def _title(ax, cell: dict) -> None:
+    if cell:
+        ax.set_title(_cell_title(cell), fontsize=7 if len(cell) < 3 else 6)
 
 
 def _cells(df: pd.DataFrame, cols: Sequence[str]) -> list[dict]:
-    """Combinations of ``cols`` present in ``df`` (at most :data:`MAX_PANELS`)."""
+    """Every combination of ``cols`` present in ``df``, sorted."""
     cols = list(cols)
     if not cols:
         return [{}]
-    combos = df[cols].drop_duplicates().sort_values(cols).to_dict("records")
-    if len(combos) > MAX_PANELS:
-        log.info("%d panels for %s: showing the first %d", len(combos), cols, MAX_PANELS)
-    return combos[:MAX_PANELS]
+    return df[cols].drop_duplicates().sort_values(cols).to_dict("records")
+
+
+def _page(cells: list[dict], page: int, per_page: int = MAX_PANELS) -> tuple[list[dict], int, str]:
+    """The cells on ``page`` (1-based), the number of pages and the note that says
+    which cells this page holds (empty when one page holds them all)."""
+    n_pages = max(1, math.ceil(len(cells) / per_page))
+    if not 1 <= page <= n_pages:
+        raise ValueError(f"page must be in 1..{n_pages}")
+    first = (page - 1) * per_page
+    shown = cells[first:first + per_page]
+    if n_pages == 1:
+        return shown, 1, ""
+    files = ("page 2 is the file with suffix -p2" if n_pages == 2 else
+             f"pages 2-{n_pages} are the files with suffix -p2 to -p{n_pages}")
+    note = (f"Page {page} of {n_pages}: cells {first + 1}-{first + len(shown)} of {len(cells)} "
+            f"(page 1 is the file without suffix, {files}).")
+    return shown, n_pages, note
+
+
+def _runs_text(n: pd.Series | np.ndarray, what: str = "curve") -> str:
+    """``n = 3 runs per curve`` (or ``n = 2-5 runs ...``)."""
+    n = np.asarray(n, dtype=int)
+    lo, hi = int(n.min()), int(n.max())
+    return f"n = {lo if lo == hi else f'{lo}-{hi}'} run{'s' if hi > 1 else ''} per {what}"
+
+
+def _estimand(metric: str, tau: float, at: float) -> str:
+    """What a per-run outcome is, in words."""
+    if metric == "rmst":
+        return (f"RMST to re-employment: restricted mean weeks unemployed within the first "
+                f"{tau:g} weeks of a spell (Kaplan-Meier, per run)")
+    if metric == "median":
+        return "Median weeks to re-employment (Kaplan-Meier, per run)"
+    return f"Share re-employed within {at:g} weeks of search, 1 - S({at:g}) (Kaplan-Meier, per run)"
 
 
 def _select(df: pd.DataFrame, cell: dict) -> pd.DataFrame:
@@ -126,10 +195,10 @@ def _scale(metric: str) -> float:
 
 
 def _limits(ax, metric: str, horizon: float) -> None:
-    """Clip the y axis to the support of the metric (an interval may run past it)."""
+    """Keep the y axis inside the support of the metric."""
     lo, hi = ax.get_ylim()
     top = {"rmst": horizon, "share_within": 100.0}.get(metric, np.inf)
-    ax.set_ylim(max(lo, 0.0), min(hi, top))
+    ax.set_ylim(max(lo, 0.0), min(hi, top * 1.02))
 
 
 def _slug(name: str) -> str:
@@ -139,24 +208,40 @@ def _slug(name: str) -> str:
 # ---------------------------------------------------------------------------- figures
 
 
-def plot_km(data: Data, size: str = "one", max_week: float | None = None) -> Figure:
-    """Kaplan-Meier curves of the share still unemployed by strategy, with 95% bands.
+def _curve_mode(curves: pd.DataFrame, keys: list[str]) -> tuple[pd.Series, bool]:
+    """Runs per curve, and whether every curve comes from a single run."""
+    n = curves.groupby(keys, observed=True, dropna=False)["run_id"].nunique()
+    return n, bool(n.max() < 2)
 
-    One panel per combination of the swept parameters (at most six).
+
+def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: int = 1) -> Figure:
+    """Kaplan-Meier curves of the share still unemployed by strategy: the mean of
+    the per-run curves with a pointwise 95% t band across runs (kept in [0, 1]).
+
+    One panel per combination of the swept parameters. With one run per curve the
+    band is lifelines' within-run interval, labelled as such.
 
     Args:
         data: loaded outputs.
         size: ``"one"`` or ``"two"`` column layout.
         max_week: right end of the x axis (default: 52 weeks or the horizon).
+        page: which page of cells (see the module docstring).
 
     Returns:
-        The figure.
+        The figure (attribute ``n_pages``).
     """
-    table = survival.km_table(survival.fit_km(data))
-    if table.empty:
+    max_week = int(max_week or min(52, data.horizon_weeks))
+    keys = ["strategy", *data.params]
+    curves = bands.run_curves(data, keys, max_week)
+    if curves.empty:
         raise Skip("no spell starts in the horizon")
-    max_week = max_week or min(52, data.horizon_weeks)
-    cells = _cells(table, data.params)
+    n_runs, within = _curve_mode(curves, keys)
+    if within:
+        table = survival.km_table(survival.fit_km(data, keys))
+        table = table.rename(columns={"survival": "mean"})
+    else:
+        table = bands.curve_band(curves, keys, "survival")
+    cells, n_pages, page_note = _page(_cells(table, data.params), page)
     with style():
         fig, axes = figure(size, len(cells))
         for ax, cell in zip(axes, cells, strict=True):
@@ -164,29 +249,110 @@ def plot_km(data: Data, size: str = "one", max_week: float | None = None) -> Fig
             for strat, g in sub.groupby("strategy", observed=True, sort=True):
                 g = g[g["week"] <= max_week]
                 c = strategy_color(strat)
-                ax.step(g["week"], g["survival"], where="post", color=c, ls=strategy_line(strat),
+                ax.step(g["week"], g["mean"], where="post", color=c, ls=strategy_line(strat),
                         label=strat)
-                ax.fill_between(g["week"], g["lower"], g["upper"], step="post", color=c,
-                                alpha=0.2, lw=0)
+                if g["lower"].notna().any():
+                    ax.fill_between(g["week"], g["lower"], g["upper"], step="post", color=c,
+                                    alpha=0.2, lw=0)
             ax.set_xlim(0, max_week)
             ax.set_ylim(0, 1.0)
             ax.set_xlabel("weeks of search")
-            if cell:
-                ax.set_title(_cell_title(cell))
+            _title(ax, cell)
         axes[0].set_ylabel("share still unemployed")
         _legend(axes[0], loc="upper right")
+        if within:
+            band = ("One run per curve: the band is the within-run pointwise 95% interval "
+                    "(spells treated as independent), not uncertainty between runs.")
+            est = "Share still unemployed after t weeks of search (Kaplan-Meier), by strategy."
+        else:
+            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}), kept "
+                    f"in [0, 1]{'; curves from one run have no band' if n_runs.min() < 2 else ''}.")
+            est = ("Share still unemployed after t weeks of search (Kaplan-Meier), by strategy: "
+                   "mean of the per-run curves.")
+        header(fig, size, est, band,
+               "" if within else bands.few_runs_note(int(n_runs.min()), per="curve"), page_note)
+    fig.n_pages = n_pages
+    return fig
+
+
+def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
+                page: int = 1) -> Figure:
+    """Weekly hazard of re-employment by spell duration and strategy (duration
+    dependence): the mean of the per-run weekly hazards with a pointwise 95% t
+    band across runs (kept in [0, 1]).
+
+    One panel per combination of the swept parameters (cells are never pooled).
+    A run enters a week's mean when at least :data:`MIN_AT_RISK` of its spells are
+    at risk that week; weeks with fewer than two such runs are not drawn. With one
+    run per curve the band is the within-run exact binomial interval, labelled as
+    such, and weeks with fewer than 20 spells at risk are not drawn.
+
+    Args:
+        data: loaded outputs.
+        size: ``"one"`` or ``"two"``.
+        max_week: last week shown (default: 52 or the horizon).
+        page: which page of cells.
+
+    Returns:
+        The figure (attribute ``n_pages``).
+    """
+    max_week = int(max_week or min(52, data.horizon_weeks))
+    keys = ["strategy", *data.params]
+    curves = bands.run_curves(data, keys, max_week)
+    if curves.empty:
+        raise Skip("no spell starts in the horizon")
+    n_runs, within = _curve_mode(curves, keys)
+    if within:
+        table = survival.hazard_by_duration(data, by=keys, max_week=max_week)
+        table = table[table["at_risk"] >= 20].rename(columns={"hazard": "mean"})
+    else:
+        table = bands.curve_band(curves[curves["week"] >= 1], keys, "hazard",
+                                 min_at_risk=MIN_AT_RISK)
+        table = table[table["n_runs"] >= 2]
+    if table.empty:
+        raise Skip("no week with enough spells at risk")
+    cells, n_pages, page_note = _page(_cells(table, data.params), page)
+    with style():
+        fig, axes = figure(size, len(cells))
+        for ax, cell in zip(axes, cells, strict=True):
+            for strat, g in _select(table, cell).groupby("strategy", observed=True, sort=True):
+                c = strategy_color(strat)
+                ax.plot(g["week"], g["mean"] * 100, color=c, ls=strategy_line(strat), label=strat)
+                ax.fill_between(g["week"], g["lower"] * 100, g["upper"] * 100, color=c,
+                                alpha=0.2, lw=0)
+            ax.set_xlabel("weeks of search")
+            ax.set_xlim(1, max_week)
+            ax.set_ylim(bottom=0)
+            _title(ax, cell)
+        axes[0].set_ylabel("weekly re-employment hazard (%)")
+        _legend(axes[0])
+        est = ("Weekly hazard of re-employment: of the spells still searching at the start of "
+               "week t, the share hired in week t, by strategy")
+        if within:
+            est += "."
+            band = ("One run per curve: the band is the within-run exact binomial 95% interval "
+                    "(spells treated as independent), not uncertainty between runs; weeks with "
+                    "fewer than 20 spells at risk are not drawn.")
+        else:
+            est += ": mean of the per-run hazards."
+            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}), kept in "
+                    f"[0, 1]; a run counts in a week if at least {MIN_AT_RISK} of its spells are "
+                    "at risk, and weeks with fewer than 2 such runs are not drawn.")
+        header(fig, size, est, band,
+               "" if within else bands.few_runs_note(int(n_runs.min()), per="curve"), page_note)
+    fig.n_pages = n_pages
     return fig
 
 
 def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: str = "one",
                           horizon: float = survival.DEFAULT_HORIZON,
-                          at: float = survival.WITHIN) -> Figure:
+                          at: float = survival.WITHIN, page: int = 1) -> Figure:
     """An outcome (RMST, median or share within ``at`` weeks) against a swept
-    parameter, one line per strategy, with 95% t intervals across replicates.
+    parameter, one line per strategy: the mean across runs with a 95% t interval
+    across runs, kept inside the outcome's range.
 
     Panels: combinations of the other swept parameters (share parameters
-    included). Cells with a single run fall back to the pooled Kaplan-Meier
-    interval (logged).
+    included). Cells with a single run have no interval (the figure says so).
 
     Args:
         data: loaded outputs.
@@ -195,9 +361,10 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
         size: ``"one"`` or ``"two"``.
         horizon: RMST horizon in weeks.
         at: weeks of the share re-employed.
+        page: which page of cells.
 
     Returns:
-        The figure.
+        The figure (attribute ``n_pages``).
     """
     if param not in data.params:
         raise Skip(f"{param} is not a swept parameter that varies")
@@ -207,18 +374,13 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
     lo, hi, mid = f"{metric}_lower", f"{metric}_upper", f"{metric}_mean"
     if table[mid].isna().all():
         raise Skip(f"{metric} undefined in every cell (e.g. fewer than half the spells end)")
-    if table[lo].isna().any() and (table["n_runs"] < 2).any():
-        log.info("%s vs %s: cells with one run get the pooled KM interval", metric, param)
-        pooled = survival.pooled_summary(data, horizon=horizon, at=at)
-        pcol = {"rmst": "rmst", "median": "median", "share_within": "share"}[metric]
-        keys = ["strategy", *data.params]
-        fill = table[keys].merge(pooled, on=keys, how="left")
-        one = (table["n_runs"] < 2).to_numpy()
-        table.loc[one, lo] = fill.loc[one, f"{pcol}_lower"].to_numpy()
-        table.loc[one, hi] = fill.loc[one, f"{pcol}_upper"].to_numpy()
-    others = [p for p in data.params if p != param]
-    cells = _cells(table, others)
+    tau = float(table["horizon"].iloc[0])
     k = _scale(metric)
+    top = bands.metric_bounds(metric, tau, data.horizon_weeks)[1]
+    table[lo] = table[lo].clip(0.0, top)
+    table[hi] = table[hi].clip(0.0, top)
+    others = [p for p in data.params if p != param]
+    cells, n_pages, page_note = _page(_cells(table, others), page)
     with style():
         fig, axes = figure(size, len(cells))
         for ax, cell in zip(axes, cells, strict=True):
@@ -233,11 +395,19 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
             if len(xs) <= 8:
                 ax.set_xticks(xs, [_fmt(v) for v in xs])
             ax.set_xlabel(param_label(param))
-            if cell:
-                ax.set_title(_cell_title(cell))
-            _limits(ax, metric, table["horizon"].iloc[0])
-        axes[0].set_ylabel(_metric_label(metric, table["horizon"].iloc[0], at))
+            _title(ax, cell)
+            _limits(ax, metric, tau)
+        axes[0].set_ylabel(_metric_label(metric, tau, at))
         _legend(axes[0])
+        n = table["n_runs"]
+        rng = f"[0, {top * k:g}]" + (" %" if metric == "share_within" else " weeks")
+        band = (f"Band: 95% t interval across runs ({_runs_text(n, 'point')}), kept in {rng}"
+                + ("; points from one run have no band." if n.min() < 2 else "."))
+        missing = ("" if metric != "median" or table[mid].notna().all() else
+                   "Points missing: a run's curve there does not reach 0.5 (no median).")
+        header(fig, size, f"{_estimand(metric, tau, at)}: mean across runs, by strategy.", band,
+               bands.few_runs_note(int(n.min()), per="point") if n.min() >= 2 else "", missing, page_note)
+    fig.n_pages = n_pages
     return fig
 
 
@@ -245,12 +415,14 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
                             metric: str = "rmst", size: str = "one",
                             horizon: float = survival.DEFAULT_HORIZON,
                             at: float = survival.WITHIN) -> Figure:
-    """Heatmap over two swept parameters of the difference ``a - b`` of a metric.
+    """Heatmap over two swept parameters of the difference ``a - b`` of a metric,
+    paired by seed (:func:`analysis.bands.paired_difference`).
 
-    Each cell shows the mean paired difference (runs with the same seed share the
-    market; in a mixed population both strategies are in the same run), with an
-    asterisk when its 95% interval excludes 0. Negative (blue) means ``a``
-    finds work sooner for RMST and median.
+    Each cell shows the mean over seeds of the per-seed difference (the other
+    swept parameters averaged within seed), its 95% paired t interval (kept in the
+    difference's possible range) when the grid is small, and stars from the
+    paired t test's p-value Holm-adjusted across the cells of the figure.
+    Negative (blue) means ``a`` finds work sooner for RMST and median.
 
     Args:
         data: loaded outputs.
@@ -271,15 +443,20 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
             raise Skip(f"{p} is not a swept parameter that varies")
     if a not in data.strategies or b not in data.strategies:
         raise Skip(f"needs both strategies {a} and {b} (have {data.strategies})")
-    diff = survival.strategy_difference(data, a, b, metric, by=[x, y], horizon=horizon, at=at)
+    diff = bands.paired_difference(data, a, b, metric, by=[x, y], horizon=horizon, at=at)
     if diff.empty or diff["diff"].isna().all():
         raise Skip(f"no cell of ({x}, {y}) holds both {a} and {b} with a defined {metric}")
     k = _scale(metric)
     grid = diff.pivot(index=y, columns=x, values="diff") * k
-    sig = diff.assign(_s=(diff["lower"] > 0) | (diff["upper"] < 0)).pivot(index=y, columns=x,
-                                                                          values="_s")
-    vmax = float(np.nanmax(np.abs(grid.to_numpy()))) or 1.0
+    low = diff.pivot(index=y, columns=x, values="lower").reindex_like(grid) * k
+    high = diff.pivot(index=y, columns=x, values="upper").reindex_like(grid) * k
+    star = diff.assign(_s=[bands.stars(p) for p in diff["p_holm"]]).pivot(
+        index=y, columns=x, values="_s").reindex_like(grid)
+    unpaired = diff.assign(_u=~diff["paired"].astype(bool)).pivot(
+        index=y, columns=x, values="_u").reindex_like(grid)
+    vmax = float(np.nanmax(np.abs(grid.to_numpy(float)))) or 1.0
     unit = "%-points" if metric == "share_within" else "weeks"
+    show_ci = grid.size <= 16 and diff["lower"].notna().any()
     with style():
         fig, (ax,) = figure(size, 1, height=2.6 if size == "one" else 3.0)
         im = ax.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap="RdBu_r",
@@ -287,15 +464,44 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
         ax.set_xticks(range(grid.shape[1]), [_fmt(v) for v in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [_fmt(v) for v in grid.index])
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
-            if np.isfinite(v):
-                star = "*" if bool(sig.to_numpy()[i, j]) else ""
-                ax.text(j, i, f"{v:+.1f}{star}", ha="center", va="center", fontsize=6,
-                        color="white" if abs(v) > 0.6 * vmax else "black")
+            if not np.isfinite(v):
+                continue
+            text = f"{v:+.1f}{star.iat[i, j] or ''}{' (u)' if unpaired.iat[i, j] else ''}"
+            if show_ci and np.isfinite(low.iat[i, j]):
+                text += f"\n[{low.iat[i, j]:+.1f}, {high.iat[i, j]:+.1f}]"
+            ax.text(j, i, text, ha="center", va="center", fontsize=6 if show_ci else 5.5,
+                    color="white" if abs(v) > 0.6 * vmax else "black")
         ax.set_xlabel(param_label(x))
         ax.set_ylabel(param_label(y))
         ax.spines[["top", "right"]].set_visible(True)
         name = {"rmst": "RMST", "median": "median", "share_within": f"within {at:g} wk"}[metric]
         fig.colorbar(im, ax=ax, label=f"{a} \u2212 {b}, {name} ({unit})")
+        tau = min(float(horizon), float(data.horizon_weeks))
+        top = bands.metric_bounds(metric, tau, data.horizon_weeks, scale=k)[1]
+        others = [p for p in data.params if p not in (x, y)]
+        what = {"rmst": f"RMST (restricted mean weeks unemployed, horizon {tau:g} weeks)",
+                "median": "median weeks to re-employment",
+                "share_within": f"share re-employed within {at:g} weeks (%-points)"}[metric]
+        est = (f"{a} \u2212 {b} in {what}, per run, paired by seed: mean over seeds of the "
+               "per-seed difference")
+        if others:
+            est += ", averaged within seed over " + ", ".join(
+                f"{param_label(p)} ({data.spells[p].nunique()} levels)" for p in others)
+        n = diff["n"]
+        tests = int(diff["p_value"].notna().sum())
+        seeds = _runs_text(n, "cell").replace("run", "seed")
+        if tests:
+            band = ((f"Brackets: 95% paired t interval across seeds, kept in [-{top:g}, {top:g}]. "
+                     if show_ci else "")
+                    + f"Stars: paired t test p < 0.05 / 0.01 / 0.001 after Holm adjustment "
+                      f"across the {tests} tested cells ({seeds}); the intervals are not "
+                      "adjusted.")
+        else:
+            band = f"No interval and no test ({seeds})."
+        notes = ["(u): no common seed, unpaired Welch interval over runs."
+                 if unpaired.to_numpy(bool).any() else "",
+                 bands.few_runs_note(int(n.min()), "seeds") if n.min() >= 2 else ""]
+        header(fig, size, est + ".", band, *notes)
     return fig
 
 
@@ -327,15 +533,28 @@ def share_of(data: Data, strategy: str = "lions") -> pd.Series:
     return comp[strategy] if strategy in comp else pd.Series(0.0, index=comp.index)
 
 
+def _share_skip(share: pd.Series, strategy: str) -> str | None:
+    """Why outcome-vs-share cannot be drawn (None if it can)."""
+    mixed = share[(share > 0) & (share < 1)]
+    values = [float(v) for v in sorted(share.unique().round(3))]
+    if mixed.empty:
+        return (f"no mixed population: every run is all-{strategy} or has none (shares of "
+                f"{strategy}: {values}); sweep {SHARE_PREFIX}{strategy} with +strategy=mixed")
+    if share.nunique() < 2:
+        return (f"a single share of {strategy} ({values[0]:g}) in every run; sweep "
+                f"{SHARE_PREFIX}{strategy} to see outcomes against it")
+    return None
+
+
 def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rmst",
                           size: str = "one", horizon: float = survival.DEFAULT_HORIZON,
-                          at: float = survival.WITHIN) -> Figure:
+                          at: float = survival.WITHIN, page: int = 1) -> Figure:
     """Outcome of each strategy's workers, and of all workers, against the share
     adopting ``strategy`` (mixed populations: private vs social returns).
 
     Points are per-run estimates; lines and bands the mean and 95% t interval
-    across runs at each share. Panels: combinations of the other swept
-    parameters.
+    across runs at each share (kept inside the outcome's range). Panels:
+    combinations of the other swept parameters.
 
     Args:
         data: loaded outputs.
@@ -344,22 +563,25 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
         size: ``"one"`` or ``"two"``.
         horizon: RMST horizon in weeks.
         at: weeks of the share re-employed.
+        page: which page of cells.
 
     Returns:
-        The figure.
+        The figure (attribute ``n_pages``).
     """
     share = share_of(data, strategy)
-    mixed = ((share > 0) & (share < 1)).any()
-    if share.nunique() < 2 or not mixed:
-        raise Skip(f"the share of {strategy} does not vary across mixed populations "
-                   f"(values: {[float(v) for v in sorted(share.unique().round(3))]})")
+    why = _share_skip(share, strategy)
+    if why:
+        raise Skip(why)
     others = [p for p in data.params if p != SHARE_PREFIX + strategy]
     est = survival.per_run(data, ["strategy", *others], horizon, at)
     allw = survival.per_run(data, others, horizon, at).assign(strategy="all")
     est = pd.concat([est, allw], ignore_index=True)
     est["share"] = est["run_id"].map(share).to_numpy(float)
     k = _scale(metric)
-    cells = _cells(est, others)
+    tau = min(float(horizon), float(data.horizon_weeks))
+    bounds = bands.metric_bounds(metric, tau, data.horizon_weeks)
+    cells, n_pages, page_note = _page(_cells(est, others), page)
+    n_min = []
     with style():
         fig, axes = figure(size, len(cells))
         for ax, cell in zip(axes, cells, strict=True):
@@ -370,24 +592,34 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
                     continue
                 c = strategy_color(strat)
                 ax.scatter(g["share"] * 100, g[metric] * k, s=6, color=c, alpha=0.5, lw=0)
-                m = pd.DataFrame([{"share": s, **t_interval(v[metric].to_numpy(), 0.95)}
+                m = pd.DataFrame([{"share": s, **bands.bounded_interval(v[metric].to_numpy(),
+                                                                        0.95, bounds)}
                                   for s, v in g.groupby("share")])
+                n_min.append(int(m["n"].min()))
                 ax.plot(m["share"] * 100, m["mean"] * k, color=c, ls=strategy_line(strat),
                         label=f"{strat} workers" if strat != "all" else "all workers")
                 ax.fill_between(m["share"] * 100, m["lower"] * k, m["upper"] * k, color=c,
                                 alpha=0.2, lw=0)
             ax.set_xlabel(f"share of workers following {strategy} (%)")
-            if cell:
-                ax.set_title(_cell_title(cell))
-            _limits(ax, metric, min(horizon, data.horizon_weeks))
-        axes[0].set_ylabel(_metric_label(metric, min(horizon, data.horizon_weeks), at))
+            _title(ax, cell)
+            _limits(ax, metric, tau)
+        axes[0].set_ylabel(_metric_label(metric, tau, at))
         _legend(axes[0])
+        n = min(n_min) if n_min else 0
+        rng = f"[0, {bounds[1] * k:g}]" + (" %" if metric == "share_within" else " weeks")
+        header(fig, size, f"{_estimand(metric, tau, at)} of each strategy's workers and of all "
+               f"workers, against the share following {strategy}. Points: runs; lines: mean "
+               f"across runs; band: 95% t interval across runs, kept in {rng}.",
+               bands.few_runs_note(n, per="share"), page_note)
+    fig.n_pages = n_pages
     return fig
 
 
 def plot_channels(data: Data, size: str = "one") -> Figure:
     """Stacked bars of the share of hires by channel (formal, lead, referral) per
-    strategy and parameter combination (every hire in the horizon).
+    strategy and parameter combination (every hire in the horizon, pooled over
+    runs; no interval). With more than :data:`MAX_BARS` bars the parameters are
+    pooled and the figure says so.
 
     Args:
         data: loaded outputs.
@@ -400,8 +632,12 @@ def plot_channels(data: Data, size: str = "one") -> Figure:
     if table.empty or table["n"].sum() == 0:
         raise Skip("no hire in the data")
     by = ["strategy", *data.params]
-    if table[by].drop_duplicates().shape[0] > MAX_BARS:
-        log.info("hires by channel: more than %d bars; pooling over the parameters", MAX_BARS)
+    pooled = ""
+    n_bars = table[by].drop_duplicates().shape[0]
+    if n_bars > MAX_BARS:
+        pooled = (f"Pooled over {', '.join(param_label(p) for p in data.params)}: {n_bars} "
+                  f"bars by cell would be more than {MAX_BARS}; hires_by_channel(data) in "
+                  "analysis.mechanisms gives them by cell.")
         by = ["strategy"]
         table = hires_by_channel(data, by=by)
     bars = table[by].drop_duplicates().reset_index(drop=True)
@@ -422,6 +658,8 @@ def plot_channels(data: Data, size: str = "one") -> Figure:
         ax.set_ylim(0, 100)
         ax.set_ylabel("share of hires (%)")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="channel")
+        header(fig, size, "Share of hires by channel: every hire in the horizon (including hires "
+               "that end spells begun before it), pooled over runs; no interval.", pooled)
     return fig
 
 
@@ -430,24 +668,27 @@ def _bar_label(row: dict, by: list[str]) -> str:
     return "\n".join(parts)
 
 
-def plot_market(data: Data, size: str = "one") -> Figure:
-    """Unemployment and vacancy rates by week: mean across runs with a 95% t band.
+def plot_market(data: Data, size: str = "one", page: int = 1) -> Figure:
+    """Unemployment and vacancy rates by week: mean across runs with a pointwise
+    95% t band across runs (kept at or above 0 and at most 100 %).
 
     One line per run-level strategy (``+strategy``), one column per combination of
-    the swept parameters (at most four).
+    the swept parameters (at most :data:`MARKET_COLUMNS` per page).
 
     Args:
         data: loaded outputs (needs the run folders for ``timeseries.parquet``).
         size: ``"one"`` or ``"two"``.
+        page: which page of cells.
 
     Returns:
-        The figure.
+        The figure (attribute ``n_pages``).
     """
     ts = data.timeseries
     if ts is None or ts.empty:
         raise Skip("no timeseries.parquet readable (run folders not found)")
-    cells = _cells(ts, data.params)[:4]
+    cells, n_pages, page_note = _page(_cells(ts, data.params), page, MARKET_COLUMNS[size])
     rows = (("unemployment_rate", "unemployment rate (%)"), ("vacancy_rate", "vacancy rate (%)"))
+    n_runs = ts.groupby(["strategy_mix", *data.params], dropna=False)["run_id"].nunique()
     with style():
         ncols = len(cells)
         fig, axes = figure(size, 2 * ncols, ncols=ncols, sharey=False,
@@ -469,57 +710,61 @@ def plot_market(data: Data, size: str = "one") -> Figure:
                     ax.set_ylabel(label)
                 if i == 1:
                     ax.set_xlabel("week")
-                elif cell:
-                    ax.set_title(_cell_title(cell))
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside upper center", ncols=max(1, len(labels)))
+                else:
+                    _title(ax, cell)
+        _legend(axes[0], loc="lower left", ncols=2, fontsize=6)
+        if n_runs.max() < 2:
+            band = "One run per line: no band (no replicate runs)."
+        else:
+            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs, 'line')}), "
+                    f"kept in [0, 100] %{'; lines from one run have no band' if n_runs.min() < 2 else ''}.")
+        header(fig, size, "Unemployment rate (unemployed / labour force) and vacancy rate by "
+               "week, by the runs' strategy: mean across runs.", band,
+               bands.few_runs_note(int(n_runs.min()), per="line") if n_runs.max() >= 2 else "",
+               page_note)
+    fig.n_pages = n_pages
     return fig
 
 
 def _band(g: pd.DataFrame, col: str) -> pd.DataFrame:
-    """Mean and 95% t interval across runs of ``col`` per week."""
+    """Mean and 95% t interval across runs of ``col`` per week, kept in [0, 1]."""
     wide = g.pivot_table(index="week", columns="run_id", values=col)
-    rows = {w: t_interval(v.dropna().to_numpy(), 0.95) for w, v in wide.iterrows()}
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out["lower"] = out["lower"].fillna(out["mean"])
-    out["upper"] = out["upper"].fillna(out["mean"])
-    return out
-
-
-def plot_hazard(data: Data, size: str = "one", max_week: int | None = None) -> Figure:
-    """Weekly hazard of re-employment by spell duration and strategy (duration
-    dependence), with exact binomial 95% bands; spells pooled over parameters.
-    Weeks with fewer than 20 spells at risk are not drawn.
-
-    Args:
-        data: loaded outputs.
-        size: ``"one"`` or ``"two"``.
-        max_week: last week shown (default: 52 or the horizon).
-
-    Returns:
-        The figure.
-    """
-    max_week = max_week or min(52, data.horizon_weeks)
-    h = survival.hazard_by_duration(data, by="strategy", max_week=max_week)
-    if h.empty:
-        raise Skip("no spell starts in the horizon")
-    with style():
-        fig, (ax,) = figure(size, 1)
-        for strat, g in h.groupby("strategy", observed=True, sort=True):
-            g = g[g["at_risk"] >= 20]  # hide weeks with almost nobody at risk
-            c = strategy_color(strat)
-            ax.plot(g["week"], g["hazard"] * 100, color=c, ls=strategy_line(strat), label=strat)
-            ax.fill_between(g["week"], g["lower"] * 100, g["upper"] * 100, color=c, alpha=0.2,
-                            lw=0)
-        ax.set_xlabel("weeks of search")
-        ax.set_ylabel("weekly re-employment hazard (%)")
-        ax.set_xlim(1, max_week)
-        ax.set_ylim(bottom=0)
-        _legend(ax)
-    return fig
+    rows = {w: bands.bounded_interval(v.dropna().to_numpy(), 0.95, (0.0, 1.0))
+            for w, v in wide.iterrows()}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 # ---------------------------------------------------------------------------- all figures
+
+#: What each figure shows, for reports (by file stem; keys ending in ``_`` are prefixes,
+#: a page ``<stem>-p<k>`` has its figure's caption). Each figure also states it itself.
+CAPTIONS = {
+    "km": "Kaplan-Meier curves of the share still unemployed by weeks of search, by "
+          "strategy: mean of the per-run curves with pointwise 95% t bands across runs "
+          "(with one run per curve: the within-run band, labelled).",
+    "hazard": "Weekly hazard of re-employment by spell duration and strategy: mean of the "
+              "per-run hazards with pointwise 95% t bands across runs, one panel per cell.",
+    "rmst_vs_": "Restricted mean weeks to re-employment against a swept parameter, by "
+                "strategy; bands are 95% t intervals across runs, kept in [0, horizon].",
+    "median_vs_": "Median weeks to re-employment against a swept parameter, by strategy; "
+                  "bands are 95% t intervals across runs.",
+    "share_within_vs_": "Share re-employed within 4 weeks against a swept parameter, by "
+                        "strategy, with 95% t intervals across runs, kept in [0, 100] %.",
+    "diff_": "Heatmap of lions minus everyone over two swept parameters, paired by seed "
+             "(other swept parameters averaged within seed); stars from Holm-adjusted paired "
+             "t tests across the cells (negative: lions re-employed sooner).",
+    "_vs_share_": "Outcome of each strategy's workers and of all workers against the share "
+                  "adopting lions (points: runs; lines and bands: mean and 95% t interval "
+                  "across runs).",
+    "channels": "Share of hires by channel (formal application, lead, referral): every hire "
+                "in the horizon, pooled over runs.",
+    "market": "Unemployment and vacancy rates by week: mean across runs with pointwise 95% t "
+              "bands across runs.",
+}
+
+
+def _page_name(name: str, page: int) -> str:
+    return name if page == 1 else f"{name}-p{page}"
 
 
 def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str = "rmst",
@@ -529,9 +774,12 @@ def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str
 
     Figures: ``km`` (Kaplan-Meier by strategy), ``hazard`` (weekly hazard),
     ``<metric>_vs_<param>`` and ``median_vs_<param>`` for each numeric swept
-    parameter, ``diff_<a>_minus_<b>_<metric>`` (heatmap over the first two swept
-    parameters), ``<metric>_vs_share_<strategy>`` (mixed populations), ``channels``
-    (stacked hires by channel), ``market`` (unemployment and vacancy series).
+    parameter (a share of a strategy is shown against the share instead),
+    ``diff_<a>_minus_<b>_<metric>`` (heatmap over the first two swept
+    parameters, the others averaged within seed), ``<metric>_vs_share_<strategy>``
+    (mixed populations), ``channels`` (stacked hires by channel), ``market``
+    (unemployment and vacancy series). A figure with more cells than a page holds
+    is written as ``<name>``, ``<name>-p2``, ...
 
     Args:
         data: loaded outputs (:func:`analysis.data.load`).
@@ -543,38 +791,53 @@ def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str
         skipped: if given, filled with ``{figure: reason}`` for skipped figures.
 
     Returns:
-        The paths written (two per figure).
+        The paths written (two per figure page).
     """
-    jobs = [("km", lambda: plot_km(data, size)), ("hazard", lambda: plot_hazard(data, size))]
-    params = [p for p in data.params if not p.startswith(SHARE_PREFIX)]
+    jobs = [("km", lambda page=1: plot_km(data, size, page=page)),
+            ("hazard", lambda page=1: plot_hazard(data, size, page=page))]
     metrics = [metric] + (["median"] if metric != "median" else [])
-    for p, m in itertools.product(params, metrics):
-        jobs.append((f"{m}_vs_{_slug(p)}",
-                     lambda p=p, m=m: plot_outcome_vs_param(data, p, m, size, horizon)))
+    not_here: dict[str, str] = {}
+    if not data.params:
+        for m in metrics:
+            not_here[f"{m}_vs_parameter"] = ("no parameter is swept besides seed and strategy "
+                                             "(outcomes by strategy: km and the report's tables)")
+    for p, m in itertools.product(data.params, metrics):
+        name = f"{m}_vs_{_slug(p)}"
+        if p.startswith(SHARE_PREFIX):
+            strat = p[len(SHARE_PREFIX):]
+            not_here[name] = (f"the share of {strat} is on the x axis of {metric}_vs_share_{strat}"
+                              if strat == "lions" else f"{p} is shown through the share of lions")
+            continue
+        jobs.append((name, lambda page=1, p=p, m=m: plot_outcome_vs_param(data, p, m, size, horizon,
+                                                                          page=page)))
     heat = (data.params + [None, None])[:2]
     jobs.append((f"diff_lions_minus_everyone_{metric}",
-                 lambda: _heatmap_or_skip(data, heat, metric, size, horizon)))
+                 lambda page=1: _heatmap_or_skip(data, heat, metric, size, horizon)))
     jobs.append((f"{metric}_vs_share_lions",
-                 lambda: plot_outcome_vs_share(data, "lions", metric, size, horizon)))
-    jobs.append(("channels", lambda: plot_channels(data, size)))
-    jobs.append(("market", lambda: plot_market(data, size)))
+                 lambda page=1: plot_outcome_vs_share(data, "lions", metric, size, horizon,
+                                                      page=page)))
+    jobs.append(("channels", lambda page=1: plot_channels(data, size)))
+    jobs.append(("market", lambda page=1: plot_market(data, size, page=page)))
     paths: list[Path] = []
+    reasons = dict(not_here)
     for name, make in jobs:
         try:
             fig = make()
         except Skip as e:
-            log.info("figure %s skipped: %s", name, e)
-            if skipped is not None:
-                skipped[name] = str(e)
+            reasons[name] = str(e)
             continue
         paths += save(fig, out_dir, name)
+        for page in range(2, getattr(fig, "n_pages", 1) + 1):
+            paths += save(make(page=page), out_dir, _page_name(name, page))
+    for name, why in reasons.items():
+        log.info("figure %s skipped: %s", name, why)
+    if skipped is not None:
+        skipped.update(reasons)
     return paths
 
 
 def _heatmap_or_skip(data: Data, pair: list, metric: str, size: str, horizon: float) -> Figure:
     if pair[1] is None:
         raise Skip(f"needs two swept parameters (have {data.params or 'none'})")
-    if len(data.params) > 2:
-        log.info("heatmap over %s: other parameters %s pooled", pair, data.params[2:])
     return plot_difference_heatmap(data, pair[0], pair[1], metric=metric, size=size,
                                    horizon=horizon)

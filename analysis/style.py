@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,9 @@ CHANNEL_COLORS = {"formal": OKABE_ITO["sky_blue"], "lead": OKABE_ITO["yellow"],
                   "referral": OKABE_ITO["vermillion"]}
 _SPARE = ("sky_blue", "vermillion", "yellow", "bluish_green", "reddish_purple")
 WIDTHS = {"one": 3.5, "two": 7.1}  # inches
+HEADER_CHARS = {"one": 64, "two": 132}  # characters per header line at HEADER_SIZE
+HEADER_SIZE = 6.5  # points
+HEADER_LINE = 0.115  # inches per header line
 ROW_HEIGHT = {"one": 2.3, "two": 2.5}  # inches per row of panels
 FORMATS = ("pdf", "png")
 PNG_DPI = 300
@@ -95,6 +99,25 @@ def figure(size: str = "one", n_panels: int = 1, ncols: int | None = None,
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     return fig, axes[:n_panels]
+
+
+def header(fig: Figure, size: str, *lines: str) -> None:
+    """State what a figure shows above its panels: the estimand, the kind of band,
+    caveats (few runs, cells on other pages). Wraps each non-empty line to the
+    column width and makes the figure taller by the header's height, so the
+    panels keep their size.
+
+    Args:
+        fig: the figure (its panels already drawn).
+        size: ``"one"`` or ``"two"``.
+        *lines: paragraphs of the header; empty ones are left out.
+    """
+    text = "\n".join(textwrap.fill(t, HEADER_CHARS[size], break_on_hyphens=False) for t in lines if t)
+    if not text:
+        return
+    fig.suptitle(text, fontsize=HEADER_SIZE, x=0.01, ha="left", linespacing=1.15)
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w, h + HEADER_LINE * (text.count("\n") + 1) + 0.05)
 
 
 def save(fig: Figure, out_dir: str | Path, name: str) -> list[Path]:

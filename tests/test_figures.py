@@ -94,7 +94,11 @@ def test_every_figure_from_a_real_sweep(cli_sweep, tmp_path):
     assert EXPECTED <= made, (made, skipped)
     # the median needs every run's KM curve to reach 0.5; if not, a reason is given
     assert "median_vs_market-vacancy_rate" in made or "median" in "".join(skipped)
-    assert set(skipped) <= {"median_vs_market-vacancy_rate"}
+    # the share of lions is swept: its outcome figure is the one against the share, and the
+    # outcome-against-parameter figures for it are listed as skipped, saying where to look
+    share = {"rmst_vs_strategy-shares-lions", "median_vs_strategy-shares-lions"}
+    assert share <= set(skipped) <= {"median_vs_market-vacancy_rate"} | share
+    assert all("rmst_vs_share_lions" in skipped[k] for k in share)
     assert_good_files(paths, WIDTHS["one"])
 
 
@@ -117,9 +121,12 @@ def test_two_column_figures_and_skips_for_a_single_run(one_run, tmp_path, caplog
         paths = make_figures(data, tmp_path, size="two", skipped=skipped)
     made = {p.stem for p in paths}
     assert {"km", "hazard", "channels", "market"} <= made
-    # one run: nothing swept, a single share of lions -> no heatmap, no share curve
-    assert set(skipped) == {"diff_lions_minus_everyone_rmst", "rmst_vs_share_lions"}
+    # one run: nothing swept, a single share of lions -> no outcome against a parameter,
+    # no heatmap, no share curve, each with its true reason
+    assert set(skipped) == {"rmst_vs_parameter", "median_vs_parameter",
+                            "diff_lions_minus_everyone_rmst", "rmst_vs_share_lions"}
+    assert "no parameter is swept" in skipped["rmst_vs_parameter"]
     assert "two swept parameters" in skipped["diff_lions_minus_everyone_rmst"]
-    assert "does not vary" in skipped["rmst_vs_share_lions"]
+    assert "single share of lions (0.3)" in skipped["rmst_vs_share_lions"]
     assert "skipped" in caplog.text
     assert_good_files(paths, WIDTHS["two"])
