@@ -137,3 +137,93 @@ def test_plot_a_run_folder(tmp_path):
     assert all(f.with_suffix(".png").stat().st_size > 1000 for f in pdfs)
     bad = sim("plot", "nowhere", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+# Each bad input of a single run, and the same mistake in a sweep (run -m, several runs):
+# one line naming key and value, exit 2, no folder, not even the sweep folder's announcement.
+BAD_INPUTS = {
+    "unknown_key": (["+strategy=lions", "n_worker=300"],
+                    ["-m", "+strategy=lions", "n_worker=300", "seed=0,1"],
+                    "n_worker=300: unknown key (did you mean 'n_workers'?)"),
+    "bad_value_among_several": (["+strategy=lions", "n_workers=abc"],
+                                ["-m", "+strategy=lions", "n_workers=300,abc", "seed=0,1"],
+                                "n_workers='abc': must be an integer"),
+    "unknown_experiment": (["+experiment=smok"], ["-m", "+experiment=smok"],
+                           "experiment=smok: unknown experiment; available: e1_strategies, "),
+    "unknown_experiment_in_a_list": (["+experiment=smok"], ["-m", "+experiment=smoke,smok"],
+                                     "experiment=smok: unknown experiment; available: "),
+    "unknown_launcher": (["+strategy=lions", "hydra/launcher=nope"],
+                         ["-m", "+strategy=lions", "hydra/launcher=nope", "seed=0,1"],
+                         "hydra/launcher=nope: unknown hydra/launcher; available: "),
+    "strategy_without_plus": (["strategy=lions"], ["-m", "strategy=lions", "seed=0,1"],
+                              "strategy=lions: no strategy is chosen by default, so there is none "
+                              "to override; write +strategy=lions to choose one"),
+    "too_large_for_memory": (["+strategy=lions", "n_workers=100000000000"],
+                             ["-m", "+strategy=lions", "n_workers=1000,100000000000"],
+                             "n_workers=100000000000: does not fit in memory: needs at least "),
+    "unparsable": (["+strategy=lions", "seed=range(a)"],
+                   ["-m", "+strategy=lions", "seed=range(a)"], "seed=range(a): cannot parse it"),
+}
+
+
+@pytest.mark.parametrize("mode", ["single", "sweep"])
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_single_and_sweep(tmp_path, case, mode):
+    single, sweep, needle = BAD_INPUTS[case]
+    r = sim("run", *(single if mode == "single" else sweep), cwd=tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], r.stderr
+    assert "sweep folder" not in r.stdout and not list(tmp_path.iterdir())
+
+
+def test_error_lists_the_options(tmp_path):
+    r = sim("run", "-m", "+strategy=lions", "hydra/launcher=nope", cwd=tmp_path)
+    for name in ("basic", "joblib", "local", "slurm", "submitit_local", "submitit_slurm"):
+        assert name in r.stderr
+    r = sim("run", "-m", "+experiment=smok", cwd=tmp_path)
+    assert all(f"e{i}_" in r.stderr for i in range(1, 6)) and "smoke" in r.stderr
+
+
+def test_sweep_checks_every_combination_in_process(capsys):
+    """The bad value is in the last of 600 runs, a combination of two valid values, or
+    only in the experiment's own sweep parameters; every run is found as Hydra makes it."""
+    from sim.cli import check_sweep
+
+    assert check_sweep(["+strategy=lions,everyone", "seed=range(0,300)"]) == 600
+    assert check_sweep(["+experiment=smoke"]) == 4  # its hydra.sweeper.params: 2 x 2
+    cases = [
+        (["+strategy=lions,everyone", "seed=range(0,299)", "n_workers=500,-1"],
+         "error: n_workers=-1: must be >= 2\n"),
+        (["+strategy=mixed,lions", "strategy.shares.lions=0.3,0.6"],
+         "error: strategy.shares: shares sum to 0.3, must sum to 1 (lions=0.3) (in the sweep's "
+         "run +strategy=lions strategy.shares.lions=0.3)\n"),
+        (["+experiment=smoke", "weeks=0"], "error: weeks=0: must be >= 1\n"),
+        (["+strategy=lions", "seed=1,2", "strategy.params.lions.focus_k=3,x"],
+         "error: strategy.params.lions.focus_k='x': must be an integer\n"),
+    ]
+    for overrides, message in cases:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            check_sweep(overrides)
+        assert exc.value.code == 2 and capsys.readouterr().err == message, overrides
+
+
+def test_sweep_configs_equal_hydras_composition_of_each_run():
+    """The cheap path (one Hydra composition per combination of groups, values set in a
+    copy) gives each run exactly the configuration Hydra composes for it."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from sim.cli import CONFIG_DIR, sweep_configs
+
+    overrides = ["+strategy=mixed,lions", "seed=3,4", "market.vacancy_rate=0.03,0.05",
+                 "ties.strength={colleague:0.4,online:0.2}",
+                 "~output.ties", "+preset=calvo_jackson"]
+    runs = list(sweep_configs(overrides))
+    assert len(runs) == 8
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        for run, data, _, swept in runs:
+            expected = OmegaConf.to_container(compose("config", overrides=run), resolve=True)
+            assert data == expected, run
+            assert set(swept) == {"strategy", "seed", "market.vacancy_rate"}
