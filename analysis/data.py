@@ -10,8 +10,9 @@ not care whether it looks at one run or a thousand.
 
 Spells already running at week 0 (``left_truncated``) began during the burn-in;
 :attr:`Data.spells` leaves them out (the duration analyses use a flow sample of
-spells that start in the horizon), :attr:`Data.all_spells` keeps them (hiring
-channels count every hire made in the horizon).
+spells that start in the horizon, the basis of every headline count and share),
+:attr:`Data.all_spells` keeps them (for the state at the end of a run, e.g. who
+is unemployed in the final week).
 """
 
 from __future__ import annotations
@@ -151,17 +152,29 @@ def load(path: str | Path, recollect: bool = False) -> Data:
         A :class:`Data` object.
 
     Raises:
-        FileNotFoundError: ``path`` is none of the above.
-        ValueError: the sweep has no complete run.
+        FileNotFoundError: ``path`` is none of the above (nothing is written).
+        ValueError: an incomplete run folder, or a sweep with no complete run
+            (checked before collecting: nothing is written).
     """
     path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: not a sweep, collected or run folder")
     if (path / SUMMARY).is_file():
+        if not (path / "spells.parquet").is_file():
+            raise ValueError(f"{path}: a run folder without spells.parquet")
         return _load_run(path)
     if (path / "runs.parquet").is_file() and not (path / COLLECTED).exists():
         return _load_collected(path, path.parent)
-    if path.is_dir() and ((path / "multirun.yaml").is_file() or (path / COLLECTED).is_dir()
-                          or any(path.rglob(".hydra"))):
+    if (path / ".hydra").is_dir() or any(path.glob("lease.*.json")):
+        raise ValueError(f"{path}: an incomplete run (no summary.json)")
+    runs_below = [p.parent for p in path.rglob(".hydra") if p.is_dir() and COLLECTED not in
+                  p.relative_to(path).parts]
+    if (path / "multirun.yaml").is_file() or (path / COLLECTED).is_dir() or runs_below:
         if recollect or not (path / COLLECTED / "runs.parquet").is_file():
+            if not any((p / SUMMARY).is_file() for p in runs_below):
+                # checked before collect writes anything: nothing is left behind
+                raise ValueError(f"{path}: no complete run to analyse "
+                                 f"({len(runs_below)} run folders, none with summary.json)")
             from sim.sweep import collect
 
             res = collect(path)

@@ -1,16 +1,18 @@
 """Mechanisms: how jobs are found (channels, ties) and whether unemployment
 clusters along ties (RESEARCH.md questions 4 and 5, stylized facts 1-3 and 6).
 
-Hires are taken from the spell records (:attr:`analysis.data.Data.all_spells`:
-every hire made in the horizon, spells that began in the burn-in included,
-like the run summary's ``share_hires_contacts``). The network is known only at
+Hires are taken from the spell records on the project's one counting basis: the
+hires that end spells begun in the horizon (:attr:`analysis.data.Data.spells`,
+like the run summary's ``n_hires`` and ``share_hires_contacts``; hires ending
+spells that began in the burn-in are left out). The network is known only at
 the end of a run (``ties.parquet``, written with ``output.ties=true``); measures
 that need it say so and return nothing rather than guess when it is missing.
 
-Shares come with two intervals: ``lower``/``upper`` are exact binomial
+Shares come with two intervals: ``lower``/``upper`` are within-run exact binomial
 (Clopper-Pearson) intervals on the pooled counts (hires as independent draws),
-``mean_lower``/``mean_upper`` a t interval over per-run shares (replicates); the
-latter is the one to report for a simulation experiment.
+``mean_lower``/``mean_upper`` a run-level t interval of the mean of per-run
+shares on the logit scale (:func:`analysis.stats.range_interval`: inside [0, 1];
+none with one run); the latter is the one to compare scenarios with.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import Data
-from analysis.stats import clopper_pearson, poisson_interval, t_interval
+from analysis.stats import clopper_pearson, interval_note, poisson_interval, range_interval
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,14 @@ def _by(data: Data, by: str | Sequence[str] | None) -> list[str]:
 
 
 def _hires(data: Data) -> pd.DataFrame:
-    s = data.all_spells
+    """Hires ending spells begun in the horizon (the counting basis of the headline)."""
+    s = data.spells
     return s[~s["censored"]]
 
 
 def _shares(df: pd.DataFrame, by: list[str], flag: pd.Series, level: float) -> pd.DataFrame:
-    """Share of rows with ``flag`` per group: pooled (Clopper-Pearson) and across runs."""
+    """Share of rows with ``flag`` per group: within-run pooled (Clopper-Pearson) and
+    run-level (mean of per-run shares, logit-scale t interval, ``note``)."""
     df = df.assign(_flag=flag.to_numpy(bool))
     rows = []
     for key, g in df.groupby(by, observed=True, dropna=False, sort=True) if by else [((), df)]:
@@ -54,10 +58,11 @@ def _shares(df: pd.DataFrame, by: list[str], flag: pd.Series, level: float) -> p
         k, n = int(g["_flag"].sum()), len(g)
         lo, hi = clopper_pearson(k, n, level)
         per_run = g.groupby("run_id")["_flag"].mean()
-        ti = t_interval(per_run.to_numpy(), level)
+        ti = range_interval(per_run.to_numpy(), (0.0, 1.0), level)
         rows.append({**dict(zip(by, key, strict=True)), "n": n, "k": k, "share": k / n if n else np.nan,
                      "lower": float(lo), "upper": float(hi), "n_runs": len(per_run),
-                     "share_mean": ti["mean"], "mean_lower": ti["lower"], "mean_upper": ti["upper"]})
+                     "share_mean": ti["mean"], "mean_lower": ti["lower"], "mean_upper": ti["upper"],
+                     "note": interval_note(len(per_run), ti["sd"])})
     return pd.DataFrame(rows)
 
 
@@ -75,8 +80,9 @@ def hires_by_channel(data: Data, by: str | Sequence[str] | None = None,
 
     Returns:
         One row per group and channel: ``channel``, ``hires`` (count), ``n`` (all
-        hires of the group), ``share`` with pooled ``lower``/``upper``, and the
-        mean of per-run shares ``share_mean`` with ``mean_lower``/``mean_upper``.
+        hires of the group, of spells begun in the horizon), ``share`` with
+        within-run ``lower``/``upper``, and the mean of per-run shares
+        ``share_mean`` with run-level ``mean_lower``/``mean_upper`` and ``note``.
     """
     by = _by(data, by)
     hires = _hires(data)

@@ -42,6 +42,7 @@ import pandas as pd
 
 from analysis import tables
 from analysis.data import COLLECTED, SUMMARY, Data, load
+from analysis.stats import FEW_RUNS
 from sim.runner import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ REPORT_PACKAGES = ("lifelines", "matplotlib", "scipy", "pandas", "numpy")
 #: Captions of the figures by name (prefixes for the families of names).
 CAPTIONS = {
     "km": "Kaplan-Meier curves of the share still unemployed by weeks of search, by "
-          "strategy, with pointwise 95% bands (spells pooled over runs).",
+          "strategy, with pointwise 95% within-run bands (spells pooled over runs and treated "
+          "as independent: not for comparing scenarios).",
     "hazard": "Weekly hazard of re-employment by spell duration and strategy (exact "
-              "binomial 95% bands): duration dependence.",
+              "binomial 95% within-run bands, spells pooled over runs and swept cells): "
+              "duration dependence.",
     "rmst_vs_": "Restricted mean weeks to re-employment against a swept parameter, by "
                 "strategy; bands are 95% t intervals across replicate runs.",
     "median_vs_": "Median weeks to re-employment against a swept parameter, by strategy; "
@@ -79,7 +82,8 @@ class ReportError(Exception):
 class Section:
     """One section of a report: a heading and its blocks, in order.
 
-    A block is ``("p", text)``, ``("table", name, shown_df, caption)``,
+    A block is ``("p", text)``, ``("warn", text)`` (shown prominently),
+    ``("table", name, shown_df, caption)``,
     ``("figure", png_path, caption)``, ``("pre", text)`` or ``("details", summary,
     shown_df)``.
     """
@@ -122,8 +126,13 @@ def ensure_figures(data: Data, fig_dir: Path, size: str = "one", horizon: float 
 
 
 def caption(name: str, extra: dict[str, str] | None = None) -> str:
-    """The caption of a figure file stem (``extra`` captions first)."""
-    for table in (extra or {}, CAPTIONS):
+    """The caption of a figure file stem: ``extra`` captions first, then
+    ``analysis.figures.CAPTIONS`` if the figures module defines it (it knows its
+    bands), then :data:`CAPTIONS`."""
+    import analysis.figures as figures_module
+
+    own = getattr(figures_module, "CAPTIONS", None) or {}
+    for table in (extra or {}, own, CAPTIONS):
         if name in table:
             return table[name]
         for key, text in table.items():
@@ -205,6 +214,13 @@ def varied_table(data: Data) -> pd.DataFrame:
         rows.append({"parameter": "+strategy" if col == "strategy_mix" else col,
                      "values": values, "runs per value": "/".join(sorted({str(c) for c in counts}))})
     return pd.DataFrame(rows, columns=["parameter", "values", "runs per value"])
+
+
+def varied_parameters(data: Data) -> list[str]:
+    """Names of the parameters that vary across the complete runs, as listed in the
+    Parameters section (``+strategy``, swept parameters, ``seed``): the one
+    definition of "varied" used everywhere in the report."""
+    return list(varied_table(data)["parameter"])
 
 
 def _short(v) -> str:
@@ -343,16 +359,28 @@ def build_sections(data: Data, png: list[Path], staging: Path, *, horizon: float
     """
     summaries = _summaries(data)
     definition = sweep_definition(data)
+    tables_sec, findings = _tables_section(data, staging / "tables", horizon, cox_max_spells)
     overview = Section("Overview")
     if intro:
         overview.blocks.append(("p", intro))
     n_spells = len(data.spells)
+    varied = varied_parameters(data)
     overview.blocks.append(("p", (
         f"{data.kind.capitalize()} at {data.root}: {len(data.runs)} complete runs, "
-        f"{n_spells:,} unemployment spells that start in the horizon ({len(data.all_spells):,} "
-        f"with those running at week 0), strategies: {', '.join(data.strategies)}; swept: "
-        f"{', '.join(data.params) or 'nothing'}. Horizon {data.horizon_weeks + 1} weeks; RMST "
+        f"{n_spells:,} unemployment spells begun in the horizon (the basis of every count, "
+        f"share and duration below; {len(data.all_spells) - n_spells:,} spells already running "
+        f"at week 0 are left out), strategies: {', '.join(data.strategies)}; varied across "
+        f"runs: {', '.join(varied) or 'nothing'}. Horizon {data.horizon_weeks + 1} weeks; RMST "
         f"restricted to {min(horizon, data.horizon_weeks):g} weeks.")))
+    overview.blocks.append(("p", (
+        "Runs are the unit of inference: every interval and test that compares scenarios is "
+        "computed from per-run estimates (means across runs with t intervals that stay inside "
+        "the quantity's range; differences paired by seed; Cox fits per seed combined across "
+        "seeds; log-rank tests stratified by seed), p-values are Holm-adjusted within each "
+        "table. Intervals that treat spells as independent appear only in tables labelled "
+        "within-run.")))
+    for kind, text in findings.get("notes", []):
+        overview.blocks.append((kind, text))
     status = _status_line(data)
     if status:
         overview.blocks.append(("p", status))
@@ -366,8 +394,7 @@ def build_sections(data: Data, png: list[Path], staging: Path, *, horizon: float
         figs.blocks.append(("figure", fig_out / p.name, caption(p.stem, captions)))
     for name, why in (skipped or {}).items():
         figs.blocks.append(("p", f"Skipped {name}: {why}."))
-    return [overview, figs, _tables_section(data, staging / "tables", horizon, cox_max_spells),
-            _parameters_section(data, summaries, definition),
+    return [overview, figs, tables_sec, _parameters_section(data, summaries, definition),
             Section("Provenance", [("table", None, provenance(data, summaries, command),
                                     "Where the results come from.")])]
 
@@ -390,42 +417,151 @@ def _status_line(data: Data) -> str:
             f"(python -m sim status {sweep}).")
 
 
-def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int) -> Section:
+def _replicates_note(data: Data) -> tuple[str, str] | None:
+    """An Overview block on the number of runs per cell (None if 5 or more everywhere)."""
+    keys = ["strategy", *data.params]
+    per_cell = data.spells.groupby(keys, observed=True, dropna=False)["run_id"].nunique()
+    if per_cell.empty:
+        return None
+    lo, hi = int(per_cell.min()), int(per_cell.max())
+    runs = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    if lo < 2:
+        return ("warn", f"No replicates: {runs} run(s) per strategy and cell. Nothing here is an "
+                "interval across runs; the estimates describe one simulated market each, and the "
+                "within-run intervals (spells treated as independent) do not measure how much "
+                "another market would differ. Run several seeds to compare scenarios.")
+    if lo < FEW_RUNS:
+        return ("warn", f"Few replicates: {runs} runs per strategy and cell. With fewer than "
+                f"{FEW_RUNS} runs the intervals rest on few runs: they are wide and only "
+                "approximate (a t interval with 1 degree of freedom for 2 runs), and a "
+                "quantity equal in every run has no interval at all.")
+    return None
+
+
+def _estimand(text: str) -> str:
+    return f"Estimand: {text}"
+
+
+def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
+                    ) -> tuple[Section, dict]:
+    """The Tables section and what the Overview must say about it (``notes``)."""
     sec = Section("Tables")
+    notes: list[tuple[str, str]] = []
+    rep = _replicates_note(data)
+    if rep:
+        notes.append(rep)
+        sec.blocks.append(rep)
     sec.blocks.append(("p", "Each table is also in tables/ as CSV (numbers) and LaTeX "
-                       "(booktabs; needs \\usepackage{booktabs})."))
-    specs = [
-        ("headline", lambda: tables.headline_table(data, horizon),
-         f"Time to re-employment by strategy: median and restricted mean (RMST, horizon "
-         f"{min(horizon, data.horizon_weeks):g} weeks) weeks, and the share re-employed within 4 "
-         "weeks, with 95% intervals (t across runs, or pooled Kaplan-Meier for a single run)."),
-        ("difference", lambda: tables.difference_table(data, horizon=horizon),
-         "Lions minus everyone: difference in RMST (weeks) and in the share re-employed within 4 "
-         "weeks (percentage points), paired by seed where possible, with 95% intervals."),
-        ("logrank", lambda: tables.logrank_table(data),
-         "Log-rank tests of equal re-employment curves across strategies (pairwise p-values "
-         "Holm-adjusted). Spells are treated as independent: prefer the replicate intervals."),
-        ("channels", lambda: tables.channels_table(data),
-         "Hires by channel and share of contact hires through weak ties (acquaintance or "
-         "online), with 95% intervals (t across runs, or exact binomial for a single run)."),
-    ]
-    for name, make, text in specs:
-        t = make()
-        if t.empty:
+                       "(booktabs; needs \\usepackage{booktabs}). Intervals are 95%; `note` says "
+                       "when an interval is missing (one run, identical runs) or rests on few runs."))
+    tau = min(horizon, data.horizon_weeks)
+    made: dict[str, pd.DataFrame] = {}
+
+    def add(name: str, table: pd.DataFrame, text: str) -> None:
+        made[name] = table
+        if table.empty:
             sec.blocks.append(("p", f"{name}: not applicable to these data."))
-            continue
-        tables.write_table(t, out, name, text)
-        sec.blocks.append(("table", name, tables.display(t), text))
-    cox, note = tables.cox_table(data, cox_max_spells)
-    text = ("Cox proportional hazards of re-employment: strategy (reference: passive if present), "
-            "ability, log2(1 + degree at the start of the spell); baseline hazard per sector; "
-            "variance clustered on workers. Hazard ratio > 1: faster re-employment. " + note)
-    if cox.empty:
-        sec.blocks.append(("p", "cox: no model could be fitted (no event)."))
-    else:
-        tables.write_table(cox, out, "cox", text)
-        sec.blocks.append(("table", "cox", tables.display(cox), text))
-    return sec
+            return
+        tables.write_table(table, out, name, text)
+        sec.blocks.append(("table", name, tables.display(table), text))
+
+    head = tables.headline_table(data, horizon)
+    add("headline", head, _estimand(
+        f"per strategy, the mean over runs of each run's Kaplan-Meier median weeks to "
+        f"re-employment, restricted mean weeks (RMST, horizon {tau:g} weeks) and share "
+        "re-employed within 4 weeks, over spells begun in the horizon. 95% t intervals across "
+        "runs, formed on the logit scale of each quantity's range so that they stay inside it; "
+        "none with one run."))
+    if (head["runs"] < 2).any():
+        add("within_run", tables.within_run_table(data, horizon), _estimand(
+            "the same quantities for the spells of each single run pooled. WITHIN-RUN intervals: "
+            "they treat the spells of one simulated market as independent and say nothing about "
+            "how another market (seed) would differ; not for comparing scenarios."))
+    diff = tables.difference_table(data, horizon=horizon)
+    add("difference", diff, _estimand(
+        "lions minus everyone, the mean over seeds of the per-seed difference (runs of a seed "
+        f"share the market; other swept factors averaged within seed) in RMST (weeks, horizon "
+        f"{tau:g}) and in the share re-employed within 4 weeks (percentage points); positive RMST "
+        "difference: lions slower. Paired t intervals across seeds within the possible range; "
+        "p_holm: Holm across the rows of this table."))
+    lr = tables.logrank_table(data)
+    cox, cox_note = tables.cox_table(data, cox_max_spells)
+    direction = tables.direction_table(data, cox, lr, horizon) if not cox.empty else pd.DataFrame()
+    add("direction", direction, _estimand(
+        "which strategy each estimate says is re-employed sooner: the difference of mean per-run "
+        "medians, the paired RMST difference, the stratified log-rank test (observed minus "
+        "expected hires) and the Cox hazard ratio (total effect). `agree` is yes when all that "
+        "say anything say the same."))
+    if not direction.empty:
+        bad = direction[~direction["agree"]]
+        if len(bad):
+            notes.append(("warn", "The estimates disagree in direction for "
+                          f"{', '.join(bad['comparison'].astype(str).unique())}: the KM median, "
+                          "RMST difference, log-rank and Cox do not all point the same way (table "
+                          "direction). The RMST difference is the headline; with non-proportional "
+                          "hazards a single hazard ratio can point the other way."))
+        else:
+            notes.append(("p", "Direction check: the KM median, RMST difference, stratified "
+                          "log-rank test and Cox hazard ratio agree on which strategy is "
+                          "re-employed sooner in every comparison (table direction)."))
+    add("logrank", lr, _estimand(
+        "the hypothesis of equal re-employment hazards across strategies, tested with log-rank "
+        "tests stratified by seed (each spell compared only with spells of the same market; the "
+        "score test of a Cox model with a baseline hazard per seed). Within a seed spells still "
+        "count as independent, so p-values are small with many spells: the difference table is "
+        "the run-level comparison. p_holm: Holm across the rows of this table."))
+    add("cox", cox, _estimand(
+        "the total effect of each strategy on the hazard of re-employment against the reference "
+        "strategy (hazard ratio > 1: faster re-employment), adjusted only for ability (fixed "
+        "before the strategy acts); network measures such as the degree at the start of the "
+        "spell are caused by the strategy and are not adjusted for. One Cox model per seed "
+        "(baseline hazard per sector), log hazard ratios averaged across seeds with a t interval "
+        "across seeds (runs as the unit). " + cox_note))
+    ph = tables.ph_table(data, cox_max_spells) if not cox.empty else pd.DataFrame()
+    add("ph_test", ph, _estimand(
+        "whether each hazard ratio of the cox table is constant over the weeks of search "
+        "(proportional-hazards test on scaled Schoenfeld residuals against Kaplan-Meier time, "
+        "lifelines; baseline hazard per seed and sector; spells as independent within seed). "
+        "rejected: the single hazard ratio averages effects that change with duration; read the "
+        "piecewise table and the RMST difference instead. p_holm: Holm across this table."))
+    refs = cox["reference"].dropna().unique() if not cox.empty else []
+    pairs = [(s, r) for r in refs for s in data.strategies if s != r]
+    pw = pd.concat([tables.piecewise_table(data, a, b) for a, b in pairs], ignore_index=True
+                   ) if pairs else pd.DataFrame()
+    if not pw.empty:
+        pw["p_holm"] = tables.holm(pw["p_value"].to_numpy(float))
+    add("piecewise", pw, _estimand(
+        "the hazard ratio of re-employment (strategy / reference) within bands of search weeks "
+        "(1-4, 5-13, 14-26, 27-52), as the geometric mean over seeds of per-seed ratios of "
+        "hires per week searched in the band; no proportional-hazards assumption across bands. "
+        "Paired t intervals across seeds; p_holm: Holm across this table."))
+    if not ph.empty:
+        strat = ph[ph["covariate"].str.startswith("strategy[")]
+        rejected = strat[strat["proportional"] == "rejected"]
+        if len(rejected):
+            notes.append(("warn", "Proportional hazards rejected for "
+                          f"{', '.join(rejected['covariate'].unique())} (Holm-adjusted p < 0.05, "
+                          "table ph_test): the strategy's hazard ratio changes with the weeks of "
+                          "search, so the single Cox hazard ratio is an average over durations. "
+                          "Read the piecewise hazard ratios; the RMST difference stays the "
+                          "headline."))
+        elif len(strat):
+            notes.append(("p", "Proportional hazards not rejected for the strategy terms "
+                          "(table ph_test); the piecewise table shows the hazard ratio by weeks "
+                          "of search."))
+    adj, adj_note = tables.cox_adjusted_table(data, cox_max_spells)
+    add("cox_adjusted", adj, _estimand(
+        "effect not through network size: the strategy's hazard ratio among workers with the "
+        "same number of contacts at the start of the spell (log2(1 + degree) and ability "
+        "adjusted). The strategy changes the network, so this removes the part of its effect "
+        "that works through the number of contacts; it is NOT the strategy's total effect (the "
+        "cox table) and can point the other way. Fitted like the cox table. " + adj_note))
+    add("channels", tables.channels_table(data), _estimand(
+        "per strategy, over the hires ending spells begun in the horizon, the mean over runs of "
+        "each run's share of hires by channel (formal application, lead, referral) and of contact "
+        "hires through weak ties (acquaintance or online). 95% t intervals across runs on the "
+        "logit scale (inside 0-100%); none with one run."))
+    return sec, {"notes": notes, "tables": made}
 
 
 def _parameters_section(data: Data, summaries: list[dict], definition: dict) -> Section:
@@ -465,7 +601,7 @@ font-size:.85em}th,td{border-bottom:1px solid #ccc;padding:.2em .6em;text-align:
 vertical-align:top}th{border-bottom:2px solid #444}caption{caption-side:top;text-align:left;
 font-size:.95em;padding:.3em 0;color:#444}figure{margin:1em 0 2em}figcaption{font-size:.9em;
 color:#444;max-width:760px}pre{background:#f5f5f5;padding:.6em;overflow-x:auto;font-size:.85em}
-td{white-space:pre-wrap}"""
+td{white-space:pre-wrap}.warn{background:#fff3cd;border-left:4px solid #d39e00;padding:.4em .6em}"""
 
 
 def _png_width(path: Path) -> int:
@@ -490,6 +626,8 @@ def _html_block(block) -> str:
     kind = block[0]
     if kind == "p":
         return f"<p>{html.escape(block[1])}</p>"
+    if kind == "warn":
+        return f'<p class="warn"><strong>Warning:</strong> {html.escape(block[1])}</p>'
     if kind == "pre":
         return f"<pre>{html.escape(block[1])}</pre>"
     if kind == "figure":
@@ -540,6 +678,8 @@ def render_markdown(title: str, sections: list[Section], base: Path) -> str:
             kind = block[0]
             if kind == "p":
                 out += [block[1], ""]
+            elif kind == "warn":
+                out += [f"> **Warning:** {block[1]}", ""]
             elif kind == "pre":
                 out += ["```", block[1], "```", ""]
             elif kind == "figure":

@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis import mechanisms, survival
 from analysis.data import Data
+from analysis.stats import IDENTICAL, holm, interval_note
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,20 @@ def _keys(data: Data) -> list[str]:
 # ---------------------------------------------------------------------------- tables
 
 
+def _notes(*notes: str) -> str:
+    return "; ".join(dict.fromkeys(n for n in notes if n))
+
+
 def headline_table(data: Data, horizon: float = survival.DEFAULT_HORIZON,
                    at: float = survival.WITHIN) -> pd.DataFrame:
-    """Headline outcomes per strategy and swept-parameter cell.
+    """Headline outcomes per strategy and swept-parameter cell, runs as the unit.
 
-    With two or more runs in a cell, each outcome is the mean of the per-run
-    estimates with a 95% t interval across runs (seeds); with one run, the pooled
-    Kaplan-Meier estimate and its interval (``interval`` says which).
+    Estimands: the mean over runs of each run's Kaplan-Meier median weeks, RMST
+    on [0, ``horizon``] weeks, and share re-employed within ``at`` weeks, over the
+    spells begun in the horizon. Intervals are 95% t intervals across runs on the
+    logit scale of each quantity's range (:func:`analysis.survival.replicate_summary`),
+    so they stay in the range; a cell with one run has no interval ("no
+    replicates"); ``note`` says when the runs are few or identical.
 
     Args:
         data: loaded outputs.
@@ -49,27 +57,61 @@ def headline_table(data: Data, horizon: float = survival.DEFAULT_HORIZON,
     Returns:
         Columns: strategy, swept parameters, ``runs``, ``spells``, ``events``,
         ``median``, ``median_lower``, ``median_upper``, ``rmst``, ``rmst_lower``,
-        ``rmst_upper``, ``within``, ``within_lower``, ``within_upper``,
-        ``interval``, ``horizon``, ``at``.
+        ``rmst_upper``, ``within``, ``within_lower``, ``within_upper``, ``note``,
+        ``horizon``, ``at``.
     """
     keys = _keys(data)
-    pooled = survival.pooled_summary(data, keys, horizon, at)
     rep = survival.replicate_summary(data, keys, horizon, at)
-    rep = rep[[*keys, "n_runs", *(c for c in rep.columns if c.endswith(
-        ("_mean", "_lower", "_upper")))]].rename(columns=lambda c: c if c in keys else f"rep_{c}")
-    df = pooled.merge(rep, on=keys, how="left")
-    many = (df["rep_n_runs"] >= 2).to_numpy()
-    out = df[keys].copy()
-    out["runs"], out["spells"], out["events"] = df["n_runs"], df["n_spells"], df["n_events"]
-    for m, rep_name, pooled_name in (("median", "median", "median"), ("rmst", "rmst", "rmst"),
-                                     ("within", "share_within", "share")):
-        pooled_est = "share_within" if m == "within" else m
-        out[m] = np.where(many, df[f"rep_{rep_name}_mean"], df[pooled_est])
-        for side in ("lower", "upper"):
-            out[f"{m}_{side}"] = np.where(many, df[f"rep_{rep_name}_{side}"],
-                                          df[f"{pooled_name}_{side}"])
-    out["interval"] = np.where(many, "t across runs", "pooled KM")
-    out["horizon"], out["at"] = df["horizon"], at
+    counts = data.spells.groupby(keys, observed=True, dropna=False).agg(
+        events=("censored", lambda c: int((~c.astype(bool)).sum()))).reset_index()
+    rep = rep.merge(counts, on=keys, how="left")
+    out = rep[keys].copy()
+    out["runs"], out["spells"], out["events"] = rep["n_runs"], rep["n_spells"], rep["events"]
+    for m, name in (("median", "median"), ("rmst", "rmst"), ("within", "share_within")):
+        out[m] = rep[f"{name}_mean"]
+        out[f"{m}_lower"], out[f"{m}_upper"] = rep[f"{name}_lower"], rep[f"{name}_upper"]
+    notes = []
+    for r in rep.itertuples(index=False):
+        n = interval_note(r.n_runs, 1.0)
+        ident = [lab for lab, name in (("median", "median"), ("RMST", "rmst"),
+                                       ("share", "share_within"))
+                 if getattr(r, f"{name}_note") == IDENTICAL]
+        undefined = r.median_note if r.median_undefined else ""
+        notes.append(_notes(n, f"{', '.join(ident)}: {IDENTICAL}" if ident else "",
+                            undefined))
+    out["note"] = notes
+    out["horizon"], out["at"] = rep["horizon"], at
+    return out
+
+
+def within_run_table(data: Data, horizon: float = survival.DEFAULT_HORIZON,
+                     at: float = survival.WITHIN) -> pd.DataFrame:
+    """Within-run intervals: the Kaplan-Meier estimates of the spells of each cell
+    pooled, with intervals that treat spells as independent.
+
+    Estimands: the median, RMST and share within ``at`` weeks of the spells of the
+    run(s) of a cell. The intervals describe the sampling of spells within these
+    simulated markets, not the variation between markets: they are not intervals
+    for comparing scenarios (:func:`headline_table` is). Shown for cells with a
+    single run.
+
+    Returns:
+        Columns: strategy, swept parameters, ``runs``, ``spells``, ``median``,
+        ``rmst``, ``within`` with ``_lower``/``_upper``, ``interval``.
+    """
+    keys = _keys(data)
+    p = survival.pooled_summary(data, keys, horizon, at)
+    out = p[keys].copy()
+    out["runs"], out["spells"] = p["n_runs"], p["n_spells"]
+    for m, name, ci in (("median", "median", "median"), ("rmst", "rmst", "rmst"),
+                        ("within", "share_within", "share")):
+        out[m] = p[name]
+        out[f"{m}_lower"], out[f"{m}_upper"] = p[f"{ci}_lower"], p[f"{ci}_upper"]
+        if m != "median":
+            lo, hi = (0.0, p["horizon"]) if m == "rmst" else (0.0, 1.0)
+            out[f"{m}_lower"] = np.maximum(out[f"{m}_lower"], lo)
+            out[f"{m}_upper"] = np.minimum(out[f"{m}_upper"], hi)
+    out["interval"] = "within-run (spells as independent)"
     return out
 
 
@@ -77,8 +119,13 @@ def difference_table(data: Data, a: str = "lions", b: str = "everyone",
                      horizon: float = survival.DEFAULT_HORIZON,
                      at: float = survival.WITHIN) -> pd.DataFrame:
     """``a - b`` of RMST and of the share re-employed within ``at`` weeks per cell of
-    the swept parameters, paired by seed where possible
-    (:func:`analysis.survival.strategy_difference`); empty if a strategy is missing."""
+    the swept parameters, paired by seed (:func:`analysis.survival.strategy_difference`).
+
+    Estimand: the mean over seeds of the per-seed difference (each seed's runs
+    averaged over the other swept factors). Intervals: paired t across seeds
+    within the difference's possible range; ``p_holm``: Holm's adjustment across
+    every row of this table. Empty if a strategy is missing.
+    """
     if a not in data.strategies or b not in data.strategies:
         return pd.DataFrame()
     frames = [survival.strategy_difference(data, a, b, m, horizon=horizon, at=at)
@@ -87,32 +134,18 @@ def difference_table(data: Data, a: str = "lions", b: str = "everyone",
     if out.empty:
         return out
     out.insert(0, "comparison", f"{a} - {b}")
-    return out
+    out["p_holm"] = holm(out["p_value"].to_numpy(float))
+    cols = [c for c in out.columns if c not in ("note", "paired")] + ["paired", "note"]
+    return out[cols]
 
 
 def logrank_table(data: Data) -> pd.DataFrame:
-    """Log-rank tests between strategies (multivariate and pairwise with Holm
-    adjustment) within each cell of the swept parameters."""
+    """Log-rank tests between strategies, stratified by seed (multivariate and
+    pairwise), within each cell of the swept parameters; Holm across the table."""
     return survival.logrank(data)
 
 
-def cox_table(data: Data, max_spells: int = COX_MAX_SPELLS) -> tuple[pd.DataFrame, str]:
-    """Cox models of re-employment (strategy, ability, log2 degree; sector strata;
-    worker-clustered variance), one per cell of the swept parameters, or with more
-    than :data:`COX_MAX_CELLS` cells one model stratified by sector and cell.
-
-    lifelines' Cox fit grows faster than linearly with the spells, so a cell with
-    more than ``max_spells`` spells is fitted on its first runs by seed (whole runs,
-    every strategy of a kept seed) up to that many spells.
-
-    Args:
-        data: loaded outputs.
-        max_spells: largest number of spells per model.
-
-    Returns:
-        ``(table, note)``: the tidy table of :func:`analysis.survival.cox_table` and
-        a sentence on any subsampling (empty if none).
-    """
+def _cox_input(data: Data, max_spells: int) -> tuple[pd.DataFrame, list[str], str]:
     spells = data.spells
     cells = list(data.params)
     note = ""
@@ -120,16 +153,145 @@ def cox_table(data: Data, max_spells: int = COX_MAX_SPELLS) -> tuple[pd.DataFram
     if n_cells > COX_MAX_CELLS:  # one model, a baseline hazard per sector and cell
         spells = spells.assign(sector=spells["sector"].astype(str) + "|" + spells[cells].astype(
             str).agg("|".join, axis=1))
-        note = (f"One model over the {n_cells} cells of the swept parameters, with a baseline "
-                "hazard per sector and cell: the strategy hazard ratios are averages over the "
-                "cells. ")
+        note = (f"One model per seed over the {n_cells} cells of the swept parameters, with a "
+                "baseline hazard per sector and cell: the strategy hazard ratios are averages "
+                "over the cells. ")
         cells = []
     kept, dropped = _cap_runs(spells, cells, max_spells)
-    fits = survival.fit_cox(kept, within=cells)
     if dropped:
         note += (f"{dropped} of {spells['run_id'].nunique()} runs left out of the Cox models "
-                 f"(at most {max_spells:,} spells per model, the lowest seeds kept).")
-    return survival.cox_table(fits), note
+                 f"(at most {max_spells:,} spells per cell, the lowest seeds kept).")
+    return kept, cells, note
+
+
+def cox_table(data: Data, max_spells: int = COX_MAX_SPELLS,
+              covariates: Sequence[str] = survival.TOTAL_EFFECT_COVARIATES
+              ) -> tuple[pd.DataFrame, str]:
+    """Cox hazard ratios of re-employment, one fit per seed combined across seeds
+    (:func:`analysis.survival.cox_by_seed`), per cell of the swept parameters (with
+    more than :data:`COX_MAX_CELLS` cells, one model per seed with a baseline
+    hazard per sector and cell).
+
+    Estimand (default covariates): the total effect of each strategy against the
+    reference on the hazard of re-employment, as a geometric mean over seeds of
+    per-seed hazard ratios; ability (fixed before the strategy acts) is adjusted
+    for, network measures are not (they are caused by the strategy; see
+    :func:`cox_adjusted_table`). A cell with more than ``max_spells`` spells is
+    fitted on its lowest seeds (whole runs) up to that many spells.
+
+    Args:
+        data: loaded outputs.
+        max_spells: largest number of spells per cell.
+        covariates: numeric spell covariates besides the strategy.
+
+    Returns:
+        ``(table, note)``: one row per cell and covariate (``hr`` with run-level
+        ``hr_lower``/``hr_upper``, ``p``, ``p_holm`` across the table, ``n_seeds``,
+        ``n``, ``events``, ``reference``, ``note``) and a sentence on any
+        subsampling (empty if none).
+    """
+    kept, cells, note = _cox_input(data, max_spells)
+    table = survival.cox_by_seed(kept, covariates, within=cells)
+    if not table.empty:
+        table["p_holm"] = holm(table["p"].to_numpy(float))
+        cols = [c for c in table.columns if c != "note"] + ["note"]
+        table = table[cols]
+    return table, note
+
+
+def cox_adjusted_table(data: Data, max_spells: int = COX_MAX_SPELLS) -> tuple[pd.DataFrame, str]:
+    """The Cox model adjusted for the number of contacts at the start of the spell
+    (``log2(1 + degree_at_start)``): the strategy's effect *not through network
+    size*. Same fitting as :func:`cox_table`."""
+    return cox_table(data, max_spells, survival.ADJUSTED_COVARIATES)
+
+
+def ph_table(data: Data, max_spells: int = COX_MAX_SPELLS) -> pd.DataFrame:
+    """Proportional-hazards test of the default Cox model per cell
+    (:func:`analysis.survival.ph_test`, baseline hazard per seed and sector), with
+    Holm's adjustment across the table."""
+    kept, cells, _ = _cox_input(data, max_spells)
+    table = survival.ph_test(kept, within=cells)
+    if not table.empty:
+        table["p_holm"] = holm(table["p"].to_numpy(float))
+        table["proportional"] = np.where(table["p_holm"] < 0.05, "rejected", "not rejected")
+    return table
+
+
+def piecewise_table(data: Data, a: str, b: str) -> pd.DataFrame:
+    """Hazard ratio ``a / b`` by band of search weeks (1-4, 5-13, 14-26, 27-52),
+    paired by seed (:func:`analysis.survival.piecewise_hazard_ratio`), Holm across
+    the table."""
+    table = survival.piecewise_hazard_ratio(data, a, b)
+    if table.empty:
+        return table
+    table.insert(0, "comparison", f"{a} / {b}")
+    table["p_holm"] = holm(table["p_value"].to_numpy(float))
+    cols = [c for c in table.columns if c != "note"] + ["note"]
+    return table[cols]
+
+
+def direction_table(data: Data, cox: pd.DataFrame, logrank: pd.DataFrame,
+                    horizon: float = survival.DEFAULT_HORIZON) -> pd.DataFrame:
+    """Do the estimates of the strategy comparison agree on which strategy finds
+    work sooner?
+
+    For each cell and each strategy against the Cox reference: the difference of
+    the mean per-run KM medians, the paired RMST difference, the stratified
+    log-rank test's direction (observed minus expected hires) and the Cox hazard
+    ratio (total effect), each turned into the strategy it says is re-employed
+    sooner. A zero difference says nothing.
+
+    Args:
+        data: loaded outputs.
+        cox: the default :func:`cox_table`.
+        logrank: the :func:`logrank_table`.
+        horizon: RMST horizon in weeks.
+
+    Returns:
+        Columns: cell columns, ``comparison``, ``median_diff``, ``rmst_diff``,
+        ``hr``, and ``median``, ``rmst``, ``logrank``, ``cox`` (the strategy each
+        says is sooner), ``agree`` (bool).
+    """
+    if cox.empty or len(data.strategies) < 2:
+        return pd.DataFrame()
+    cells = [c for c in data.params if c in cox.columns]
+    rows = []
+    for ref in cox["reference"].dropna().unique():
+        for s in [x for x in data.strategies if x != ref]:
+            rm = survival.strategy_difference(data, s, ref, "rmst", by=cells, horizon=horizon)
+            md = survival.strategy_difference(data, s, ref, "median", by=cells, horizon=horizon)
+            for _, r in rm.iterrows():
+                cell = {c: r[c] for c in cells}
+                sel = np.ones(len(cox), bool)
+                for c, v in cell.items():
+                    sel &= (cox[c] == v).to_numpy()
+                hr = cox[sel & (cox["covariate"] == f"strategy[{s}]").to_numpy()]["hr"]
+                m = md
+                for c, v in cell.items():
+                    m = m[m[c] == v]
+                lr = logrank[(logrank["test"] == "pairwise")
+                             & (logrank["group_a"].isin([s, ref]))
+                             & (logrank["group_b"].isin([s, ref]))]
+                for c, v in cell.items():
+                    lr = lr[lr[c] == v]
+                med = float(m["diff"].iloc[0]) if len(m) else np.nan
+                h = float(hr.iloc[0]) if len(hr) else np.nan
+
+                def sooner(v, slower_if_positive=True, s=s, ref=ref):
+                    if not np.isfinite(v) or v == 0:
+                        return None
+                    return ref if (v > 0) == slower_if_positive else s
+
+                row = {**cell, "comparison": f"{s} vs {ref}", "median_diff": med,
+                       "rmst_diff": float(r["diff"]), "hr": h,
+                       "median": sooner(med), "rmst": sooner(float(r["diff"])),
+                       "logrank": lr["sooner"].iloc[0] if len(lr) else None,
+                       "cox": sooner(np.log(h), slower_if_positive=False) if h > 0 else None}
+                said = {row[k] for k in ("median", "rmst", "logrank", "cox") if row[k]}
+                row["agree"] = len(said) <= 1
+                rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _cap_runs(spells: pd.DataFrame, cells: Sequence[str], max_spells: int
@@ -151,37 +313,45 @@ def _cap_runs(spells: pd.DataFrame, cells: Sequence[str], max_spells: int
 
 def channels_table(data: Data) -> pd.DataFrame:
     """Hires by channel per strategy and cell, and the share of contact hires
-    through weak ties (acquaintance or online). Shares are means of per-run shares
-    with t intervals across runs (pooled exact interval with one run).
+    through weak ties (acquaintance or online).
+
+    Estimands: over the hires that end spells begun in the horizon (the basis of
+    every count and share), the mean over runs of each run's share of hires by
+    channel, and of contact hires through weak ties. Intervals: 95% t across runs
+    on the logit scale (inside [0, 1]); none with one run ("no replicates") or
+    identical runs (``note``).
 
     Returns:
-        Columns: strategy, swept parameters, ``hires``, and for each of
+        Columns: strategy, swept parameters, ``runs``, ``hires``, and for each of
         ``formal``, ``lead``, ``referral``, ``weak_ties``: the share with
-        ``_lower``/``_upper``.
+        ``_lower``/``_upper``; ``note``.
     """
     keys = _keys(data)
     ch = mechanisms.hires_by_channel(data, keys)
     if ch.empty:
         return pd.DataFrame()
-    out = ch.groupby(keys, observed=True, dropna=False)["n"].first().reset_index()
-    out = out.rename(columns={"n": "hires"})
+    out = ch.groupby(keys, observed=True, dropna=False).agg(
+        runs=("n_runs", "max"), hires=("n", "first")).reset_index()
     frames = [(c, ch[ch["channel"] == c]) for c in ch["channel"].cat.categories]
     weak = mechanisms.contact_ties(data, keys)
     if not weak.empty:
         frames.append(("weak_ties", weak[weak["definition"] == "kind"]))
+    notes = pd.Series([""] * len(out), index=out.index)
     for name, f in frames:
-        f = _share_columns(f, name)
-        out = out.merge(f[[*keys, name, f"{name}_lower", f"{name}_upper"]], on=keys, how="left")
+        f = f.assign(**{name: f["share_mean"], f"{name}_lower": f["mean_lower"],
+                        f"{name}_upper": f["mean_upper"], f"_{name}_note": f["note"]})
+        out = out.merge(f[[*keys, name, f"{name}_lower", f"{name}_upper", f"_{name}_note"]],
+                        on=keys, how="left")
+    note_cols = [c for c in out.columns if c.startswith("_") and c.endswith("_note")]
+    for i in out.index:
+        per = {c[1:-5]: out.at[i, c] for c in note_cols if isinstance(out.at[i, c], str)
+               and out.at[i, c]}
+        common = [v for v in per.values() if not v.startswith(IDENTICAL)]
+        ident = [k for k, v in per.items() if v.startswith(IDENTICAL)]
+        notes[i] = _notes(*common, f"{', '.join(ident)}: {IDENTICAL}" if ident else "")
+    out = out.drop(columns=note_cols)
+    out["note"] = notes
     return out
-
-
-def _share_columns(f: pd.DataFrame, name: str) -> pd.DataFrame:
-    many = f["n_runs"] >= 2
-    f = f.copy()
-    f[name] = np.where(many, f["share_mean"], f["share"])
-    f[f"{name}_lower"] = np.where(many, f["mean_lower"], f["lower"])
-    f[f"{name}_upper"] = np.where(many, f["mean_upper"], f["upper"])
-    return f
 
 
 # ---------------------------------------------------------------------------- display
