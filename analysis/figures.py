@@ -23,7 +23,7 @@ presented as between-run uncertainty.
 Cells: a figure with a panel per combination of the swept parameters shows at most
 :data:`MAX_PANELS` panels per page; the other cells go on further pages
 (attribute ``n_pages`` of the returned figure; :func:`make_figures` writes page
-``k`` as ``<name>-p<k>``) and each page says which cells it holds. No cell is
+``k`` as ``<name>_p<k>``) and each page says which cells it holds. No cell is
 dropped.
 """
 
@@ -148,8 +148,8 @@ def _page(cells: list[dict], page: int, per_page: int = MAX_PANELS) -> tuple[lis
     shown = cells[first:first + per_page]
     if n_pages == 1:
         return shown, 1, ""
-    files = ("page 2 is the file with suffix -p2" if n_pages == 2 else
-             f"pages 2-{n_pages} are the files with suffix -p2 to -p{n_pages}")
+    files = ("page 2 is the file with suffix _p2" if n_pages == 2 else
+             f"pages 2-{n_pages} are the files with suffix _p2 to _p{n_pages}")
     note = (f"Page {page} of {n_pages}: cells {first + 1}-{first + len(shown)} of {len(cells)} "
             f"(page 1 is the file without suffix, {files}).")
     return shown, n_pages, note
@@ -737,8 +737,11 @@ def _band(g: pd.DataFrame, col: str) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- all figures
 
 #: What each figure shows, for reports (by file stem; keys ending in ``_`` are prefixes,
-#: a page ``<stem>-p<k>`` has its figure's caption). Each figure also states it itself.
-CAPTIONS = {
+#: a page ``<stem>_p<k>`` matches the prefix ``<stem>_``). Each figure also states it itself.
+CAPTIONS = {  # "_vs_share_" first: it must win over "rmst_vs_" for rmst_vs_share_lions
+    "_vs_share_": "Outcome of each strategy's workers and of all workers against the share "
+                  "adopting lions (points: runs; lines and bands: mean and 95% t interval "
+                  "across runs).",
     "km": "Kaplan-Meier curves of the share still unemployed by weeks of search, by "
           "strategy: mean of the per-run curves with pointwise 95% t bands across runs "
           "(with one run per curve: the within-run band, labelled).",
@@ -753,18 +756,18 @@ CAPTIONS = {
     "diff_": "Heatmap of lions minus everyone over two swept parameters, paired by seed "
              "(other swept parameters averaged within seed); stars from Holm-adjusted paired "
              "t tests across the cells (negative: lions re-employed sooner).",
-    "_vs_share_": "Outcome of each strategy's workers and of all workers against the share "
-                  "adopting lions (points: runs; lines and bands: mean and 95% t interval "
-                  "across runs).",
     "channels": "Share of hires by channel (formal application, lead, referral): every hire "
                 "in the horizon, pooled over runs.",
     "market": "Unemployment and vacancy rates by week: mean across runs with pointwise 95% t "
               "bands across runs.",
+    "km_": "Kaplan-Meier curves by strategy (continued: further cells of the sweep).",
+    "hazard_": "Weekly hazard of re-employment by strategy (continued: further cells).",
+    "market_": "Unemployment and vacancy rates by week (continued: further cells).",
 }
 
 
 def _page_name(name: str, page: int) -> str:
-    return name if page == 1 else f"{name}-p{page}"
+    return name if page == 1 else f"{name}_p{page}"
 
 
 def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str = "rmst",
@@ -779,7 +782,7 @@ def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str
     parameters, the others averaged within seed), ``<metric>_vs_share_<strategy>``
     (mixed populations), ``channels`` (stacked hires by channel), ``market``
     (unemployment and vacancy series). A figure with more cells than a page holds
-    is written as ``<name>``, ``<name>-p2``, ...
+    is written as ``<name>``, ``<name>_p2``, ...
 
     Args:
         data: loaded outputs (:func:`analysis.data.load`).

@@ -247,7 +247,7 @@ def test_every_cell_on_some_page_with_a_note(tmp_path):
     assert len(titles) == n_cells
     skipped: dict[str, str] = {}
     made = {p.stem for p in make_figures(data, tmp_path, skipped=skipped)}
-    assert {"km", "km-p2", "hazard", "hazard-p2"} <= made
+    assert {"km", "km_p2", "hazard", "hazard_p2"} <= made
     # outcome against each swept parameter, panels = levels of the other one (fits one page)
     assert {"rmst_vs_market-vacancy_rate", "rmst_vs_networking-time_budget"} <= made
     assert "market" in skipped and "rmst_vs_share_lions" in skipped
