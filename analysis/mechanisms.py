@@ -1,5 +1,5 @@
 """Mechanisms: how jobs are found (channels, ties) and whether unemployment
-clusters along ties (RESEARCH.md questions 4 and 5, stylized facts 1-3 and 6).
+clusters along ties (docs/RESEARCH.md questions 4 and 5, stylized facts 1-3 and 6).
 
 Hires are taken from the spell records on the project's one counting basis: the
 hires that end spells begun in the horizon (:attr:`analysis.data.Data.spells`,

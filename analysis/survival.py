@@ -59,7 +59,7 @@ from analysis.stats import (
 log = logging.getLogger(__name__)
 
 DEFAULT_HORIZON = 52  # weeks: RMST horizon (one year)
-WITHIN = 4  # weeks: "re-employed within a month" (RESEARCH.md section 4)
+WITHIN = 4  # weeks: "re-employed within a month" (docs/RESEARCH.md section 4)
 METRICS = ("median", "rmst", "share_within")
 #: Week bands of the piecewise hazard ratios (weeks of search, inclusive).
 BANDS = ((1, 4), (5, 13), (14, 26), (27, 52))

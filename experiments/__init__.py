@@ -1,4 +1,4 @@
-"""Named experiments E1-E5, one per research question of RESEARCH.md section 2.
+"""Named experiments E1-E5, one per research question of docs/RESEARCH.md section 2.
 
 Each is a Hydra sweep file ``configs/experiment/<config>.yaml`` (the full-size
 sweep), a document ``experiments/<doc>`` (question, sweep, figures, how to read

@@ -1,7 +1,7 @@
 """Calibration of the free parameters by the simulated method of moments.
 
 ``python -m sim calibrate`` fits the parameters in :data:`FREE` so that the
-default population reproduces the stylized facts of RESEARCH.md section 5
+default population reproduces the stylized facts of docs/RESEARCH.md section 5
 (:mod:`sim.validate` measures them). The procedure (docs/VALIDATION.md):
 
 1. Moments: for each candidate, the run-level measures of

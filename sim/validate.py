@@ -1,4 +1,4 @@
-"""Validation against the stylized facts of RESEARCH.md section 5.
+"""Validation against the stylized facts of docs/RESEARCH.md section 5.
 
 ``python -m sim validate`` runs the default configuration (a mixed population
 of lions and everyone, ``+strategy=mixed``) over several seeds, measures every

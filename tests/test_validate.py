@@ -313,7 +313,7 @@ def _assert_fact(fact: Fact, runs: pd.DataFrame) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("fact", SMALL_FACTS, ids=[f.id for f in SMALL_FACTS])
 def test_stylized_fact_holds_at_fixed_seeds(fact: Fact, default_runs):
-    """Each fact of RESEARCH.md section 5 by validate's own rule: range facts by
+    """Each fact of docs/RESEARCH.md section 5 by validate's own rule: range facts by
     the mean over seeds, sign facts by the whole 95 % interval across seeds."""
     _assert_fact(fact, default_runs)
 

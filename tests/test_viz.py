@@ -31,7 +31,7 @@ from sim.model import LabourMarket
 from tests.conftest import mix, small
 
 CHROMIUM = "/usr/bin/chromium"
-# flags that work as root on these machines (shared/notes/browser.md); without the
+# flags that work as root on these machines (found by trial); without the
 # background-networking ones chromium keeps trying to reach the outside
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

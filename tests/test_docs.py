@@ -1,0 +1,99 @@
+"""The repository's Markdown: every relative link resolves (file and #anchor), and no
+document or source file points outside the repository (the research brief is
+docs/RESEARCH.md, not a sibling folder)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIP_DIRS = {".git", ".venv", "outputs", "node_modules", "sim.egg-info", ".pytest_cache",
+             "__pycache__", ".ruff_cache"}
+LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # https:, mailto: ...
+
+
+def repo_files(*suffixes: str) -> list[Path]:
+    return sorted(p for p in ROOT.rglob("*") if p.is_file() and p.suffix in suffixes
+                  and not SKIP_DIRS & set(p.relative_to(ROOT).parts))
+
+
+MARKDOWN = repo_files(".md")
+
+
+def prose(text: str) -> str:
+    """The text without fenced code blocks and inline code (links there are examples)."""
+    text = re.sub(r"(?ms)^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", "", text)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a heading: markup and punctuation dropped, lower case, spaces
+    to hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link keeps its text
+    text = re.sub(r"<[^>]+>", "", text).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors a Markdown file defines: its headings (repeated ones get -1, -2, ...)
+    and explicit ``<a id=...>`` / ``<a name=...>``."""
+    text = path.read_text(encoding="utf-8")
+    text_no_code = re.sub(r"(?ms)^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", "", text)
+    seen: dict[str, int] = {}
+    out = set(re.findall(r"<a\s+(?:id|name)=\"([^\"]+)\"", text))
+    for m in re.finditer(r"(?m)^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", text_no_code):
+        s = slug(m.group(1))
+        n = seen.get(s, 0)
+        out.add(s if n == 0 else f"{s}-{n}")
+        seen[s] = n + 1
+    return out
+
+
+def test_slug_follows_github():
+    assert slug("5. Stylized facts") == "5-stylized-facts"
+    assert slug("5b. The hiring funnel") == "5b-the-hiring-funnel"
+    assert slug("Sweeps (Hydra multirun), on a laptop or a Slurm cluster") == \
+        "sweeps-hydra-multirun-on-a-laptop-or-a-slurm-cluster"
+    assert slug("Outputs (a contract)") == "outputs-a-contract"
+    assert slug("`make test-all`: the whole suite") == "make-test-all-the-whole-suite"
+
+
+def test_there_is_markdown_to_check():
+    names = {p.relative_to(ROOT).as_posix() for p in MARKDOWN}
+    assert {"README.md", "docs/ODD.md", "docs/RESEARCH.md", "experiments/README.md"} <= names
+
+
+@pytest.mark.parametrize("path", MARKDOWN, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_resolve(path):
+    broken = []
+    for target in LINK.findall(prose(path.read_text(encoding="utf-8"))):
+        if EXTERNAL.match(target):
+            continue
+        file_part, _, anchor = unquote(target).partition("#")
+        dest = (path.parent / file_part).resolve() if file_part else path
+        if ROOT not in dest.parents and dest != ROOT:
+            broken.append(f"{target}: outside the repository")
+        elif not dest.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            broken.append(f"{target}: no heading with anchor #{anchor} in {dest.name}")
+    assert not broken, f"{path.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def test_nothing_points_outside_the_repository():
+    """No document, config or source file names the sibling folder the brief used to
+    live in, or an absolute path of the machine the project was written on."""
+    offenders = []
+    for p in repo_files(".md", ".py", ".yaml", ".yml", ".toml", ".sh", ".cfg", ".txt"):
+        if p == Path(__file__).resolve():
+            continue
+        text = p.read_text(encoding="utf-8", errors="replace")
+        for needle in ("../shared", "shared/RESEARCH", "shared/notes", "/work/shared"):
+            if needle in text:
+                offenders.append(f"{p.relative_to(ROOT)}: {needle}")
+    assert not offenders, offenders
