@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine (see README):
 #   make run    create .venv with Python 3.12, install, run one simulation
 #   make test   create .venv with Python 3.12, install, run the whole test suite
+#   make test-all   (as root) the same after starting a single-node Slurm and installing
+#                   Chromium, as CI does (.ci/run): nothing is skipped
 # Extra arguments: make run ARGS="n_workers=100000 seed=7"   make test PYTEST_ARGS="-k ties"
 
 VENV := .venv
@@ -10,7 +12,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bi
 ARGS ?=
 PYTEST_ARGS ?= -n auto --durations=10
 
-.PHONY: run test install lint clean-venv
+.PHONY: run test test-all install lint clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (pyenv or python3.12 on PATH); set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -26,6 +28,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The steps (Slurm up unless already up, Chromium, make test, Slurm down if started) are
+# defined once, in .ci/run; CI=1 makes a test whose service is missing fail, not skip.
+test-all: $(VENV)/.installed
+	@test "$$(id -u)" = 0 || { echo "error: make test-all needs root: it installs and starts a single-node Slurm and installs Chromium with apt (sudo make test-all)" >&2; exit 2; }
+	CI=1 bash .ci/run
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check sim analysis experiments benchmarks tests
