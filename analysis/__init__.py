@@ -4,10 +4,15 @@ Modules, one job each:
 
 - :mod:`analysis.data`: :func:`~analysis.data.load` a sweep, a collected dataset or
   one run folder into a :class:`~analysis.data.Data` object;
-- :mod:`analysis.stats`: small statistical helpers (t intervals across replicates,
-  binomial and Poisson intervals, the variance of a Kaplan-Meier RMST);
+- :mod:`analysis.stats`: small statistical helpers (run-level intervals kept inside
+  the quantity's range, paired differences, Holm's adjustment, binomial and
+  Poisson intervals, the variance of a Kaplan-Meier RMST);
 - :mod:`analysis.survival`: Kaplan-Meier, median / RMST / share re-employed within
-  4 weeks (pooled and across replicates), log-rank tests, Cox models, weekly hazard;
+  4 weeks (within-run and across runs), per-run KM and hazard curves with run-level
+  bands, paired strategy differences, log-rank tests stratified by seed, Cox models
+  combined across seeds, proportional-hazards test and piecewise hazard ratios;
+- :mod:`analysis.tables` and :mod:`analysis.report`: the report's tables (each
+  stating its estimand) and ``python -m sim report``;
 - :mod:`analysis.mechanisms`: hiring channels, weak vs strong ties, help per tie,
   unemployment correlation along ties;
 - :mod:`analysis.style`: the paper style (sizes, Okabe-Ito palette, PDF + PNG);

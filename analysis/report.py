@@ -499,7 +499,10 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
                           f"{', '.join(bad['comparison'].astype(str).unique())}: the KM median, "
                           "RMST difference, log-rank and Cox do not all point the same way (table "
                           "direction). The RMST difference is the headline; with non-proportional "
-                          "hazards a single hazard ratio can point the other way."))
+                          "hazards a single hazard ratio can point the other way." + (
+                              " In these comparisons the RMST difference is not distinguishable "
+                              "from 0 (paired p >= 0.05 or no replicates): the disagreement may be "
+                              "noise." if not (bad["rmst_p"] < 0.05).any() else "")))
         else:
             notes.append(("p", "Direction check: the KM median, RMST difference, stratified "
                           "log-rank test and Cox hazard ratio agree on which strategy is "

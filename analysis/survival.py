@@ -146,7 +146,8 @@ def fit_km(data: Data | pd.DataFrame, by: str | Sequence[str] | None = None,
             are used) or a spells DataFrame.
         by: grouping columns (default: ``strategy`` and the swept parameters).
         alpha: 1 - confidence level of the pointwise bands (lifelines' exponential
-            Greenwood intervals).
+            Greenwood intervals; WITHIN-RUN: spells pooled and treated as
+            independent; for comparing scenarios use :func:`km_run_level`).
 
     Returns:
         A :class:`GroupFits` of fitted ``lifelines.KaplanMeierFitter``.
@@ -1050,7 +1051,9 @@ def hazard_by_duration(data: Data | pd.DataFrame, by: str | Sequence[str] | None
 
     ``h(t) = d_t / n_t``: spells ending with a hire in search week ``t`` over spells
     still searching at the start of week ``t`` (from lifelines' event table), with
-    an exact binomial (Clopper-Pearson) interval. Durations are whole weeks.
+    an exact binomial (Clopper-Pearson) interval. Durations are whole weeks. The
+    interval is WITHIN-RUN (spells pooled over runs, treated as independent); for
+    comparing scenarios use :func:`hazard_run_level`.
 
     Args:
         data: a :class:`~analysis.data.Data` or a spells DataFrame.

@@ -250,8 +250,9 @@ def direction_table(data: Data, cox: pd.DataFrame, logrank: pd.DataFrame,
 
     Returns:
         Columns: cell columns, ``comparison``, ``median_diff``, ``rmst_diff``,
-        ``hr``, and ``median``, ``rmst``, ``logrank``, ``cox`` (the strategy each
-        says is sooner), ``agree`` (bool).
+        ``rmst_p`` (paired t test of the RMST difference), ``hr``, and ``median``,
+        ``rmst``, ``logrank``, ``cox`` (the strategy each says is sooner),
+        ``agree`` (bool).
     """
     if cox.empty or len(data.strategies) < 2:
         return pd.DataFrame()
@@ -284,7 +285,7 @@ def direction_table(data: Data, cox: pd.DataFrame, logrank: pd.DataFrame,
                     return ref if (v > 0) == slower_if_positive else s
 
                 row = {**cell, "comparison": f"{s} vs {ref}", "median_diff": med,
-                       "rmst_diff": float(r["diff"]), "hr": h,
+                       "rmst_diff": float(r["diff"]), "rmst_p": float(r["p_value"]), "hr": h,
                        "median": sooner(med), "rmst": sooner(float(r["diff"])),
                        "logrank": lr["sooner"].iloc[0] if len(lr) else None,
                        "cox": sooner(np.log(h), slower_if_positive=False) if h > 0 else None}

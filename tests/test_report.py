@@ -168,3 +168,127 @@ def test_bad_path_is_one_line_exit_2(tmp_path, setup, reason):
     assert res.returncode == 2
     assert res.stderr == f"error: {path}: {reason}\n"
     assert not (Path(path) / "report").exists()
+
+
+# ---------------------------------------------------------------------------- inference (issues 14, 18)
+
+#: The quantity's range of each interval column of the report's CSV tables.
+RANGES = {"median": (0, None), "rmst": (0, None), "within": (0, 1), "formal": (0, 1),
+          "lead": (0, 1), "referral": (0, 1), "weak_ties": (0, 1), "hr": (0, None)}
+
+
+def _check_report(report: Path, n_seeds: int) -> None:
+    """What a report of a 2-strategy sweep with ``n_seeds`` seeds must show."""
+    import numpy as np
+    import pandas as pd
+
+    md = (report / "report.md").read_text()
+    tab = {p.stem: pd.read_csv(p) for p in (report / "tables").glob("*.csv")}
+    assert {"headline", "difference", "direction", "logrank", "cox", "ph_test", "piecewise",
+            "cox_adjusted", "channels"} <= set(tab)
+    # every table states its estimand
+    for name in tab:
+        assert re.search(rf"\*\*{name}\*\*: Estimand: ", md), name
+    # no interval outside its quantity's range, none of zero width
+    for name, t in tab.items():
+        for col, (lo, hi) in RANGES.items():
+            if f"{col}_lower" not in t:
+                continue
+            low, up, est = t[f"{col}_lower"], t[f"{col}_upper"], t[col]
+            ok = low.notna()
+            assert (low[ok] < up[ok]).all(), (name, col)  # no zero-width interval shown
+            assert (low[ok] <= est[ok]).all() and (est[ok] <= up[ok]).all(), (name, col)
+            assert (low[ok] >= lo).all(), (name, col)
+            if col == "rmst":
+                assert (up[ok] <= t["horizon"][ok]).all(), name
+            elif hi is not None:
+                assert (up[ok] <= hi).all(), (name, col)
+    horizon = tab["headline"]["horizon"].iloc[0]
+    d = tab["difference"]
+    for metric, bound in (("rmst", horizon), ("share_within", 1.0)):
+        r = d[d["metric"] == metric]
+        assert (r["lower"] >= -bound).all() and (r["upper"] <= bound).all()
+        assert r["paired"].all() and (r["n_seeds"] == n_seeds).all()
+    # adjusted p-values in every table with tests
+    for name in ("difference", "logrank", "cox", "ph_test", "piecewise", "cox_adjusted"):
+        assert "p_holm" in tab[name], name
+        assert (tab[name]["p_holm"].dropna() >= tab[name].filter(regex="^p(_value)?$").iloc[
+            :, 0].dropna() - 1e-12).all(), name
+    # log-rank stratified by seed
+    assert (tab["logrank"]["strata"] == "seed").all()
+    assert (tab["logrank"]["n_strata"] == n_seeds).all()
+    # the default Cox is the total effect (no degree) and agrees with the RMST difference
+    assert "log2_degree_at_start" not in set(tab["cox"]["covariate"])
+    assert "log2_degree_at_start" in set(tab["cox_adjusted"]["covariate"])
+    hr = tab["cox"].loc[tab["cox"]["covariate"] == "strategy[lions]", "hr"].iloc[0]
+    rmst = d.loc[d["metric"] == "rmst", "diff"].iloc[0]
+    assert np.sign(np.log(hr)) == -np.sign(rmst)  # slower (RMST up) <=> hazard ratio < 1
+    assert "Direction check" in md or "disagree in direction" in md
+    # the PH check and its consequence are stated
+    assert "Proportional hazards" in md
+    # few replicates said in the report and in the tables
+    few = n_seeds < 5
+    assert ("Few replicates" in md) == few
+    assert tab["headline"]["note"].fillna("").str.contains("few runs").all() == few
+    # one definition of "varied": never "nothing" when parameters varied
+    assert "varied across runs: +strategy, seed" in md
+
+
+@pytest.fixture(scope="module")
+def sweep5(tmp_path_factory) -> Path:
+    """2 strategies x 5 seeds of a tiny market, run with the command line."""
+    root = tmp_path_factory.mktemp("report5")
+    folder = root / "sweep"
+    args = [a if not a.startswith("seed=") else "seed=range(0,5)" for a in SWEEP]
+    res = sim("run", "-m", *args, f"hydra.sweep.dir={folder}", cwd=root)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which, n_seeds", [("sweep", 2), ("sweep5", 5)])
+def test_report_inference_on_real_sweeps(request, tmp_path, which, n_seeds):
+    folder = request.getfixturevalue(which)
+    out = tmp_path / "md"
+    res = sim("report", folder, "--format", "md", "--out", out, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    _check_report(out, n_seeds)
+
+
+@pytest.mark.slow
+def test_report_of_one_run_shows_no_interval(sweep, tmp_path):
+    import pandas as pd
+
+    run = next(p for p in sorted(sweep.iterdir()) if (p / "summary.json").is_file())
+    out = tmp_path / "one"
+    res = sim("report", run, "--format", "md", "--out", out, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    md = (out / "report.md").read_text()
+    head = pd.read_csv(out / "tables" / "headline.csv")
+    assert head[["rmst_lower", "within_lower", "median_lower"]].isna().all().all()
+    assert head["note"].str.startswith("no replicates").all()
+    assert "No replicates" in md
+    # pooled-spell intervals only in the table labelled within-run
+    within = pd.read_csv(out / "tables" / "within_run.csv")
+    assert within["rmst_lower"].notna().all()
+    assert (within["interval"] == "within-run (spells as independent)").all()
+    assert "**within_run**: Estimand: " in md and "WITHIN-RUN intervals" in md
+
+
+def _sweep_like(root: Path) -> None:
+    """A run folder as Hydra leaves it before the run completes (no summary.json)."""
+    (root / "a" / ".hydra").mkdir(parents=True)
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: (_sweep_like(p / "s"), p / "s")[1], "no complete run to analyse"),
+    (lambda p: (_sweep_like(p), p / "a")[1], "an incomplete run (no summary.json)"),
+])
+def test_report_on_a_folder_without_runs_writes_nothing(tmp_path, make, reason):
+    path = make(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    res = sim("report", path, cwd=tmp_path, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith(f"error: {path}: ")
+    assert reason in res.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
