@@ -119,4 +119,7 @@ def format_headline(metrics: dict[str, dict]) -> str:
         lines.append(f"{name:<12}{m['n_spells']:>8}{f(m['km_median_weeks'], '.0f'):>14}"
                      f"{f(m['share_reemployed_4w'], '.1%'):>9}"
                      f"{f(m['share_hires_contacts'], '.1%'):>14}")
+    if len(lines) == 1:  # a header alone would look like a failure: say why there is no row
+        lines.append("(no row: no unemployment spell began in the recorded weeks; more workers "
+                     "or more weeks give some)")
     return "\n".join(lines)

@@ -227,3 +227,15 @@ def test_sweep_configs_equal_hydras_composition_of_each_run():
             expected = OmegaConf.to_container(compose("config", overrides=run), resolve=True)
             assert data == expected, run
             assert set(swept) == {"strategy", "seed", "market.vacancy_rate"}
+
+
+def test_summary_of_a_tiny_market_has_rows_or_says_why_not(tmp_path):
+    r = sim("run", "+strategy=lions", "n_workers=2", cwd=tmp_path)  # 520 weeks: a few spells
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and lines[1].startswith("strategy") and len(lines) == 4, r.stdout
+    assert lines[2].split()[0] == "all" and lines[3].split()[0] == "lions"
+    r = sim("run", "+strategy=lions", "n_workers=2", "weeks=5", "burn_in=0", cwd=tmp_path)
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and lines[1].startswith("strategy") and len(lines) == 3, r.stdout
+    assert lines[2] == ("(no row: no unemployment spell began in the recorded weeks; more "
+                        "workers or more weeks give some)")

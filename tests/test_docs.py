@@ -4,7 +4,10 @@ docs/RESEARCH.md, not a sibling folder)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -97,3 +100,38 @@ def test_nothing_points_outside_the_repository():
             if needle in text:
                 offenders.append(f"{p.relative_to(ROOT)}: {needle}")
     assert not offenders, offenders
+
+
+def sim(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+
+
+RUN_FOLDER = re.compile(r"run folder: \S*outputs/runs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d-\d{6}_(\w+)_seed(\d+)")
+
+
+@pytest.mark.slow
+def test_readme_example_output_is_what_the_documented_command_prints(tmp_path):
+    """The README's example summary is the output of the command it names (at the
+    defaults: 10,000 workers, 520 weeks, seed 0), line for line but the run folder's
+    date and time."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"output of `python -m sim (run [^`]+)`.*?\n```\n(run folder: [^\n]*)\n(.*?)\n```",
+                  readme, re.S)
+    assert m, "README: no example output after 'output of `python -m sim run ...`'"
+    args, folder_line, table = m.group(1).split(), m.group(2), m.group(3)
+    r = sim(args, tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout.strip().splitlines()
+    assert RUN_FOLDER.fullmatch(folder_line) and RUN_FOLDER.fullmatch(out[0]), (folder_line, out[0])
+    assert RUN_FOLDER.fullmatch(folder_line).groups() == RUN_FOLDER.fullmatch(out[0]).groups()
+    assert "\n".join(out[1:]) == table, "README's example output is out of date; it now is:\n" + \
+        "\n".join(out)
+
+
+def test_readme_example_error_is_what_the_command_prints(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (message,) = re.findall(r"`(error: market\.vacancy_rate=[^`]*)`", readme)
+    override = message.split()[1].rstrip(":")
+    r = sim(["run", "+strategy=lions", override], tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == message and not list(tmp_path.iterdir())
