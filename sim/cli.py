@@ -317,9 +317,11 @@ def validate(data: dict, memory: float | None = None, where: str = "on this mach
 def run_task(cfg) -> dict | None:
     """The Hydra task: validate, run, write the run folder, print a summary.
 
-    In a sweep (multirun) a complete run folder is skipped, an incomplete one is
-    redone, and a failure is recorded in ``error.json`` (the other runs go on;
-    the sweep's report lists it).
+    In a sweep (multirun) a complete run folder is skipped (and what dead processes
+    left in it is removed), a run another live process is computing (it holds the
+    folder's lease) is skipped, an incomplete, stale or corrupt one is redone, and a
+    failure is recorded in ``error.json`` (the other runs go on; the sweep's report
+    lists it).
     """
     import json
 
@@ -328,7 +330,18 @@ def run_task(cfg) -> dict | None:
     from omegaconf import OmegaConf
 
     from sim.metrics import format_headline
-    from sim.runner import RunExists, is_complete, run_simulation
+    from sim.runner import (
+        LeaseLost,
+        RunBusy,
+        RunCorrupt,
+        RunExists,
+        hook_log,
+        is_complete,
+        lease_timeout,
+        run_simulation,
+        tidy,
+        verify_run,
+    )
     from sim.sweep import ERROR
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
@@ -339,29 +352,46 @@ def run_task(cfg) -> dict | None:
         # a single run was validated by precheck()
         sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
         try:
+            lease_timeout()
             summary = run_simulation(sim_cfg, folder, progress=_progress(sim_cfg),
                                      extra={"overrides": overrides})
-        except RunExists as e:
+        except (RunExists, RunCorrupt, RunBusy, ValueError) as e:
             fail(str(e))
         print(f"run folder: {folder}")
         print(format_headline(summary["metrics"]))
         return summary
-    try:
-        sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
-        if is_complete(folder):
-            changed = config_changes(folder, sim_cfg)
-            if not changed:
-                (folder / ERROR).unlink(missing_ok=True)
-                log.info("complete already, skipped: %s", folder)
-                return None
+
+    def skip_if_complete() -> bool:
+        if not is_complete(folder) or verify_run(folder) is not None:
+            return False
+        changed = config_changes(folder, sim_cfg)
+        if changed:
             # a complete run of another configuration (e.g. the defaults changed since):
             # neither reused as if current nor overwritten
-            raise StaleRun(f"holds a complete run of another configuration ({changed}); move or "
-                           "delete the sweep folder to run it again")
-        for stale in [folder / ERROR, *folder.glob(".*.partial")]:
-            stale.unlink(missing_ok=True)
-        run_simulation(sim_cfg, folder, progress=_progress(sim_cfg),
-                       extra={"overrides": overrides})
+            raise StaleRun(f"holds a complete run of another configuration ({changed}); move "
+                           "or delete the sweep folder to run it again")
+        (folder / ERROR).unlink(missing_ok=True)
+        tidy(folder)  # stale leases and .partial files of dead processes
+        hook_log("complete", folder)
+        log.info("complete already, skipped: %s", folder)
+        return True
+
+    try:
+        sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
+        if skip_if_complete():
+            return None
+        try:
+            run_simulation(sim_cfg, folder, progress=_progress(sim_cfg),
+                           extra={"overrides": overrides}, redo_corrupt=True, clean=(ERROR,))
+        except RunBusy as e:
+            hook_log("busy", folder)
+            log.info("being computed by another process (%s), skipped: %s",
+                     e.lease.describe(), folder)
+        except RunExists:  # another process completed it meanwhile
+            if not skip_if_complete():
+                raise
+        except LeaseLost as e:  # taken over by another process: its result stands
+            log.warning("%s", e)
     except Exception as e:  # recorded for `sim status`; the sweep goes on
         import traceback
 
@@ -521,17 +551,30 @@ def _sweep_command(command: str, argv: list[str]) -> None:
     if command == "collect":
         parser.add_argument("--out", help="output folder (default: SWEEP_DIR/collected)")
     args = parser.parse_args(argv)
-    from sim.sweep import collect, format_status, sweep_status
+    from sim.runner import lease_timeout
+    from sim.sweep import collect, folder_kind, format_status, sweep_status
 
     if not Path(args.sweep_dir).is_dir():
-        fail(f"{args.sweep_dir}: no such sweep folder")
+        fail(f"sweep_dir={args.sweep_dir}: no such folder")
+    if folder_kind(args.sweep_dir) is None:
+        fail(f"sweep_dir={args.sweep_dir}: not a sweep or run folder (no multirun.yaml, no run "
+             "folder with .hydra/ or summary.json in it)")
+    try:
+        lease_timeout()
+    except ValueError as e:
+        fail(str(e))
     if command == "status":
         runs = sweep_status(args.sweep_dir)
         print(format_status(runs, args.sweep_dir))
         sys.exit(0 if all(r.status == "complete" for r in runs) else 1)
     res = collect(args.sweep_dir, args.out, progress=sys.stderr.isatty())
-    print(f"collected {res['runs']} runs ({', '.join(f'{v} {k}' for k, v in res['by_status'].items())}), "
-          f"{res['spells']} spells -> {res['out_dir']}/spells.parquet, runs.parquet")
+    counts = ", ".join(f"{v} {k}" for k, v in res["by_status"].items())
+    if "spells.parquet" in res["files"]:
+        print(f"collected {res['runs']} runs ({counts}), {res['spells']} spells -> "
+              f"{res['out_dir']}/spells.parquet, runs.parquet")
+    else:
+        print(f"no complete run to collect among {res['runs']} runs ({counts}): wrote only "
+              f"{res['out_dir']}/runs.parquet")
     for p in res["problems"]:
         print(f"  not collected: {p}")
 

@@ -8,8 +8,12 @@ folder back:
 
 - :func:`expected_runs` expands the sweep recorded in ``multirun.yaml`` into the
   run ids it should produce (the same way Hydra's basic sweeper does);
-- :func:`sweep_status` classifies each run: complete, failed, incomplete, missing;
-- :func:`collect` writes one tidy dataset for the sweep, streaming run by run.
+- :func:`sweep_status` classifies each run: complete, failed, running (a live
+  process holds its lease), stale (its lease is left by a dead or silent process),
+  incomplete, corrupt (its outputs do not match the sizes and SHA-256 of its
+  ``summary.json``), missing;
+- :func:`collect` writes one tidy dataset for the sweep, streaming run by run;
+  only complete runs whose outputs match their summary are collected.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ from pathlib import Path
 
 import yaml
 
-from sim.runner import SUMMARY
+from sim.runner import (
+    SUMMARY,
+    LeaseInfo,
+    current_lease,
+    lease_timeout,
+    read_summary,
+    verify_outputs,
+    write_atomic,
+)
 
 ERROR = "error.json"
 ROW_GROUP = 500_000  # spells per Parquet row group when collecting (bounds memory)
@@ -36,9 +48,10 @@ class RunInfo:
 
     run_id: str
     folder: Path
-    status: str  # complete | failed | incomplete | missing | corrupt
+    status: str  # complete | failed | running | stale | incomplete | corrupt | missing
     overrides: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # the error, the reason it is corrupt, or who holds the lease
+    lease: LeaseInfo | None = None
 
 
 def _override_settings(cfg) -> tuple[list[str], str, str]:
@@ -91,20 +104,52 @@ def _error_text(folder: Path) -> str:
         return "error.json unreadable"
 
 
-def _classify(folder: Path) -> tuple[str, str | None]:
+def _classify(folder: Path, content: bool = True,
+              timeout: float | None = None) -> tuple[str, str | None, LeaseInfo | None]:
+    """Status, detail and lease of one run folder.
+
+    ``content``: compare the outputs' SHA-256 with the summary (else sizes only)."""
     if not folder.is_dir():
-        return "missing", None
+        return "missing", None, None
+    lease = current_lease(folder, timeout)
     if (folder / SUMMARY).is_file():
         try:
-            json.loads((folder / SUMMARY).read_text())
+            problem = verify_outputs(folder, read_summary(folder), content=content)
+        except FileNotFoundError:  # removed meanwhile (a corrupt run being redone)
+            problem = "summary.json removed"
         except (OSError, ValueError) as e:
-            return "corrupt", f"summary.json unreadable: {e}"
+            problem = f"summary.json unreadable: {e}"
+        if problem is not None:
+            if lease is not None and lease.live:  # being redone
+                return "running", lease.describe(), lease
+            return "corrupt", problem, lease
         if (folder / ERROR).is_file():  # complete, but of another configuration (cli.StaleRun)
-            return "failed", _error_text(folder)
-        return "complete", None
+            return "failed", _error_text(folder), lease
+        return "complete", None, lease
+    if lease is not None:
+        return ("running" if lease.live else "stale"), lease.describe(), lease
     if (folder / ERROR).is_file():
-        return "failed", _error_text(folder)
-    return "incomplete", None
+        return "failed", _error_text(folder), None
+    return "incomplete", None, None
+
+
+def _is_run(folder: Path) -> bool:
+    return (folder / SUMMARY).is_file() or (folder / ".hydra").is_dir() or \
+        any(folder.glob("lease.*.json"))
+
+
+def folder_kind(path: str | Path) -> str | None:
+    """``"sweep"`` (a ``multirun.yaml`` or run folders below), ``"run"`` (one run
+    folder), or None (neither: nothing for ``status`` or ``collect`` to read)."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    if (path / "multirun.yaml").is_file():
+        return "sweep"
+    if _is_run(path):
+        return "run"
+    found = (p for p in path.rglob(".hydra") if p.is_dir() and COLLECTED not in p.parts)
+    return "sweep" if next(found, None) is not None else None
 
 
 def _discover(sweep_dir: Path) -> Iterator[Path]:
@@ -114,39 +159,58 @@ def _discover(sweep_dir: Path) -> Iterator[Path]:
             yield p.parent
 
 
-def sweep_status(sweep_dir: str | Path) -> list[RunInfo]:
-    """Status of every run of the sweep (expected ones included when known)."""
+def sweep_status(sweep_dir: str | Path, content: bool = True) -> list[RunInfo]:
+    """Status of every run of the sweep (expected ones included when known).
+
+    Args:
+        sweep_dir: a sweep folder, or one run folder.
+        content: check the outputs' SHA-256 against ``summary.json`` (else only their
+            sizes; :func:`collect` hashes what it reads itself).
+
+    Returns:
+        One :class:`RunInfo` per run.
+    """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"{sweep_dir}: no such sweep folder")
+    timeout = lease_timeout()
     expected = expected_runs(sweep_dir)
     runs = []
     if expected is not None:
         for run_id, job in expected.items():
             folder = sweep_dir / run_id
-            status, err = _classify(folder)
-            runs.append(RunInfo(run_id, folder, status, job, err))
+            status, err, lease = _classify(folder, content, timeout)
+            runs.append(RunInfo(run_id, folder, status, job, err, lease))
         known = {r.folder.resolve() for r in runs}
         extra = [p for p in _discover(sweep_dir) if p.resolve() not in known]
+    elif _is_run(sweep_dir):  # one run folder
+        status, err, lease = _classify(sweep_dir, content, timeout)
+        return [RunInfo(sweep_dir.resolve().name, sweep_dir, status, _run_overrides(sweep_dir),
+                        err, lease)]
     else:
         extra = list(_discover(sweep_dir))
     for folder in extra:  # runs of an earlier version of the sweep, or a plain folder
-        status, err = _classify(folder)
+        status, err, lease = _classify(folder, content, timeout)
         runs.append(RunInfo(str(folder.relative_to(sweep_dir)), folder, status,
-                            _run_overrides(folder), err))
+                            _run_overrides(folder), err, lease))
     return runs
 
 
+STATUS_ORDER = ("complete", "failed", "running", "stale", "incomplete", "corrupt", "missing")
+
+
 def format_status(runs: list[RunInfo], sweep_dir: str | Path) -> str:
-    """A short report: counts by status, then the failed, incomplete and missing runs."""
+    """A short report: counts by status, then the runs that are not complete: failed
+    (with the error), running (host, pid, age and heartbeat of the process computing
+    it), stale (a dead or silent process's lease, taken over on resume), incomplete,
+    corrupt (which output does not match summary.json), missing."""
     counts: dict[str, int] = {}
     for r in runs:
         counts[r.status] = counts.get(r.status, 0) + 1
-    order = ("complete", "failed", "incomplete", "corrupt", "missing")
-    head = ", ".join(f"{counts.get(s, 0)} {s}" for s in order if counts.get(s, 0) or s in
+    head = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUS_ORDER if counts.get(s, 0) or s in
                      ("complete", "failed", "missing"))
     lines = [f"sweep {sweep_dir}: {len(runs)} runs: {head}"]
-    for status in ("failed", "corrupt", "incomplete", "missing"):
+    for status in STATUS_ORDER[1:]:
         bad = [r for r in runs if r.status == status]
         for r in bad[:50]:
             detail = f": {r.error}" if r.error else ""
@@ -197,10 +261,14 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
     ``run_id`` and the run's swept parameters as columns) and
     ``<out_dir>/runs.parquet`` (one row per run: parameters, status, error,
     seed, headline metrics). ``out_dir`` defaults to ``<sweep_dir>/collected``.
-    Both files are written under temporary names and renamed at the end.
+    Both files are written under temporary names and renamed at the end; with no
+    complete run there is no ``spells.parquet`` (an older one is removed). Runs
+    whose outputs do not match the sizes and SHA-256 in their ``summary.json``
+    are listed as corrupt and not collected.
 
     Returns:
-        ``{"runs": n, "by_status": {...}, "spells": n_rows, "problems": [...]}``.
+        ``{"runs": n, "by_status": {...}, "spells": n_rows, "problems": [...],
+        "out_dir": path, "files": [names written]}``.
     """
     import os
 
@@ -211,7 +279,7 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir else sweep_dir / COLLECTED
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs = sweep_status(sweep_dir)
+    runs = sweep_status(sweep_dir, content=False)  # sizes; the hashes are checked below
     param_keys: list[str] = []
     for r in runs:
         for k in parse_overrides(r.overrides):
@@ -241,8 +309,12 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
                    **{k: params.get(k) for k in param_keys}}
             if r.status == "complete":
                 try:
-                    summary = json.loads((r.folder / SUMMARY).read_text())
-                    spells = pd.read_parquet(r.folder / "spells.parquet")
+                    summary = read_summary(r.folder)
+                    raw = (r.folder / "spells.parquet").read_bytes()  # read once: hashed, parsed
+                    problem = verify_outputs(r.folder, summary, data={"spells.parquet": raw})
+                    if problem is not None:
+                        raise ValueError(problem)
+                    spells = pq.read_table(pa.BufferReader(raw)).to_pandas()
                 except Exception as e:  # a corrupt file must not stop the collection
                     row["status"], row["error"] = "corrupt", f"{type(e).__name__}: {e}"
                     problems.append(f"{r.run_id}: {row['error']}")
@@ -273,12 +345,20 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
     finally:
         if writer is not None:
             writer.close()
+    files = []
     if writer is not None:
+        fd = os.open(spells_tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(spells_tmp, out_dir / "spells.parquet")
+        files.append("spells.parquet")
+    else:  # no complete run: an older collection's spells must not pass for this one's
+        (out_dir / "spells.parquet").unlink(missing_ok=True)
     runs_df = pd.DataFrame(rows)
-    tmp = out_dir / ".runs.parquet.partial"
-    runs_df.to_parquet(tmp, index=False)
-    os.replace(tmp, out_dir / "runs.parquet")
+    write_atomic(out_dir / "runs.parquet", lambda p: runs_df.to_parquet(p, index=False))
+    files.append("runs.parquet")
     by_status = runs_df["status"].value_counts().to_dict() if len(runs_df) else {}
     return {"runs": len(runs_df), "by_status": by_status, "spells": n_spells,
-            "problems": problems, "out_dir": str(out_dir)}
+            "problems": problems, "out_dir": str(out_dir), "files": files}
