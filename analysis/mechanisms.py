@@ -140,12 +140,17 @@ def help_per_tie(data: Data, measure: str = "strength", bins: Sequence[float] | 
 
     Measure (approximate; the network is known only at the end of a run):
 
-    - numerator: contact hires (lead or referral) in a bin of the carrying tie's
-      strength (or common neighbours) *at the hire* (spell records);
+    - numerator: contact hires (lead or referral) ending spells begun in the
+      horizon, in a bin of the carrying tie's strength (or common neighbours)
+      *at the hire* (spell records);
     - exposure: ties of job seekers in the same bin *at the end of the run*
       (``ties.parquet``), counted once per seeker end (a seeker is a worker with
-      at least one spell in the horizon; the group is the seeker's strategy);
-    - help per tie = hires / exposure, with an exact Poisson interval on the count.
+      at least one spell begun in the horizon; the group is the seeker's strategy);
+    - help per tie = hires / exposure: pooled over runs with a within-run exact
+      Poisson interval on the count (``lower``/``upper``: hires as independent
+      events), and the mean over runs of each run's ratio with a run-level t
+      interval on the log scale (``mean_help``, ``mean_lower``/``mean_upper``,
+      ``note``; none with one run), the one to compare scenarios with.
 
     It treats the end-of-run network as representative of the seekers' networks
     during the horizon (steady state). Ties that carried a hire usually become
@@ -162,7 +167,8 @@ def help_per_tie(data: Data, measure: str = "strength", bins: Sequence[float] | 
 
     Returns:
         One row per group and bin: ``bin``, ``bin_mid``, ``hires``, ``ties``,
-        ``help_per_tie``, ``lower``, ``upper``, ``n_runs``; None (with a logged
+        ``help_per_tie``, ``lower``, ``upper`` (within-run), ``n_runs``,
+        ``mean_help``, ``mean_lower``, ``mean_upper`` (run-level), ``note``; None (with a logged
         reason) when no run has ``ties.parquet``.
     """
     if measure not in ("strength", "common_neighbors"):
@@ -173,7 +179,7 @@ def help_per_tie(data: Data, measure: str = "strength", bins: Sequence[float] | 
     hire_col = "tie_strength" if measure == "strength" else "tie_common_neighbors"
     tie_col = "strength" if measure == "strength" else "common_neighbors"
     parts = []
-    for run_id, spells in data.all_spells.groupby("run_id", sort=True):
+    for run_id, spells in data.spells.groupby("run_id", sort=True, observed=True):
         ties = data.ties(run_id)
         if ties is None:
             continue
@@ -204,6 +210,18 @@ def help_per_tie(data: Data, measure: str = "strength", bins: Sequence[float] | 
     out["help_per_tie"] = out["hires"] / out["ties"]
     out["lower"], out["upper"] = lo / out["ties"], hi / out["ties"]
     out["bin_mid"] = [_mid(b) for b in out["bin"]]
+    allp = allp.assign(ratio=np.where(allp["ties"] > 0, allp["hires"] / allp["ties"].where(
+        allp["ties"] > 0, 1), np.nan))
+    runlevel = []
+    for _, g in out.iterrows():
+        sel = np.ones(len(allp), bool)
+        for c in [*by, "bin"]:
+            sel &= (allp[c] == g[c]).to_numpy()
+        vals = allp.loc[sel, "ratio"].to_numpy(float)
+        ri = range_interval(vals, (0.0, None), level)
+        runlevel.append({"mean_help": ri["mean"], "mean_lower": ri["lower"],
+                         "mean_upper": ri["upper"], "note": interval_note(ri["n"], ri["sd"])})
+    out = pd.concat([out.reset_index(drop=True), pd.DataFrame(runlevel)], axis=1)
     return out.reset_index(drop=True)
 
 

@@ -397,7 +397,7 @@ CI_COLUMNS = {
     "lead": ("lead %", 1, 100.0), "referral": ("referral %", 1, 100.0),
     "weak_ties": ("weak ties % of contact hires", 1, 100.0),
 }
-P_COLUMNS = ("p", "p_holm", "p_value")
+P_COLUMNS = ("p", "p_holm", "p_value", "rmst_p")
 HIDDEN = ("horizon", "at", "se", "coef", "z", "sd")
 
 
