@@ -330,6 +330,15 @@ def floor_of(noise_index: np.ndarray, alpha: float = ALPHA) -> float:
     return float(np.quantile(noise_index, 1 - alpha / noise_index.shape[1]))
 
 
+def noise_p(noise_index: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Monte Carlo p-value of each observed index against pure noise: the share
+    of pure-noise indices (M x D, pooled) at least as large (with the usual +1).
+    An index is above its floor when ``p < ALPHA / D``."""
+    pooled = np.sort(np.ravel(noise_index))
+    ge = len(pooled) - np.searchsorted(pooled, np.asarray(observed, float), side="left")
+    return (1 + ge) / (1 + len(pooled))
+
+
 # ---------------------------------------------------------------------- indices
 def _indices(analyze, columns: Sequence[str], points: pd.DataFrame) -> pd.DataFrame:
     """One row per outcome and parameter with the ``columns`` of SALib's result."""
@@ -358,6 +367,7 @@ def morris(X: np.ndarray, points: pd.DataFrame, levels: int, seed: int,
             sel = df["output"] == y
             df.loc[sel, "mu_star_noise"] = float(mc.mean())
             df.loc[sel, "mu_star_floor"] = floor_of(mc)
+            df.loc[sel, "mu_star_p"] = noise_p(mc, df.loc[sel, "mu_star"])
         df["above_noise"] = df["mu_star"] > df["mu_star_floor"]
     return df
 
@@ -379,8 +389,10 @@ def sobol(points: pd.DataFrame, seed: int, noise: pd.DataFrame | None = None) ->
             s1, st = sobol_noise(points[y].to_numpy(float), nz["sd"], int(nz["df"]), seed=seed)
             sel = df["output"] == y
             df.loc[sel, "S1_floor"] = floor_of(np.abs(s1))
+            df.loc[sel, "S1_p"] = noise_p(np.abs(s1), df.loc[sel, "S1"])
             df.loc[sel, "ST_noise"] = float(st.mean())
             df.loc[sel, "ST_floor"] = floor_of(st)
+            df.loc[sel, "ST_p"] = noise_p(st, df.loc[sel, "ST"])
         df["S1_above_noise"] = df["S1"] > df["S1_floor"]
         df["ST_above_noise"] = df["ST"] > df["ST_floor"]
     return df
@@ -404,9 +416,13 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
             colors = [("C0" if a else grey) for a in m["above_noise"]] if has_floor else "C0"
             ax.barh(m["label"], m["mu_star"], xerr=m["mu_star_conf"], color=colors)
             if has_floor:
+                from matplotlib.patches import Patch
+
                 ax.axvline(m["mu_star_floor"].iloc[0], color="k", ls="--", lw=0.8,
                            label="noise floor")
-                ax.legend(loc="lower right")
+                handles, _ = ax.get_legend_handles_labels()
+                ax.legend(handles=[*handles, Patch(color=grey, label="not above the floor")],
+                          loc="lower right", fontsize="x-small")
             ax.set_xlabel("Morris $\\mu^*$ (weeks)")
             ax.set_title(title)
             if sobol_df is not None:
@@ -440,6 +456,10 @@ def _folder(args, lions: SimConfig) -> Path:
     return Path("outputs") / "sensitivity" / hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _mark(value: str, above: bool) -> str:
     return value if above else f"{value} (noise)"
 
@@ -470,11 +490,13 @@ def _report(args, morris_df, sobol_df, noise: pd.DataFrame, design_noise: dict, 
     lines += ["", f"Noise floor: the {1 - ALPHA / D:.4f} quantile (familywise {ALPHA:.0%} over "
               f"the {D} parameters of an outcome) of the index that pure noise of that s.d. "
               "gives on the same design (Monte Carlo, the s.d.'s own uncertainty included). "
-              f"\"(noise)\": {NOISE}, i.e. at or below the floor."]
+              f"\"(noise)\": {NOISE}, i.e. at or below the floor. p (noise): the share of "
+              f"pure-noise mu* at least as large (above the floor when p < {ALPHA / D:.4f})."]
     for y, title in OUTPUTS.items():
         m = morris_df[morris_df["output"] == y].sort_values("mu_star", ascending=False)
-        head = f"| parameter | Morris mu* (floor {m['mu_star_floor'].iloc[0]:.2f}) | mu | sigma |"
-        rule = "|---|---|---|---|"
+        head = (f"| parameter | Morris mu* (floor {m['mu_star_floor'].iloc[0]:.2f}) | p (noise) "
+                "| mu | sigma |")
+        rule = "|---|---|---|---|---|"
         if sobol_df is not None:
             s0 = sobol_df[sobol_df["output"] == y].iloc[0]
             head += f" Sobol S1 (floor {s0['S1_floor']:.2f}) | Sobol ST (floor {s0['ST_floor']:.2f}) |"
@@ -482,14 +504,14 @@ def _report(args, morris_df, sobol_df, noise: pd.DataFrame, design_noise: dict, 
         lines += ["", f"## {title}", "", head, rule]
         for _, r in m.iterrows():
             row = (f"| {r['label']} | {_mark(f'{r.mu_star:.2f} ± {r.mu_star_conf:.2f}', r['above_noise'])}"
-                   f" | {r['mu']:+.2f} | {r['sigma']:.2f} |")
+                   f" | {_p(r['mu_star_p'])} | {r['mu']:+.2f} | {r['sigma']:.2f} |")
             if sobol_df is not None:
                 s = sobol_df[(sobol_df["output"] == y) & (sobol_df["parameter"] == r["parameter"])].iloc[0]
                 row += (f" {_mark(f'{s.S1:.2f} ± {s.S1_conf:.2f}', s['S1_above_noise'])} |"
                         f" {_mark(f'{s.ST:.2f} ± {s.ST_conf:.2f}', s['ST_above_noise'])} |")
             lines.append(row)
         above = m.loc[m["above_noise"], "label"].tolist()
-        lines += ["", f"Above the Morris floor: {', '.join(above) if above else 'none'}."]
+        lines += ["", f"Above the Morris floor: {', '.join(above).rstrip('.') if above else 'none'}."]
     lines += ["", "![sensitivity](sensitivity.png)"]
     return "\n".join(lines) + "\n"
 

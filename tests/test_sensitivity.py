@@ -110,6 +110,8 @@ def test_morris_noise_floor_separates_an_effect_from_none(fake_model, tmp_path):
         assert 1.13 * sd / (2 / 3) < floor < effect
         for key in NULL:
             assert not m.loc[(y, key), "above_noise"], (y, key, m.loc[(y, key), "mu_star"], floor)
+    # the Monte Carlo p-value tells the same: below ALPHA / D exactly when above the floor
+    assert ((m["mu_star_p"] < sensitivity.ALPHA / 7) == m["above_noise"]).all()
     # without the floor the null parameters' mu* are far from 0 (what E6 once read as effects)
     assert (m.loc["diff"].loc[NULL, "mu_star"] > 0.3).all()
 
