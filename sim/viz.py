@@ -199,8 +199,10 @@ def spell_durations(model: LabourMarket) -> tuple[np.ndarray, np.ndarray, np.nda
 def km_by_strategy(model: LabourMarket) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
     """Kaplan-Meier curve of each strategy that has workers: ``{name: (t, S(t), n_spells)}``.
 
-    The curve starts at ``(0, 1)`` and is the product-limit estimate of
-    :func:`sim.metrics.kaplan_meier` after that.
+    The curve starts at ``(0, 1)``, is the product-limit estimate of
+    :func:`sim.metrics.kaplan_meier` at each event time, and goes on flat to the longest
+    follow-up (the longest spell, censored or not), so that spells with no event yet
+    still show as a curve at S = 1 for as long as they have been followed.
     """
     strategy, duration, observed = spell_durations(model)
     size = np.bincount(model.strategy, minlength=len(model.strategy_names))
@@ -210,7 +212,11 @@ def km_by_strategy(model: LabourMarket) -> dict[str, tuple[np.ndarray, np.ndarra
             continue
         mask = strategy == k
         t, s = kaplan_meier(duration[mask], observed[mask])
-        out[name] = (np.r_[0.0, t], np.r_[1.0, s], int(mask.sum()))
+        t, s = np.r_[0.0, t], np.r_[1.0, s]
+        follow_up = float(duration[mask].max()) if mask.any() else 0.0
+        if follow_up > t[-1]:
+            t, s = np.r_[t, follow_up], np.r_[s, s[-1]]
+        out[name] = (t, s, int(mask.sum()))
     return out
 
 
@@ -330,7 +336,12 @@ def series_figure(model: LabourMarket) -> Figure:
     ax.plot(weeks, 100 * data["vacancy_rate"][: model.week], color="#888888", lw=1.2, ls=(0, (4, 2)),
             label="vacancy rate")
     ax.set_xlim(0, max(model.week, 10))
-    ax.set_ylim(bottom=0)
+    # in percent: a top of 10 % until the series are higher (an empty axis would be 0-0.05)
+    shown = [line.get_ydata() for line in ax.lines if len(line.get_ydata())]
+    ax.set_ylim(0, max([10.0] + [1.15 * float(np.max(y)) for y in shown]))
+    if model.week == 0:
+        ax.text(0.5, 0.6, "week 0: the series begin with the first step", ha="center",
+                transform=ax.transAxes, fontsize=9, color="#555555")
     ax.set_xlabel("week")
     ax.set_ylabel("%")
     ax.set_title("Unemployment and vacancies")
@@ -344,8 +355,10 @@ def km_figure(model: LabourMarket) -> Figure:
     ax = fig.subplots()
     for name, (t, s, n) in km_by_strategy(model).items():
         hit = np.flatnonzero(s <= 0.5)
-        med = f"median {t[hit[0]]:.0f} wk" if len(hit) else "median n/a"
+        # not reached: S(t) stays above one half over the whole follow-up
+        med = f"median {t[hit[0]]:.0f} wk" if len(hit) else f"median > {t[-1]:.0f} wk"
         ax.step(t, s, where="post", color=_color(name), ls=strategy_line(name), lw=1.6,
+                marker="o" if len(t) == 1 else None, markersize=4,  # followed 0 weeks: a point
                 label=f"{name} ({n} spells, {med})")
     ax.set_xlim(0, max(4, min(KM_WEEKS, model.week)))
     ax.set_ylim(0, 1.02)
@@ -616,9 +629,16 @@ def main(argv: list[str] | None = None) -> None:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"serving the exploration page at http://{host}:{args.port}/ (Ctrl-C to stop)",
           flush=True)
+    import warnings
+
     import click
     from solara.__main__ import run
 
+    # Solara warns on every page load over http from a host other than "localhost" that a
+    # SameSite=None session cookie needs https, and falls back to SameSite=Lax. Lax is
+    # right here: the page is served on this machine and not embedded in another site.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
+                            category=UserWarning, module="solara.server.starlette")
     try:
         run.main(["sim.viz", "--host", args.host, "--port", str(args.port), "--production",
                   "--no-open", "--log-level", "warning"], prog_name="python -m sim viz",

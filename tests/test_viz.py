@@ -55,8 +55,44 @@ def test_km_by_strategy_at_the_horizon_matches_the_spells_output(market):
         fresh = spells[(spells["strategy"] == name) & ~spells["left_truncated"]]
         t_ref, s_ref = kaplan_meier(fresh["duration_weeks"], ~fresh["censored"])
         assert n == len(fresh) > 0
-        np.testing.assert_array_equal(t, np.r_[0.0, t_ref])
-        np.testing.assert_allclose(s, np.r_[1.0, s_ref])
+        # then flat to the longest follow-up (a censored spell outlasting the last event)
+        follow_up = fresh["duration_weeks"].max()
+        tail = ([follow_up], [s_ref[-1]]) if follow_up > t_ref[-1] else ([], [])
+        np.testing.assert_array_equal(t, np.r_[0.0, t_ref, tail[0]])
+        np.testing.assert_allclose(s, np.r_[1.0, s_ref, tail[1]])
+
+
+def test_km_curves_are_drawn_before_any_spell_ends():
+    """After 3 weeks the spells begun since week 0 have few or no events: each strategy
+    still has a curve (flat at S = 1 to its longest follow-up if no spell has ended),
+    and the legend says the median is not reached yet rather than "n/a"."""
+    m = viz.ExploreMarket(n_workers="2000", lions=0.5)
+    for _ in range(3):
+        m.step()
+    km = viz.km_by_strategy(m)
+    assert set(km) == {"lions", "everyone"}
+    strategy, duration, observed = viz.spell_durations(m)
+    for k, name in enumerate(m.strategy_names):
+        if name not in km:
+            continue
+        t, s, n = km[name]
+        assert n == (strategy == k).sum() > 0
+        assert t[-1] == duration[strategy == k].max() == 2 and len(t) >= 2  # a line, not a dot
+    ax = viz.km_figure(m).axes[0]
+    labels = [ln.get_label() for ln in ax.lines]
+    assert len(labels) == 2 and all(len(ln.get_xdata()) >= 2 for ln in ax.lines)
+    assert all(re.search(r"\(\d+ spells, median (\d+ wk|> 2 wk)\)$", lab) for lab in labels), labels
+
+
+def test_series_axis_in_percent_at_week_zero():
+    m = viz.ExploreMarket(n_workers="300")
+    ax = viz.series_figure(m).axes[0]
+    assert ax.get_ylabel() == "%" and ax.get_ylim() == (0.0, 10.0)
+    assert any("week 0" in t.get_text() for t in ax.texts)
+    m.step()
+    ax = viz.series_figure(m).axes[0]
+    top = max(float(np.max(ln.get_ydata())) for ln in ax.lines)
+    assert top > 1 and ax.get_ylim()[1] >= top  # percent, not shares
 
 
 def test_spell_durations_mid_run_censor_open_spells_at_the_last_week():
@@ -405,3 +441,4 @@ def test_page_in_a_real_browser(tmp_path):
         assert problems == []
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log, log[-3000:]
+    assert "samesite" not in log.lower(), log[-3000:]  # Solara's cookie warning, filtered
