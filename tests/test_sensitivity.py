@@ -148,7 +148,9 @@ def test_report_prints_the_floor_and_marks_noise(fake_model, tmp_path):
                                  seed_sets=[tuple(range(K))] * len(X), chunk=64)
     m = sensitivity.morris(X, pts, 4, 0, noise)
     args = SimpleNamespace(argv=["--jobs", "1"], seeds_per_point=K)
-    text = sensitivity._report(args, m, None, noise, {"diff": 1.4, "rmst": 0.7}, len(X), lions)
+    text = sensitivity._report(args, m, None, noise, {"rmst": (0.7, 0.61), "diff": (1.4, 1.23)},
+                               len(X), lions)
+    assert "the mu* floor would be 0.61 (rmst) and 1.23 (diff)" in text
     floor = m.loc[m["output"] == "diff", "mu_star_floor"].iloc[0]
     assert f"floor {floor:.2f}" in text
     row = next(line for line in text.splitlines() if line.startswith("| referral bonus") and
