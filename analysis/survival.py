@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 from scipy import stats
@@ -967,7 +968,7 @@ def cox_by_seed(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFF
             g["strategy"].dtype, pd.CategoricalDtype) else sorted(g["strategy"].unique()))
             if (g["strategy"] == s).any()]
         ref = reference or ("passive" if "passive" in present else present[0])
-        coefs, n, events = [], 0, 0
+        coefs, n, events, failed = [], 0, 0, 0
         for _, gs in g.groupby("seed", sort=True):
             if set(gs["strategy"].astype(str).unique()) != set(map(str, present)):
                 continue  # a seed without every strategy of the cell
@@ -975,9 +976,14 @@ def cox_by_seed(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFF
             if design is None:
                 continue
             cph = CoxPHFitter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cph.fit(design, duration_col="duration_weeks", event_col="event", strata=strata)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cph.fit(design, duration_col="duration_weeks", event_col="event",
+                            strata=strata)
+            except ConvergenceError:
+                failed += 1
+                continue
             coefs.append(cph.params_)
             n += len(design)
             events += int(design["event"].sum())
@@ -994,7 +1000,10 @@ def cox_by_seed(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFF
                          "hr_upper": math.exp(ri["upper"]) if np.isfinite(ri["upper"]) else np.nan,
                          "coef": ri["diff"], "se": se, "p": ri["p_value"], "n_seeds": ri["n"],
                          "n": n, "events": events, "reference": ref,
-                         "note": interval_note(ri["n"], ri["sd"])})
+                         "note": "; ".join(x for x in (
+                             interval_note(ri["n"], ri["sd"]),
+                             f"{failed} seeds' fits did not converge (left out)" if failed else "")
+                             if x)})
     return pd.DataFrame(rows)
 
 
@@ -1031,10 +1040,14 @@ def ph_test(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFFECT_
         if design is None or design.shape[1] <= 3:
             continue
         cph = CoxPHFitter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cph.fit(design, duration_col="duration_weeks", event_col="event", strata=strata)
-            res = proportional_hazard_test(cph, design, time_transform="km")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cph.fit(design, duration_col="duration_weeks", event_col="event", strata=strata)
+                res = proportional_hazard_test(cph, design, time_transform="km")
+        except ConvergenceError:
+            log.info("PH test: the Cox fit did not converge in cell %s", _label(cells, key))
+            continue
         summ = res.summary
         for cov, r in summ.iterrows():
             rows.append({**dict(zip(cells, key, strict=True)), "covariate": str(cov),
