@@ -192,6 +192,10 @@ def test_default_cox_recovers_the_total_effect_not_the_adjusted_one():
     arow = adj[adj["covariate"] == "strategy[lions]"].iloc[0]
     # the adjusted model answers another question: the direct effect, the other way
     assert arow["hr"] > 1.0 and abs(math.log(arow["hr"]) - direct) < 4 * arow["se"] + 0.05
+    # fit_cox's default (one model on all spells) is the total effect too
+    pooled = survival.cox_table(survival.fit_cox(df, within=[])).set_index("covariate")
+    assert "log2_degree_at_start" not in pooled.index
+    assert abs(pooled.loc["strategy[lions]", "coef"] - total) < 4 * row["se"] + 0.02
     # the RMST difference agrees in direction with the default model: lions slower
     diff = survival.strategy_difference(df, "lions", "everyone", "rmst", by=[], horizon=52)
     assert diff["diff"].iloc[0] > 0 and diff["paired"].iloc[0]
