@@ -248,8 +248,9 @@ def check_sweep(overrides: list[str]) -> int:
     from sim.config import ConfigError
 
     n = 0
+    runs = sweep_configs(overrides)
     try:
-        for _run, data, launcher, swept in sweep_configs(overrides):
+        for _run, data, launcher, swept in runs:
             n += 1
             mem_gb = launcher.get("mem_gb") if "slurm" in str(launcher.get("_target_")).lower() \
                 else None  # a Slurm job gets the memory it asks for, not this login node's
@@ -269,6 +270,8 @@ def check_sweep(overrides: list[str]) -> int:
                                    job_name="sim"):
             base = OmegaConf.to_container(hydra_compose("config"), resolve=False)
         fail(_one_line(e.error, list(_flat_keys(base)), [*overrides, *e.run]))
+    finally:
+        runs.close()  # leaves Hydra's global state (initialize_config_dir) also on an error
     return n
 
 
