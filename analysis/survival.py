@@ -235,10 +235,24 @@ def _km_estimates(dur: np.ndarray, obs: np.ndarray, tau: float, at: float) -> di
     return {"median": median, "rmst": rmst, "share_within": float(1.0 - s[i]) if i >= 0 else 0.0}
 
 
+def _logit_interval(est: float, se: float, hi: float, z: float) -> tuple[float, float]:
+    """``est +/- z se`` formed on the logit scale of ``est / hi`` (inside (0, hi));
+    NaN when ``se`` is 0 or ``est`` sits on a bound (nothing to say)."""
+    p = est / hi if hi > 0 else np.nan
+    if not (se > 0) or not (0 < p < 1):
+        return np.nan, np.nan
+    g, half = math.log(p / (1 - p)), z * se / (hi * p * (1 - p))
+    return hi / (1 + math.exp(-(g - half))), hi / (1 + math.exp(-(g + half)))
+
+
 def pooled_summary(data: Data | pd.DataFrame, by: str | Sequence[str] | None = None,
                    horizon: float = DEFAULT_HORIZON, at: float = WITHIN,
                    alpha: float = 0.05) -> pd.DataFrame:
     """Median, RMST and share re-employed within ``at`` weeks, spells pooled.
+
+    The intervals are WITHIN-RUN: they treat the spells as independent, so they
+    describe the sampling of spells in these markets, not the variation between
+    markets (:func:`replicate_summary` is the run-level summary).
 
     Args:
         data: a :class:`~analysis.data.Data` or a spells DataFrame.
@@ -250,8 +264,9 @@ def pooled_summary(data: Data | pd.DataFrame, by: str | Sequence[str] | None = N
     Returns:
         One row per group: ``n_spells``, ``n_events``, ``n_runs``, ``median`` (inf
         if fewer than half the spells end) with ``median_lower/upper`` (from the KM
-        band), ``rmst`` with ``rmst_se`` and normal ``rmst_lower/upper``
-        (Greenwood-type variance, :func:`analysis.stats.km_rmst_variance`),
+        band), ``rmst`` with ``rmst_se`` (Greenwood-type variance,
+        :func:`analysis.stats.km_rmst_variance`) and ``rmst_lower/upper`` (normal
+        on the logit scale of RMST / horizon, so inside [0, horizon]),
         ``share_within`` with ``share_lower/upper`` (KM band at ``at``),
         ``horizon`` and ``at``.
     """
@@ -270,8 +285,9 @@ def pooled_summary(data: Data | pd.DataFrame, by: str | Sequence[str] | None = N
             "n_runs": g["run_id"].nunique() if "run_id" in g else 1,
             "median": est["median"], "median_lower": float(med_ci.iloc[0, 0]),
             "median_upper": float(med_ci.iloc[0, 1]),
-            "rmst": est["rmst"], "rmst_se": se, "rmst_lower": est["rmst"] - z * se,
-            "rmst_upper": est["rmst"] + z * se,
+            "rmst": est["rmst"], "rmst_se": se,
+            **dict(zip(("rmst_lower", "rmst_upper"), _logit_interval(est["rmst"], se, tau, z),
+                       strict=True)),
             "share_within": share, "share_lower": s_lo, "share_upper": s_hi,
             "horizon": tau, "at": at,
         })
