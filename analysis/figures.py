@@ -9,16 +9,18 @@ data support and reports why the others were skipped.
 Every figure states above its panels what it estimates and what its band or
 error bar is (:func:`analysis.style.header`).
 
-Intervals: runs (seeds) are the unit of inference (:mod:`analysis.bands`). Curves
-(Kaplan-Meier, weekly hazard, market series) are the mean of per-run curves with
-a pointwise 95% t band across runs; outcomes against a parameter or a share carry
-95% t intervals across runs; differences between strategies are paired by seed,
-averaged within seed over the swept factors not shown, with Holm-adjusted tests
-across the cells of a figure. Every band is kept inside the quantity's possible
-range, and a figure whose cells have fewer than :data:`analysis.bands.FEW_RUNS`
-runs says so. A figure made from one run per curve shows either no band or a
-within-run band labelled as such (spells treated as independent), never a band
-presented as between-run uncertainty.
+Intervals: runs (seeds) are the unit of inference (the run-level statistics of
+:mod:`analysis.survival` and :mod:`analysis.stats`, with :mod:`analysis.bands`).
+Curves (Kaplan-Meier, weekly hazard, market series) are the mean of per-run
+curves with a pointwise 95% t band across runs; outcomes against a parameter or a
+share carry 95% t intervals across runs; both are formed on the logit scale of
+the quantity's range, so they stay inside it. Differences between strategies are
+paired by seed, averaged within seed over the swept factors not shown, with a
+paired t interval intersected with the difference's possible range and tests
+Holm-adjusted across the cells of a figure. A figure whose cells have fewer than
+:data:`analysis.bands.FEW_RUNS` runs says so. A figure made from one run per curve
+shows either no band or a within-run band labelled as such (spells treated as
+independent), never a band presented as between-run uncertainty.
 
 Cells: a figure with a panel per combination of the swept parameters shows at most
 :data:`MAX_PANELS` panels per page; the other cells go on further pages
@@ -44,11 +46,12 @@ from matplotlib.figure import Figure
 from analysis import bands, survival
 from analysis.data import Data
 from analysis.mechanisms import hires_by_channel
+from analysis.stats import range_interval
 from analysis.style import CHANNEL_COLORS, figure, header, save, strategy_color, strategy_line, style
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CAPTIONS", "Skip", "make_figures", "param_label", "plot_channels",
+__all__ = ["CAPTIONS", "Skip", "intervals", "make_figures", "param_label", "plot_channels",
            "plot_difference_heatmap", "plot_hazard", "plot_km", "plot_market",
            "plot_outcome_vs_param", "plot_outcome_vs_share", "share_of", "style"]
 
@@ -201,6 +204,40 @@ def _limits(ax, metric: str, horizon: float) -> None:
     ax.set_ylim(max(lo, 0.0), min(hi, top * 1.02))
 
 
+def intervals(ax, x, mean, lower, upper, color: str, ls: str = "-", label: str | None = None,
+              dodge: float = 0.0) -> None:
+    """Means joined by a line, with error bars where the interval exists.
+
+    Error bars rather than a filled band: a cell without an interval (one run,
+    identical runs) leaves a gap in a band and can hide its neighbours' intervals.
+
+    Args:
+        ax: the axes.
+        x: positions.
+        mean: point estimates.
+        lower: lower bounds (NaN: no interval at that point).
+        upper: upper bounds.
+        color: line and bar colour.
+        ls: line style.
+        label: legend label.
+        dodge: added to ``x`` for the points and bars (to keep several lines apart).
+    """
+    x = np.asarray(x, float) + dodge
+    mean, lower, upper = (np.asarray(v, float) for v in (mean, lower, upper))
+    ax.plot(x, mean, color=color, ls=ls, marker="o", ms=3, label=label)
+    ok = np.isfinite(lower) & np.isfinite(upper) & np.isfinite(mean)
+    if ok.any():
+        ax.errorbar(x[ok], mean[ok], yerr=[mean[ok] - lower[ok], upper[ok] - mean[ok]], fmt="none",
+                    ecolor=color, elinewidth=0.8, capsize=2)
+
+
+def _dodge(xs, i: int, n: int) -> float:
+    """Offset of line ``i`` of ``n`` so that their error bars do not overlap."""
+    xs = np.unique(np.asarray(xs, float))
+    step = np.diff(xs).min() if len(xs) > 1 else 1.0
+    return (i - (n - 1) / 2) * 0.04 * step
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "-", name).strip("-")
 
@@ -208,15 +245,16 @@ def _slug(name: str) -> str:
 # ---------------------------------------------------------------------------- figures
 
 
-def _curve_mode(curves: pd.DataFrame, keys: list[str]) -> tuple[pd.Series, bool]:
+def _runs_per_curve(data: Data, keys: list[str]) -> tuple[pd.Series, bool]:
     """Runs per curve, and whether every curve comes from a single run."""
-    n = curves.groupby(keys, observed=True, dropna=False)["run_id"].nunique()
+    n = data.spells.groupby(keys, observed=True, dropna=False)["run_id"].nunique()
     return n, bool(n.max() < 2)
 
 
 def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: int = 1) -> Figure:
     """Kaplan-Meier curves of the share still unemployed by strategy: the mean of
-    the per-run curves with a pointwise 95% t band across runs (kept in [0, 1]).
+    the per-run curves with a pointwise 95% t band across runs on the logit scale
+    (inside [0, 1]; :func:`analysis.survival.km_run_level`).
 
     One panel per combination of the swept parameters. With one run per curve the
     band is lifelines' within-run interval, labelled as such.
@@ -232,15 +270,14 @@ def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: 
     """
     max_week = int(max_week or min(52, data.horizon_weeks))
     keys = ["strategy", *data.params]
-    curves = bands.run_curves(data, keys, max_week)
-    if curves.empty:
+    if data.spells.empty:
         raise Skip("no spell starts in the horizon")
-    n_runs, within = _curve_mode(curves, keys)
+    n_runs, within = _runs_per_curve(data, keys)
     if within:
         table = survival.km_table(survival.fit_km(data, keys))
-        table = table.rename(columns={"survival": "mean"})
     else:
-        table = bands.curve_band(curves, keys, "survival")
+        table = survival.km_run_level(data, keys, max_week)
+    table = table.rename(columns={"survival": "mean"})
     cells, n_pages, page_note = _page(_cells(table, data.params), page)
     with style():
         fig, axes = figure(size, len(cells))
@@ -265,8 +302,9 @@ def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: 
                     "(spells treated as independent), not uncertainty between runs.")
             est = "Share still unemployed after t weeks of search (Kaplan-Meier), by strategy."
         else:
-            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}), kept "
-                    f"in [0, 1]{'; curves from one run have no band' if n_runs.min() < 2 else ''}.")
+            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}) on the "
+                    f"logit scale, inside [0, 1]; none where every run agrees"
+                    f"{' and for curves from one run' if n_runs.min() < 2 else ''}.")
             est = ("Share still unemployed after t weeks of search (Kaplan-Meier), by strategy: "
                    "mean of the per-run curves.")
         header(fig, size, est, band,
@@ -279,7 +317,7 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
                 page: int = 1) -> Figure:
     """Weekly hazard of re-employment by spell duration and strategy (duration
     dependence): the mean of the per-run weekly hazards with a pointwise 95% t
-    band across runs (kept in [0, 1]).
+    band across runs on the logit scale (inside [0, 1]; :func:`analysis.bands.hazard_band`).
 
     One panel per combination of the swept parameters (cells are never pooled).
     A run enters a week's mean when at least :data:`MIN_AT_RISK` of its spells are
@@ -298,16 +336,14 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
     """
     max_week = int(max_week or min(52, data.horizon_weeks))
     keys = ["strategy", *data.params]
-    curves = bands.run_curves(data, keys, max_week)
-    if curves.empty:
+    if data.spells.empty:
         raise Skip("no spell starts in the horizon")
-    n_runs, within = _curve_mode(curves, keys)
+    n_runs, within = _runs_per_curve(data, keys)
     if within:
         table = survival.hazard_by_duration(data, by=keys, max_week=max_week)
         table = table[table["at_risk"] >= 20].rename(columns={"hazard": "mean"})
     else:
-        table = bands.curve_band(curves[curves["week"] >= 1], keys, "hazard",
-                                 min_at_risk=MIN_AT_RISK)
+        table = bands.hazard_band(data, keys, max_week, min_at_risk=MIN_AT_RISK)
         table = table[table["n_runs"] >= 2]
     if table.empty:
         raise Skip("no week with enough spells at risk")
@@ -335,9 +371,9 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
                     "fewer than 20 spells at risk are not drawn.")
         else:
             est += ": mean of the per-run hazards."
-            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}), kept in "
-                    f"[0, 1]; a run counts in a week if at least {MIN_AT_RISK} of its spells are "
-                    "at risk, and weeks with fewer than 2 such runs are not drawn.")
+            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}) on the "
+                    f"logit scale, inside [0, 1]; a run counts in a week if at least {MIN_AT_RISK} "
+                    "of its spells are at risk; weeks with fewer than 2 such runs are not drawn.")
         header(fig, size, est, band,
                "" if within else bands.few_runs_note(int(n_runs.min()), per="curve"), page_note)
     fig.n_pages = n_pages
@@ -348,8 +384,9 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
                           horizon: float = survival.DEFAULT_HORIZON,
                           at: float = survival.WITHIN, page: int = 1) -> Figure:
     """An outcome (RMST, median or share within ``at`` weeks) against a swept
-    parameter, one line per strategy: the mean across runs with a 95% t interval
-    across runs, kept inside the outcome's range.
+    parameter, one line per strategy: the mean across runs with 95% t error bars
+    across runs on the logit scale of the outcome's range, so it stays inside
+    (:func:`analysis.survival.replicate_summary`).
 
     Panels: combinations of the other swept parameters (share parameters
     included). Cells with a single run have no interval (the figure says so).
@@ -376,22 +413,19 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
         raise Skip(f"{metric} undefined in every cell (e.g. fewer than half the spells end)")
     tau = float(table["horizon"].iloc[0])
     k = _scale(metric)
-    top = bands.metric_bounds(metric, tau, data.horizon_weeks)[1]
-    table[lo] = table[lo].clip(0.0, top)
-    table[hi] = table[hi].clip(0.0, top)
+    top = survival.metric_bounds(metric, tau, data.horizon_weeks)[1]
     others = [p for p in data.params if p != param]
     cells, n_pages, page_note = _page(_cells(table, others), page)
     with style():
         fig, axes = figure(size, len(cells))
         for ax, cell in zip(axes, cells, strict=True):
             sub = _select(table, cell)
-            for strat, g in sub.groupby("strategy", observed=True, sort=True):
-                g = g.assign(_x=pd.to_numeric(g[param])).sort_values("_x")
-                c = strategy_color(strat)
-                ax.plot(g["_x"], g[mid] * k, color=c, ls=strategy_line(strat), marker="o", ms=3,
-                        label=strat)
-                ax.fill_between(g["_x"], g[lo] * k, g[hi] * k, color=c, alpha=0.2, lw=0)
             xs = sorted(pd.to_numeric(sub[param]).unique())
+            groups = list(sub.groupby("strategy", observed=True, sort=True))
+            for i, (strat, g) in enumerate(groups):
+                g = g.assign(_x=pd.to_numeric(g[param])).sort_values("_x")
+                intervals(ax, g["_x"], g[mid] * k, g[lo] * k, g[hi] * k, strategy_color(strat),
+                          strategy_line(strat), strat, _dodge(xs, i, len(groups)))
             if len(xs) <= 8:
                 ax.set_xticks(xs, [_fmt(v) for v in xs])
             ax.set_xlabel(param_label(param))
@@ -401,8 +435,9 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
         _legend(axes[0])
         n = table["n_runs"]
         rng = f"[0, {top * k:g}]" + (" %" if metric == "share_within" else " weeks")
-        band = (f"Band: 95% t interval across runs ({_runs_text(n, 'point')}), kept in {rng}"
-                + ("; points from one run have no band." if n.min() < 2 else "."))
+        band = (f"Bars: 95% t interval across runs ({_runs_text(n, 'point')}), formed on the "
+                f"logit scale of {rng} so that it stays inside"
+                + ("; points from one run have no bar." if n.min() < 2 else "."))
         missing = ("" if metric != "median" or table[mid].notna().all() else
                    "Points missing: a run's curve there does not reach 0.5 (no median).")
         header(fig, size, f"{_estimand(metric, tau, at)}: mean across runs, by strategy.", band,
@@ -416,7 +451,7 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
                             horizon: float = survival.DEFAULT_HORIZON,
                             at: float = survival.WITHIN) -> Figure:
     """Heatmap over two swept parameters of the difference ``a - b`` of a metric,
-    paired by seed (:func:`analysis.bands.paired_difference`).
+    paired by seed (:func:`analysis.survival.strategy_difference`).
 
     Each cell shows the mean over seeds of the per-seed difference (the other
     swept parameters averaged within seed), its 95% paired t interval (kept in the
@@ -443,7 +478,7 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
             raise Skip(f"{p} is not a swept parameter that varies")
     if a not in data.strategies or b not in data.strategies:
         raise Skip(f"needs both strategies {a} and {b} (have {data.strategies})")
-    diff = bands.paired_difference(data, a, b, metric, by=[x, y], horizon=horizon, at=at)
+    diff = survival.strategy_difference(data, a, b, metric, by=[x, y], horizon=horizon, at=at)
     if diff.empty or diff["diff"].isna().all():
         raise Skip(f"no cell of ({x}, {y}) holds both {a} and {b} with a defined {metric}")
     k = _scale(metric)
@@ -477,7 +512,7 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
         name = {"rmst": "RMST", "median": "median", "share_within": f"within {at:g} wk"}[metric]
         fig.colorbar(im, ax=ax, label=f"{a} \u2212 {b}, {name} ({unit})")
         tau = min(float(horizon), float(data.horizon_weeks))
-        top = bands.metric_bounds(metric, tau, data.horizon_weeks, scale=k)[1]
+        top = survival.metric_bounds(metric, tau, data.horizon_weeks)[1] * k
         others = [p for p in data.params if p not in (x, y)]
         what = {"rmst": f"RMST (restricted mean weeks unemployed, horizon {tau:g} weeks)",
                 "median": "median weeks to re-employment",
@@ -487,7 +522,7 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
         if others:
             est += ", averaged within seed over " + ", ".join(
                 f"{param_label(p)} ({data.spells[p].nunique()} levels)" for p in others)
-        n = diff["n"]
+        n = diff["n_seeds"]
         tests = int(diff["p_value"].notna().sum())
         seeds = _runs_text(n, "cell").replace("run", "seed")
         if tests:
@@ -552,8 +587,8 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
     """Outcome of each strategy's workers, and of all workers, against the share
     adopting ``strategy`` (mixed populations: private vs social returns).
 
-    Points are per-run estimates; lines and bands the mean and 95% t interval
-    across runs at each share (kept inside the outcome's range). Panels:
+    Points are per-run estimates; lines and error bars the mean and 95% t interval
+    across runs at each share (logit scale of the outcome's range, so inside it). Panels:
     combinations of the other swept parameters.
 
     Args:
@@ -579,7 +614,7 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
     est["share"] = est["run_id"].map(share).to_numpy(float)
     k = _scale(metric)
     tau = min(float(horizon), float(data.horizon_weeks))
-    bounds = bands.metric_bounds(metric, tau, data.horizon_weeks)
+    bounds = survival.metric_bounds(metric, tau, data.horizon_weeks)
     cells, n_pages, page_note = _page(_cells(est, others), page)
     n_min = []
     with style():
@@ -592,14 +627,12 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
                     continue
                 c = strategy_color(strat)
                 ax.scatter(g["share"] * 100, g[metric] * k, s=6, color=c, alpha=0.5, lw=0)
-                m = pd.DataFrame([{"share": s, **bands.bounded_interval(v[metric].to_numpy(),
-                                                                        0.95, bounds)}
+                m = pd.DataFrame([{"share": s, **range_interval(v[metric].to_numpy(), bounds)}
                                   for s, v in g.groupby("share")])
                 n_min.append(int(m["n"].min()))
-                ax.plot(m["share"] * 100, m["mean"] * k, color=c, ls=strategy_line(strat),
-                        label=f"{strat} workers" if strat != "all" else "all workers")
-                ax.fill_between(m["share"] * 100, m["lower"] * k, m["upper"] * k, color=c,
-                                alpha=0.2, lw=0)
+                intervals(ax, m["share"] * 100, m["mean"] * k, m["lower"] * k, m["upper"] * k, c,
+                          strategy_line(strat),
+                          f"{strat} workers" if strat != "all" else "all workers")
             ax.set_xlabel(f"share of workers following {strategy} (%)")
             _title(ax, cell)
             _limits(ax, metric, tau)
@@ -608,8 +641,8 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
         n = min(n_min) if n_min else 0
         rng = f"[0, {bounds[1] * k:g}]" + (" %" if metric == "share_within" else " weeks")
         header(fig, size, f"{_estimand(metric, tau, at)} of each strategy's workers and of all "
-               f"workers, against the share following {strategy}. Points: runs; lines: mean "
-               f"across runs; band: 95% t interval across runs, kept in {rng}.",
+               f"workers, against the share following {strategy}. Dots: runs; lines: mean "
+               f"across runs; bars: 95% t interval across runs on the logit scale of {rng}.",
                bands.few_runs_note(n, per="share"), page_note)
     fig.n_pages = n_pages
     return fig
@@ -716,8 +749,9 @@ def plot_market(data: Data, size: str = "one", page: int = 1) -> Figure:
         if n_runs.max() < 2:
             band = "One run per line: no band (no replicate runs)."
         else:
-            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs, 'line')}), "
-                    f"kept in [0, 100] %{'; lines from one run have no band' if n_runs.min() < 2 else ''}.")
+            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs, 'line')}) "
+                    f"on the logit scale, inside [0, 100] %"
+                    f"{'; lines from one run have no band' if n_runs.min() < 2 else ''}.")
         header(fig, size, "Unemployment rate (unemployed / labour force) and vacancy rate by "
                "week, by the runs' strategy: mean across runs.", band,
                bands.few_runs_note(int(n_runs.min()), per="line") if n_runs.max() >= 2 else "",
@@ -727,11 +761,11 @@ def plot_market(data: Data, size: str = "one", page: int = 1) -> Figure:
 
 
 def _band(g: pd.DataFrame, col: str) -> pd.DataFrame:
-    """Mean and 95% t interval across runs of ``col`` per week, kept in [0, 1]."""
+    """Mean and 95% t interval across runs of ``col`` per week, on the logit scale
+    of [0, 1] (:func:`analysis.stats.range_interval`)."""
     wide = g.pivot_table(index="week", columns="run_id", values=col)
-    rows = {w: bands.bounded_interval(v.dropna().to_numpy(), 0.95, (0.0, 1.0))
-            for w, v in wide.iterrows()}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    ri = range_interval(wide.to_numpy(float), (0.0, 1.0), 0.95, axis=1)
+    return pd.DataFrame({k: ri[k] for k in ("mean", "lower", "upper")}, index=wide.index)
 
 
 # ---------------------------------------------------------------------------- all figures
@@ -809,6 +843,8 @@ def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str
         if p.startswith(SHARE_PREFIX):
             strat = p[len(SHARE_PREFIX):]
             not_here[name] = (f"the share of {strat} is on the x axis of {metric}_vs_share_{strat}"
+                              + (f" ({m} by share: the report's headline table)" if m != metric
+                                 else "")
                               if strat == "lions" else f"{p} is shown through the share of lions")
             continue
         jobs.append((name, lambda page=1, p=p, m=m: plot_outcome_vs_param(data, p, m, size, horizon,

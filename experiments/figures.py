@@ -7,7 +7,8 @@ written (PDF + PNG per figure, paper style); it raises
 Differences between strategies are paired by seed (common random numbers; in a
 mixed population both strategies are in the same run), averaged within seed over
 the swept factors a figure does not show, and carry 95% paired t intervals across
-seeds (:func:`analysis.bands.paired_difference`), kept inside the difference's
+seeds (:func:`analysis.survival.strategy_difference`,
+:func:`analysis.stats.paired_difference`), intersected with the difference's
 possible range; stars come from Holm-adjusted p-values across the figure. Each
 figure states its estimand and, with fewer than :data:`analysis.bands.FEW_RUNS`
 seeds, that its intervals rest on few runs.
@@ -20,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis import bands, survival
 from analysis.data import Data
-from analysis.figures import Skip, param_label
+from analysis.figures import Skip, intervals, param_label
+from analysis.stats import holm, paired_difference, range_interval
 from analysis.style import figure, header, save, strategy_color, strategy_line, style
 
 METRICS = (("rmst", "RMST (weeks)", 1.0), ("share_within", "within 4 weeks (%-points)", 100.0))
@@ -69,7 +70,7 @@ def _averaged(others: list[str]) -> str:
 def e1_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     """E1: each strategy minus ``everyone`` (RMST and share re-employed within 4
     weeks), paired by seed, as a forest plot (``e1_difference_vs_everyone``):
-    95% paired t intervals kept in the difference's range, stars from paired t
+    95% paired t intervals intersected with the difference's range, stars from paired t
     tests Holm-adjusted across every comparison of the figure."""
     others = [s for s in data.strategies if s != "everyone"]
     if "everyone" not in data.strategies or not others:
@@ -77,18 +78,18 @@ def e1_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     rows = []
     for metric, _, k in METRICS:
         for i, s in enumerate(others):
-            d = bands.paired_difference(data, s, "everyone", metric)
+            d = survival.strategy_difference(data, s, "everyone", metric, by=[])
             if not d.empty:
                 rows.append({**d.iloc[0].to_dict(), "strategy": s, "i": i, "k": k})
     if not rows:
         raise Skip("no seed holds everyone and another strategy")
     table = pd.DataFrame(rows)
-    table["p_fig"] = bands.holm(table["p_value"].to_numpy(float))
+    table["p_fig"] = holm(table["p_value"].to_numpy(float))
     tau = _tau(data)
     with style():
         fig, axes = figure(size, 2, ncols=2, sharey=True)
         for ax, (metric, label, k) in zip(axes, METRICS, strict=True):
-            top = bands.metric_bounds(metric, tau, data.horizon_weeks, scale=k)[1]
+            top = survival.metric_bounds(metric, tau, data.horizon_weeks)[1] * k
             for r in table[table["metric"] == metric].to_dict("records"):
                 err = ([[(r["diff"] - r["lower"]) * k], [(r["upper"] - r["diff"]) * k]]
                        if np.isfinite(r["lower"]) else None)
@@ -106,10 +107,11 @@ def e1_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
         tests = int(table["p_value"].notna().sum())
         header(fig, size, f"Each strategy minus everyone in {_what(data)}, paired by seed: mean "
                "over seeds of the per-seed difference. RMST below 0: re-employed sooner.",
-               "Bars: 95% paired t interval across seeds, kept in the difference's range; "
+               "Bars: 95% paired t interval across seeds, intersected with the difference's "
+               "range; "
                + (f"stars: p < 0.05 / 0.01 / 0.001 after Holm adjustment across the {tests} "
                   "tests of the figure (bars not adjusted)." if tests else "no test."),
-               _seeds_note(table["n"]))
+               _seeds_note(table["n_seeds"]))
     return save(fig, out, "e1_difference_vs_everyone")
 
 
@@ -132,21 +134,20 @@ def e2_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     with style():
         fig, axes = figure(size, 2, ncols=2, sharey=False)
         for ax, (metric, label, k) in zip(axes, METRICS, strict=True):
-            d = bands.paired_difference(data, "lions", "everyone", metric, by=[SHARE])
+            d = survival.strategy_difference(data, "lions", "everyone", metric, by=[SHARE])
             if d.empty:
                 raise Skip("no run holds both lions and everyone")
             d = d.sort_values(SHARE)
-            ns += d["n"].tolist()
+            ns += d["n_seeds"].tolist()
             x = d[SHARE].astype(float) * 100
-            ax.plot(x, d["diff"] * k, color=strategy_color("lions"), marker="o", ms=3)
-            ax.fill_between(x, d["lower"] * k, d["upper"] * k, color=strategy_color("lions"),
-                            alpha=0.2, lw=0)
+            intervals(ax, x, d["diff"] * k, d["lower"] * k, d["upper"] * k,
+                      strategy_color("lions"))
             _zero(ax)
             ax.set_xlabel("share of lions (%)")
             ax.set_ylabel(f"lions \u2212 everyone,\n{label}")
         header(fig, size, f"Lions minus everyone within the same mixed population in "
                f"{_what(data)}, paired by seed{_averaged(others)}; against the share of lions.",
-               f"Band: 95% paired t interval across seeds, kept in [-{tau:g}, {tau:g}] weeks and "
+               f"Bars: 95% paired t interval across seeds, intersected with [-{tau:g}, {tau:g}] weeks and "
                "[-100, 100] points.", _seeds_note(ns))
     return save(fig, out, "e2_lions_minus_everyone_vs_share")
 
@@ -158,7 +159,7 @@ def e3_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     """E3: main effect of each swept factor on lions minus everyone (RMST)
     (``e3_main_effects``): the paired difference averaged over the other factors'
     levels within each seed, then a t interval across seeds
-    (:func:`analysis.bands.paired_difference` with ``by=[factor]``)."""
+    (:func:`analysis.survival.strategy_difference` with ``by=[factor]``)."""
     if not data.params:
         raise Skip("nothing swept")
     factors = list(data.params)
@@ -168,15 +169,13 @@ def e3_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
         fig, axes = figure(size if len(factors) < 3 else "two", len(factors),
                            ncols=len(factors), sharey=True)
         for ax, f in zip(axes, factors, strict=True):
-            m = bands.paired_difference(data, "lions", "everyone", "rmst", by=[f])
+            m = survival.strategy_difference(data, "lions", "everyone", "rmst", by=[f])
             if m.empty:
                 raise Skip("needs both lions and everyone")
             m = m.sort_values(f)
-            ns += m["n"].tolist()
+            ns += m["n_seeds"].tolist()
             x = m[f].astype(float)
-            c = strategy_color("lions")
-            ax.plot(x, m["diff"], color=c, marker="o", ms=3)
-            ax.fill_between(x, m["lower"], m["upper"], color=c, alpha=0.2, lw=0)
+            intervals(ax, x, m["diff"], m["lower"], m["upper"], strategy_color("lions"))
             _zero(ax)
             ax.set_xticks(list(x), [_fmt(v) for v in x])
             ax.set_xlabel(param_label(f))
@@ -185,8 +184,8 @@ def e3_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
                f"Main effect of each factor on lions minus everyone in RMST (restricted mean "
                f"weeks unemployed within {tau:g} weeks of a spell): per seed, the paired "
                "difference averaged over the other factors' levels; mean over seeds.",
-               f"Band: 95% t interval across seeds, kept in [-{tau:g}, {tau:g}]"
-               + ("" if min(ns) >= 2 else "; one seed: no band") + ".", _seeds_note(ns))
+               f"Bars: 95% paired t interval across seeds, intersected with [-{tau:g}, {tau:g}]"
+               + ("" if min(ns) >= 2 else "; one seed: no bar") + ".", _seeds_note(ns))
     return save(fig, out, "e3_main_effects")
 
 
@@ -213,7 +212,7 @@ def e4_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     """E4: weeks saved by networking while employed (``e4_preparedness_gain``): per
     strategy, the outcome at each employed share minus at the lowest share, same
     seed (and same other factors, then averaged over them within seed), with a
-    95% t interval across seeds kept in the difference's range."""
+    95% paired t interval across seeds intersected with the difference's range."""
     if EMPLOYED not in data.params:
         raise Skip(f"{EMPLOYED} is not swept")
     others = [p for p in data.params if p != EMPLOYED]
@@ -223,27 +222,26 @@ def e4_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     with style():
         fig, axes = figure(size, 2, ncols=2, sharey=False)
         for ax, (metric, label, k) in zip(axes, METRICS, strict=True):
-            bounds = bands.metric_bounds(metric, tau, data.horizon_weeks, difference=True)
-            for strat, g in est.groupby("strategy", observed=True, sort=True):
+            bounds = survival.metric_bounds(metric, tau, data.horizon_weeks, difference=True)
+            groups = list(est.groupby("strategy", observed=True, sort=True))
+            for i, (strat, g) in enumerate(groups):
                 gain = _level_gains(g, EMPLOYED, others, metric)
                 base = min(gain.columns)
-                m = pd.DataFrame([{"x": float(c), **bands.bounded_interval(gain[c].to_numpy(), 0.95,
-                                                                           bounds)}
-                                  for c in gain.columns])
+                m = pd.DataFrame([{"x": float(c), **paired_difference(gain[c].to_numpy(), bounds)}
+                                  for c in gain.columns]).rename(columns={"diff": "mean"})
                 ns += m["n"].tolist()
-                col = strategy_color(strat)
-                ax.plot(m["x"] * 100, m["mean"] * k, color=col, ls=strategy_line(strat), marker="o",
-                        ms=3, label=strat)
-                ax.fill_between(m["x"] * 100, m["lower"] * k, m["upper"] * k, color=col, alpha=0.2,
-                                lw=0)
+                intervals(ax, m["x"] * 100, m["mean"] * k, m["lower"] * k, m["upper"] * k,
+                          strategy_color(strat), strategy_line(strat), strat,
+                          (i - (len(groups) - 1) / 2) * 2.0)
             _zero(ax)
-            ax.set_xlabel("networking kept while employed (%)")
+            ax.set_xlabel("kept while employed (%)")
             ax.set_ylabel(f"change from {base * 100:g}% kept,\n{label}")
         axes[0].legend()
         header(fig, size, f"Change in {_what(data)}, against the share of networking time kept "
                f"while employed, relative to the lowest share: same strategy and seed"
                f"{_averaged(others)}; mean over seeds.",
-               "Band: 95% t interval across seeds, kept in the difference's range.",
+               "Bars: 95% paired t interval across seeds, intersected with the difference's "
+               "range.",
                _seeds_note(ns))
     return save(fig, out, "e4_preparedness_gain")
 
@@ -301,7 +299,8 @@ def e5_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
     """E5: RMST by strategy under each mechanism switch, and lions minus everyone
     under each (``e5_mechanisms``), paired by seed; per seed, the runs of one
     mechanism are averaged first, so seeds are the replicates. Intervals are t
-    across seeds kept in the quantity's range; stars are paired t tests
+    across seeds inside the quantity's range (logit scale for RMST, differences
+    intersected with their range); stars are paired t tests
     Holm-adjusted across the mechanisms."""
     if not {HEAR, BONUS, NOISE} & set(data.params):
         raise Skip("no mechanism switch is swept")
@@ -318,7 +317,7 @@ def e5_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
         for j, s in enumerate(strategies):
             for i, m in enumerate(present):
                 v = est[(est["strategy"] == s) & (est["mechanism"] == m)].groupby("seed")["rmst"].mean()
-                ti = bands.bounded_interval(v.to_numpy(), 0.95, (0.0, tau))
+                ti = range_interval(v.to_numpy(), (0.0, tau))
                 ns.append(ti["n"])
                 err = ([[ti["mean"] - ti["lower"]], [ti["upper"] - ti["mean"]]]
                        if np.isfinite(ti["lower"]) else None)
@@ -337,12 +336,12 @@ def e5_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
             if "lions" not in wide or "everyone" not in wide:
                 continue
             d = (wide["lions"] - wide["everyone"]).dropna().to_numpy()
-            ti = bands.bounded_interval(d, 0.95, (-tau, tau))
-            p = (stats.ttest_1samp(d, 0.0).pvalue if len(d) > 1 and np.std(d) > 0 else np.nan)
-            diffs.append({"i": i, **ti, "p": p})
+            res = paired_difference(d, (-tau, tau))
+            diffs.append({"i": i, "mean": res["diff"], "lower": res["lower"],
+                          "upper": res["upper"], "n": res["n"], "p": res["p_value"]})
         table = pd.DataFrame(diffs)
         if not table.empty:
-            table["p_holm"] = bands.holm(table["p"].to_numpy(float))
+            table["p_holm"] = holm(table["p"].to_numpy(float))
         for r in table.to_dict("records"):
             err = ([[r["mean"] - r["lower"]], [r["upper"] - r["mean"]]]
                    if np.isfinite(r["lower"]) else None)
@@ -359,7 +358,8 @@ def e5_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
         header(fig, size, f"RMST (restricted mean weeks unemployed within {tau:g} weeks of a "
                "spell, per run) by strategy under each mechanism switch (top), and lions minus "
                "everyone, paired by seed (bottom): means over seeds.",
-               "Bars: 95% t interval across seeds, kept in the quantity's range"
+               "Bars: 95% t interval across seeds inside the quantity's range (logit scale for "
+               "RMST; differences intersected with their range)"
                + (f"; stars: paired t test p < 0.05 / 0.01 / 0.001, Holm-adjusted across the "
                   f"{tests} mechanisms." if tests else "."), _seeds_note(ns))
     return save(fig, out, "e5_mechanisms")

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from scipy import stats
 
-from analysis import bands
+from analysis import bands, survival
 from analysis.data import Data
 from analysis.figures import (
     MAX_PANELS,
@@ -56,69 +56,65 @@ def make_data(durations: dict[tuple, list[int] | int], params: list[str], weeks:
     return Data("sweep", Path("/nonexistent"), spells, pd.DataFrame(runs), list(params), {})
 
 
-# ---------------------------------------------------------------------------- primitives
+# ---------------------------------------------------------------------------- helpers
 
 
-def test_holm_known_answer_and_nan():
-    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
-    # sorted 0.005, 0.01, 0.03, 0.04 -> 4*0.005=0.02, 3*0.01=0.03, 2*0.03=0.06, max(0.06, 0.04)
-    np.testing.assert_allclose(bands.holm(p)[:4], [0.03, 0.06, 0.06, 0.02])
-    assert np.isnan(bands.holm(p)[4])
-    assert bands.holm([0.9, 0.8]).tolist() == [1.0, 1.0]
+def logit_t(values, level: float = 0.95) -> tuple[float, float, float]:
+    """By hand: the mean of per-run values in (0, 1) with a t interval on the
+    logit scale (delta method), as a figure's band should be."""
+    x = np.asarray(values, float)
+    m, se = x.mean(), x.std(ddof=1) / np.sqrt(len(x))
+    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * se / (m * (1 - m))
+    g = np.log(m / (1 - m))
+    return m, 1 / (1 + np.exp(-(g - half))), 1 / (1 + np.exp(-(g + half)))
+
+
+def test_stars_and_few_runs_note():
     assert bands.stars(0.049) == "*" and bands.stars(0.0009) == "***" and bands.stars(0.05) == ""
-
-
-def test_bounded_interval_is_the_t_interval_cut_to_the_range():
-    x = np.array([0.01, 0.08])  # two runs of a share: the t interval runs below 0
-    half = stats.t.ppf(0.975, 1) * x.std(ddof=1) / np.sqrt(2)
-    assert x.mean() - half < 0
-    ti = bands.bounded_interval(x, 0.95, (0.0, 1.0))
-    assert ti["lower"] == 0.0 and ti["upper"] == pytest.approx(x.mean() + half)
-    inside = bands.bounded_interval([0.4, 0.5, 0.6], 0.95, (0.0, 1.0))
-    assert inside["lower"] == pytest.approx(0.5 - stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3))
-    assert np.isnan(bands.bounded_interval([0.3])["lower"])
-    assert bands.metric_bounds("share_within", 52, 100, difference=True, scale=100) == (-100, 100)
-    assert bands.metric_bounds("rmst", 29, 29) == (0.0, 29)
-
-
-def test_few_runs_note():
+    assert bands.stars(np.nan) == ""
     assert bands.few_runs_note(5) == ""
     assert "rest on few runs" in bands.few_runs_note(2)
     assert "no interval" in bands.few_runs_note(1, "seeds")
 
 
-def test_run_curves_are_lifelines_kaplan_meier_per_run():
-    rng = np.random.default_rng(7)
-    durs = {("lions", s): list(rng.geometric(0.15, 200)) for s in range(3)}
-    data = make_data(durs, [], censor_at=25)
-    curves = bands.run_curves(data, ["strategy"], max_week=30)
-    assert set(curves["run_id"]) == set(data.spells["run_id"])
-    for run_id, g in data.spells.groupby("run_id"):
-        kmf = KaplanMeierFitter().fit(g["duration_weeks"], ~g["censored"])
-        ref = kmf.survival_function_at_times(np.arange(31)).to_numpy()
-        np.testing.assert_allclose(curves.loc[curves["run_id"] == run_id, "survival"], ref,
-                                   atol=1e-12)
-        et = kmf.event_table
-        mine = curves[(curves["run_id"] == run_id) & (curves["week"].isin(et.index))]
-        np.testing.assert_array_equal(mine["at_risk"], et.loc[mine["week"], "at_risk"])
-
-
-def test_curve_band_by_hand():
-    # three runs; run r has 10 spells, of which k_r are hired in week 1 and the rest in week 3
+def test_hazard_band_by_hand():
+    # three runs; run r has 10 spells: k_r hired in week 1, the others in week 3
     hired_week1 = [3, 4, 6]
     durs = {("everyone", s): [1] * k + [3] * (10 - k) for s, k in enumerate(hired_week1)}
+    durs[("everyone", 3)] = [1] * 2 + [2] * 2  # a fourth run, too small to count (4 at risk)
     data = make_data(durs, [])
-    band = bands.curve_band(bands.run_curves(data, ["strategy"], 4), ["strategy"], "survival")
-    s1 = 1 - np.array(hired_week1) / 10  # S_r(1)
-    half = stats.t.ppf(0.975, 2) * s1.std(ddof=1) / np.sqrt(3)
+    band = bands.hazard_band(data, ["strategy"], 4, min_at_risk=5)
     row = band[band["week"] == 1].iloc[0]
-    assert row["n_runs"] == 3 and row["mean"] == pytest.approx(s1.mean())
-    assert row["lower"] == pytest.approx(s1.mean() - half)
-    assert row["upper"] == pytest.approx(s1.mean() + half) and row["upper"] < 1
-    assert band.loc[band["week"] == 3, "mean"].iloc[0] == 0.0
-    # the hazard in week 3 is 1 in every run: a zero-width band at 1, not above it
-    hz = bands.curve_band(bands.run_curves(data, ["strategy"], 4), ["strategy"], "hazard")
-    assert hz.loc[hz["week"] == 3, ["mean", "lower", "upper"]].iloc[0].tolist() == [1.0, 1.0, 1.0]
+    mean, lo, hi = logit_t(np.array(hired_week1) / 10)
+    assert row["n_runs"] == 3 and row["at_risk"] == 30
+    assert (row["mean"], row["lower"], row["upper"]) == pytest.approx((mean, lo, hi))
+    assert 0 < row["lower"] < row["upper"] < 1
+    # week 3: every counted run hires all its spells (hazard 1): no interval, not [1, 1]
+    w3 = band[band["week"] == 3].iloc[0]
+    assert w3["mean"] == 1.0 and np.isnan(w3["lower"]) and np.isnan(w3["upper"])
+    # week 2: runs 0 and 1 have 7 and 6 spells at risk and no hire; run 2 has 4 (not counted)
+    w2 = band[band["week"] == 2].iloc[0]
+    assert w2["n_runs"] == 2 and w2["mean"] == 0.0 and np.isnan(w2["lower"])
+
+
+def test_km_band_is_the_logit_t_interval_of_per_run_km():
+    rng = np.random.default_rng(7)
+    durs = {("lions", s): list(rng.geometric(0.15, 200)) for s in range(4)}
+    data = make_data(durs, [], censor_at=25)
+    s1 = []
+    for _, g in data.spells.groupby("run_id"):
+        kmf = KaplanMeierFitter().fit(g["duration_weeks"], ~g["censored"])
+        s1.append(float(kmf.survival_function_at_times(5).iloc[0]))
+    mean, lo, hi = logit_t(s1)
+    row = survival.km_run_level(data, ["strategy"], 20).set_index("week").loc[5]
+    assert (row["survival"], row["lower"], row["upper"]) == pytest.approx((mean, lo, hi))
+    fig = plot_km(data, max_week=20)  # the figure draws that band
+    (poly,) = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    verts = np.vstack([p.vertices for p in poly.get_paths()])
+    at5 = verts[verts[:, 0] == 5, 1]
+    assert np.isclose(at5, lo).any() and np.isclose(at5, hi).any()
+    line = fig.axes[0].lines[0]
+    assert line.get_ydata()[list(line.get_xdata()).index(5)] == pytest.approx(mean)
 
 
 # ---------------------------------------------------------------------------- pairing
@@ -142,9 +138,8 @@ def three_factor_data() -> tuple[Data, dict]:
 
 def test_paired_difference_three_factors_equals_hand_paired_t():
     data, truth = three_factor_data()
-    d = bands.paired_difference(data, "lions", "everyone", "rmst", by=[X, Y], horizon=52)
-    assert len(d) == 4 and d["paired"].all() and (d["n"] == 3).all()
-    assert (d["averaged_over"] == Z).all()
+    d = survival.strategy_difference(data, "lions", "everyone", "rmst", by=[X, Y], horizon=52)
+    assert len(d) == 4 and d["paired"].all() and (d["n_seeds"] == 3).all()
     for r in d.itertuples():
         x, y = r[1], r[2]  # the X and Y columns come first
         per_seed = np.array([np.mean([truth[(s, x, y, z)] for z in (0.005, 0.02)])
@@ -162,23 +157,18 @@ def test_paired_difference_three_factors_equals_hand_paired_t():
         b = rmst.xs("everyone", level="strategy").to_numpy(float)
         welch = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
         assert len(a) == 6 and welch.high - welch.low > 2 * (r.upper - r.lower)
-    np.testing.assert_allclose(d["p_holm"], bands.holm(d["p_value"].to_numpy()))
+    p = np.sort(d["p_value"].to_numpy())  # Holm by hand: 4 tests
+    holm = np.minimum(np.maximum.accumulate(p * [4, 3, 2, 1]), 1.0)
+    np.testing.assert_allclose(np.sort(d["p_holm"].to_numpy()), holm)
 
 
-def test_paired_difference_falls_back_to_welch_without_common_seeds():
-    durs = {("everyone", 0): 10, ("everyone", 1): 12, ("lions", 2): 14, ("lions", 3): 13}
-    d = bands.paired_difference(make_data(durs, []), "lions", "everyone", "rmst")
-    assert not d["paired"].iloc[0] and d["diff"].iloc[0] == pytest.approx(13.5 - 11)
-    ref = stats.ttest_ind([14, 13], [10, 12], equal_var=False).confidence_interval(0.95)
-    assert d["lower"].iloc[0] == pytest.approx(max(ref.low, -52))
-
-
-def test_paired_difference_share_interval_stays_in_range():
+def test_share_difference_interval_stays_in_range():
     # two seeds, lions far faster in one, far slower in the other: t interval beyond +-1
     durs = {("everyone", 0): 10, ("lions", 0): 2, ("everyone", 1): 2, ("lions", 1): 10}
     durs[("everyone", 2)] = 3
     durs[("lions", 2)] = 9
-    d = bands.paired_difference(make_data(durs, []), "lions", "everyone", "share_within")
+    d = survival.strategy_difference(make_data(durs, []), "lions", "everyone", "share_within",
+                                     by=[])
     assert d["lower"].iloc[0] == -1.0 and d["upper"].iloc[0] == 1.0
 
 
@@ -186,8 +176,14 @@ def test_paired_difference_share_interval_stays_in_range():
 
 
 def bands_y(fig) -> np.ndarray:
-    ys = [p.vertices[:, 1] for ax in fig.axes for c in ax.collections
-          if isinstance(c, PolyCollection) for p in c.get_paths()]
+    """The y coordinates of every band (filled area) and error bar of a figure."""
+    ys = []
+    for ax in fig.axes:
+        for c in ax.collections:
+            if isinstance(c, PolyCollection):
+                ys += [p.vertices[:, 1] for p in c.get_paths()]
+            elif isinstance(c, LineCollection):
+                ys += [np.asarray(seg)[:, 1] for seg in c.get_segments()]
     return np.concatenate(ys) if ys else np.array([])
 
 
@@ -199,13 +195,13 @@ def test_km_and_hazard_bands_stay_in_unit_interval():
             ("lions", 0): list(rng.geometric(0.5, 300)),
             ("lions", 1): list(rng.geometric(0.08, 300))}
     data = make_data(durs, [], censor_at=40)
-    raw = bands.run_curves(data, ["strategy"], 40)
-    wide = raw.pivot_table(index=["strategy", "week"], columns="run_id", values="survival")
-    assert ((wide.mean(axis=1) - 12.7 * wide.std(axis=1) / np.sqrt(2)) < 0).any()
+    s10 = [KaplanMeierFitter().fit(g["duration_weeks"], ~g["censored"]).predict(10)
+           for _, g in data.spells.groupby("run_id")]
+    assert np.mean(s10[:2]) - 12.7 * np.std(s10[:2], ddof=1) / np.sqrt(2) < 0  # plain t: < 0
     km = plot_km(data, max_week=40)
     y = bands_y(km)
     assert len(y) and y.min() >= 0.0 and y.max() <= 1.0
-    assert "across runs" in km.texts[0].get_text() or "across runs" in km._suptitle.get_text()
+    assert "across runs" in km._suptitle.get_text()
     hz = plot_hazard(data, max_week=40)
     y = bands_y(hz)
     assert len(y) and y.min() >= 0.0 and y.max() <= 100.0  # percent
@@ -221,7 +217,7 @@ def test_single_run_band_is_labelled_within_run():
 def test_heatmap_three_factors_shows_every_cell_paired_with_holm_stars():
     data, truth = three_factor_data()
     fig = plot_difference_heatmap(data, X, Y)
-    d = bands.paired_difference(data, "lions", "everyone", "rmst", by=[X, Y])
+    d = survival.strategy_difference(data, "lions", "everyone", "rmst", by=[X, Y])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert len(texts) == 4  # every (x, y) cell
     for r in d.itertuples():
@@ -237,7 +233,7 @@ def test_every_cell_on_some_page_with_a_note(tmp_path):
     durs = {}
     for seed, x, y in itertools.product(range(2), levels, (2.0, 10.0)):
         for s, add in (("everyone", 0), ("lions", 1)):
-            durs[(s, seed, x, y)] = list(np.random.default_rng(seed).geometric(0.2, 30) + add)
+            durs[(s, seed, x, y)] = list(np.random.default_rng([seed, add]).geometric(0.2, 30))
     data = make_data(durs, [X, Y])
     n_cells = len(levels) * 2
     assert n_cells > MAX_PANELS
@@ -262,5 +258,5 @@ def test_outcome_vs_param_interval_in_range_and_few_runs_note():
     data = make_data(durs, [X])
     fig = plot_outcome_vs_param(data, X, "rmst")
     y = bands_y(fig)
-    assert y.min() >= 0.0 and y.max() <= 52.0
+    assert len(y) and y.min() >= 0.0 and y.max() <= 52.0
     assert "rest on few runs" in fig._suptitle.get_text()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -124,3 +125,31 @@ def test_e5_information_off_cells_are_one_model(workdir):
     # and with information on, the network does carry hires
     on = s[(s["leads.hear_prob"] > 0) & ~s["censored"]]
     assert on["channel"].isin(["lead", "referral"]).any()
+
+
+def test_e1_difference_bars_stay_in_range_and_say_few_seeds(tmp_path, monkeypatch):
+    """Issue 14: with 2 seeds the share difference's t interval ran to -130..+105 points.
+    The bars must stay in [-100, 100] points (and [-tau, tau] weeks), and the figure
+    must say that its intervals rest on few runs."""
+    from matplotlib.collections import LineCollection
+
+    import experiments.figures as ef
+    from tests.test_bands import make_data
+
+    # per-run durations: the share within 4 weeks is 1 or 0 and the paired differences
+    # are +1 and -1: a plain t interval with 1 degree of freedom runs to +-12.7
+    durs = {("everyone", 0): 10, ("lions", 0): 2, ("everyone", 1): 2, ("lions", 1): 10}
+    data = make_data(durs, [])
+    figs = []
+    real_save = ef.save
+    monkeypatch.setattr(ef, "save", lambda fig, out, name: figs.append(fig) or real_save(fig, out, name))
+    paths = ef.e1_figures(data, tmp_path)
+    assert {p.suffix for p in paths} == {".pdf", ".png"}
+    (fig,) = figs
+    for ax, top in zip(fig.axes[:2], (52.0, 100.0), strict=True):
+        xs = [np.asarray(s)[:, 0] for c in ax.collections if isinstance(c, LineCollection)
+              for s in c.get_segments()]
+        assert xs, "no error bar drawn"
+        xs = np.concatenate(xs)
+        assert xs.min() == -top and xs.max() == top  # the t interval, cut to the range
+    assert "rest on few runs" in fig._suptitle.get_text().replace("\n", " ")
