@@ -47,7 +47,16 @@ from analysis import bands, survival
 from analysis.data import Data
 from analysis.mechanisms import hires_by_channel
 from analysis.stats import range_interval
-from analysis.style import CHANNEL_COLORS, figure, header, save, strategy_color, strategy_line, style
+from analysis.style import (
+    CHANNEL_COLORS,
+    FORMATS,
+    figure,
+    header,
+    save,
+    strategy_color,
+    strategy_line,
+    style,
+)
 
 log = logging.getLogger(__name__)
 
@@ -866,13 +875,24 @@ def make_figures(data: Data, out_dir: str | Path, size: str = "one", metric: str
             reasons[name] = str(e)
             continue
         paths += save(fig, out_dir, name)
-        for page in range(2, getattr(fig, "n_pages", 1) + 1):
+        n_pages = getattr(fig, "n_pages", 1)
+        for page in range(2, n_pages + 1):
             paths += save(make(page=page), out_dir, _page_name(name, page))
+        _remove_pages_beyond(Path(out_dir), name, n_pages)
     for name, why in reasons.items():
         log.info("figure %s skipped: %s", name, why)
     if skipped is not None:
         skipped.update(reasons)
     return paths
+
+
+def _remove_pages_beyond(out: Path, name: str, n_pages: int) -> None:
+    """Remove ``<name>_p<k>`` files with ``k > n_pages`` left by an earlier call on data
+    with more cells (a report would otherwise show them as current)."""
+    for f in out.glob(f"{name}_p*.*"):
+        k = f.stem[len(name) + 2:]
+        if f.suffix.lstrip(".") in FORMATS and k.isdigit() and int(k) > n_pages:
+            f.unlink()
 
 
 def _heatmap_or_skip(data: Data, pair: list, metric: str, size: str, horizon: float) -> Figure:

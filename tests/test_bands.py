@@ -241,9 +241,12 @@ def test_every_cell_on_some_page_with_a_note(tmp_path):
     assert first.n_pages == 2 and "Page 1 of 2" in first._suptitle.get_text()
     titles = {ax.get_title() for p in (1, 2) for ax in plot_km(data, page=p).axes}
     assert len(titles) == n_cells
+    for stale in ("km_p3.png", "km_p3.pdf"):  # left by an earlier sweep with more cells
+        (tmp_path / stale).write_bytes(b"old")
     skipped: dict[str, str] = {}
     made = {p.stem for p in make_figures(data, tmp_path, skipped=skipped)}
     assert {"km", "km_p2", "hazard", "hazard_p2"} <= made
+    assert not (tmp_path / "km_p3.png").exists() and not (tmp_path / "km_p3.pdf").exists()
     # outcome against each swept parameter, panels = levels of the other one (fits one page)
     assert {"rmst_vs_market-vacancy_rate", "rmst_vs_networking-time_budget"} <= made
     assert "market" in skipped and "rmst_vs_share_lions" in skipped
