@@ -25,10 +25,12 @@ config and seed; time, host and process go to ``summary.json`` and the lease.
 Test hooks (environment variables read by :func:`run_simulation`, for the tests
 of crashes and races; not for normal use):
 
-- ``SIM_TEST_HOOK=<point>:<action>[,...]``: at ``<point>`` (``before-outputs``:
-  after the model ran, before its outputs are written; ``before-summary``: after
-  the outputs, before ``summary.json``), do ``<action>``: ``kill`` (SIGKILL the
-  process) or ``sleep=<seconds>``.
+- ``SIM_TEST_HOOK=<point>:<action>[@<text>][,...]``: at ``<point>``
+  (``before-outputs``: after the model ran, before its outputs are written;
+  ``before-summary``: after the outputs, before ``summary.json``), do ``<action>``:
+  ``kill`` (SIGKILL the process), ``sleep=<seconds>`` or ``raise`` (a RuntimeError,
+  as a crash of the model would); with ``@<text>`` only in run folders whose name
+  contains ``<text>``. Items are separated by ``;`` if there is one, else by ``,``.
 - ``SIM_TEST_LOG=<file>``: append one line ``<event> <folder> <pid> <slurm job>``
   (``-`` outside Slurm) per run computed (``compute``) or left alone (``busy``,
   ``complete``).
@@ -563,15 +565,17 @@ def tidy(folder: str | os.PathLike, timeout: float | None = None) -> list[str]:
 # ---------------------------------------------------------------------------- test hooks
 
 
-def _test_hook(point: str) -> None:
+def _test_hook(point: str, folder: Path) -> None:
     spec = os.environ.get("SIM_TEST_HOOK")
     if not spec:
         return
-    for item in spec.split(","):
+    for item in spec.split(";" if ";" in spec else ","):
         where, _, action = item.partition(":")
-        if where.strip() != point:
+        action, _, only = action.strip().partition("@")
+        if where.strip() != point or (only and only not in folder.name):
             continue
-        action = action.strip()
+        if action == "raise":
+            raise RuntimeError(f"test hook SIM_TEST_HOOK={item.strip()}")
         if action == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         elif action.startswith("sleep="):
@@ -660,12 +664,12 @@ def run_simulation(cfg: SimConfig, folder: str | os.PathLike, *, progress: bool 
         outputs = {"spells.parquet": spells, "timeseries.parquet": model.timeseries_frame()}
         if cfg.output.ties:
             outputs["ties.parquet"] = model.ties_frame()
-        _test_hook("before-outputs")
+        _test_hook("before-outputs", folder)
         files = {}
         for name, df in outputs.items():
             lease.check()
             files[name] = write_atomic(folder / name, lambda p, df=df: df.to_parquet(p, index=False))
-        _test_hook("before-summary")
+        _test_hook("before-summary", folder)
         ts = outputs["timeseries.parquet"]
         summary = {
             "complete": True,
