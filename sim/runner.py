@@ -28,8 +28,9 @@ of crashes and races; not for normal use):
 - ``SIM_TEST_HOOK=<point>:<action>[@<text>][,...]``: at ``<point>``
   (``before-outputs``: after the model ran, before its outputs are written;
   ``before-summary``: after the outputs, before ``summary.json``), do ``<action>``:
-  ``kill`` (SIGKILL the process), ``sleep=<seconds>`` or ``raise`` (a RuntimeError,
-  as a crash of the model would); with ``@<text>`` only in run folders whose name
+  ``kill`` (SIGKILL the process), ``sleep=<seconds>``, ``wait=<file>`` (until the
+  file exists, at most 15 minutes) or ``raise`` (a RuntimeError, as a crash of the
+  model would); with ``@<text>`` only in run folders whose name
   contains ``<text>``. Items are separated by ``;`` if there is one, else by ``,``.
 - ``SIM_TEST_LOG=<file>``: append one line ``<event> <folder> <pid> <slurm job>``
   (``-`` outside Slurm) per run computed (``compute``) or left alone (``busy``,
@@ -580,6 +581,10 @@ def _test_hook(point: str, folder: Path) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         elif action.startswith("sleep="):
             time.sleep(float(action.split("=", 1)[1]))
+        elif action.startswith("wait="):
+            deadline = time.time() + 900
+            while not Path(action.split("=", 1)[1]).exists() and time.time() < deadline:
+                time.sleep(0.2)
 
 
 def hook_log(event: str, folder: str | os.PathLike) -> None:

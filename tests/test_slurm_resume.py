@@ -52,10 +52,12 @@ def test_submitting_command_killed_then_resumed_while_tasks_run(tmp_path):
     assert SLURM, "CI must run this test on the Slurm cluster started by .ci/run"
     ref = sim(*SWEEP, "hydra.sweep.dir=ref", cwd=tmp_path)
     assert ref.returncode == 0, ref.stderr[-2000:]
-    log = tmp_path / "events.log"
-    # each run pauses before writing, so that the tasks are still running when the
-    # submitting command is killed and when it is run again (sbatch passes the environment)
-    env = {**os.environ, "SIM_TEST_LOG": str(log), "SIM_TEST_HOOK": "before-outputs:sleep=30"}
+    log, go = tmp_path / "events.log", tmp_path / "go"
+    # the run seed=0 (the first array's first task) waits before writing its outputs until
+    # the test says go, so that it is still running when the submitting command is killed
+    # and while the same command runs again (sbatch passes the environment to the tasks)
+    env = {**os.environ, "SIM_TEST_LOG": str(log),
+           "SIM_TEST_HOOK": f"before-outputs:wait={go}@seed=0"}
     sweep = tmp_path / "sw"
     first = subprocess.Popen([sys.executable, "-m", "sim", *SWEEP, *SLURM_ARGS], cwd=tmp_path,
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -75,13 +77,17 @@ def test_submitting_command_killed_then_resumed_while_tasks_run(tmp_path):
         (orig,) = jobs
         (running,) = [ln.split()[1].rstrip(":") for ln in s.stdout.splitlines()
                       if ln.strip().startswith("running")]
-        assert f"Slurm job {orig}_" in s.stdout
+        assert "seed=0," in running and f"Slurm job {orig}_0" in s.stdout
 
         # run the same command again while the first array still runs
         again = sim(*SWEEP, *SLURM_ARGS, cwd=tmp_path, env=env, timeout=1200)
-        assert "failed" not in again.stdout.replace("0 failed", ""), again.stdout + again.stderr
+        assert re.search(r"4 runs: 3 complete, 0 failed, 1 running", again.stdout), \
+            again.stdout + again.stderr[-2000:]
+        assert again.returncode == 1  # not all complete yet
         jobs |= array_jobs(sweep)
         assert len(jobs) == 2, jobs
+        assert orig in queued(jobs)  # the first array still runs
+        go.touch()
         wait_for(lambda: not queued(jobs), 900, "Slurm jobs did not end")
     finally:
         if first.poll() is None:
@@ -95,7 +101,9 @@ def test_submitting_command_killed_then_resumed_while_tasks_run(tmp_path):
     assert counts == {name: 1 for name in counts} and len(counts) == 4, counts  # once each
     (resumed,) = jobs - {orig}
     skipped = {(name, job) for event, name, _, job in events(log) if event == "busy"}
-    assert (running, resumed) in skipped, "the resumed tasks did not meet a running one"
+    assert (running, resumed) in skipped, "the resumed tasks did not meet the running one"
+    done = {(name, job) for event, name, _, job in events(log) if event == "complete"}
+    assert {name for name, job in done if job == orig} == set(counts) - {running}
     s = sim("status", "sw", cwd=tmp_path)
     assert s.returncode == 0 and "4 runs: 4 complete" in s.stdout, s.stdout
     assert outputs(sweep) == outputs(tmp_path / "ref")
