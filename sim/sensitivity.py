@@ -448,12 +448,29 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
         return save(fig, path.parent, path.name)
 
 
+def _settings(args, lions: SimConfig) -> str:
+    """What all designs of one output folder share (configuration, parameters,
+    sample seed); the designs' own settings name their points (run_points), so that
+    changing one design (e.g. a larger Sobol sample) keeps the other's points."""
+    return json.dumps({"config": to_dict(lions), "params": [p.__dict__ for p in PARAMS],
+                       "seed": args.sample_seed}, sort_keys=True, default=str)
+
+
 def _folder(args, lions: SimConfig) -> Path:
-    # the designs' own settings name their points (run_points), so that changing one
-    # design (e.g. a larger Sobol sample) keeps the other's points
-    key = json.dumps({"config": to_dict(lions), "params": [p.__dict__ for p in PARAMS],
-                      "seed": args.sample_seed}, sort_keys=True, default=str)
-    return Path("outputs") / "sensitivity" / hashlib.sha1(key.encode()).hexdigest()[:10]
+    return Path("outputs") / "sensitivity" / hashlib.sha1(_settings(args, lions).encode()).hexdigest()[:10]
+
+
+def _claim_folder(out: Path, settings: str) -> None:
+    """Refuse a folder that holds points of other settings; mark it as these settings'."""
+    from sim.cli import fail
+
+    mark = out / "settings.json"
+    if mark.exists() and mark.read_text() != settings:
+        fail(f"--out={out}: holds a sensitivity analysis of other settings (configuration, "
+             "parameters or --sample-seed); choose another folder")
+    if not mark.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(mark, settings)
 
 
 def _p(p: float) -> str:
@@ -559,6 +576,7 @@ def main(argv: Sequence[str]) -> None:
     size = [f"n_workers={args.n_workers}", f"weeks={args.weeks}", *args.overrides]
     lions, everyone = compose(["+strategy=lions", *size]), compose(["+strategy=everyone", *size])
     out = Path(args.out) if args.out else _folder(args, lions)
+    _claim_folder(out, _settings(args, lions))
     progress = sys.stderr.isatty()
     k, R = args.seeds_per_point, args.noise_groups
     design_seeds = tuple(lions.seed + i for i in range(k))

@@ -158,3 +158,13 @@ def test_report_prints_the_floor_and_marks_noise(fake_model, tmp_path):
                in line)
     assert "(noise)" in row
     assert pd.notna(m["mu_star_floor"]).all()
+
+
+def test_an_output_folder_of_other_settings_is_refused(tmp_path, capsys):
+    """Points are reused by design name; a folder of another configuration or sample
+    seed must not lend its points to this one."""
+    sensitivity._claim_folder(tmp_path / "a", '{"seed": 0}')
+    sensitivity._claim_folder(tmp_path / "a", '{"seed": 0}')  # the same settings resume
+    with pytest.raises(SystemExit) as e:
+        sensitivity._claim_folder(tmp_path / "a", '{"seed": 1}')
+    assert e.value.code == 2 and "holds a sensitivity analysis of other settings" in capsys.readouterr().err
