@@ -83,6 +83,8 @@ def test_same_seed_byte_identical_outputs(tmp_path):
     (["+strategy=lions", "n_workers=many"], "n_workers='many'"),
     (["+strategy=lionz"], "lionz"),
     ([], "+strategy="),
+    (["+strategy=lions", "n_workers=300,abc"], "n_workers=300,abc: several values run a sweep: add -m"),
+    (["-m", "+strategy=lions", "seed=interval(0,1)"], "seed=interval(0,1): a sweep takes lists"),
 ])
 def test_bad_input_one_line_error_no_folder(tmp_path, args, needle):
     r = sim("run", *args, cwd=tmp_path)
