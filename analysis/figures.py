@@ -659,9 +659,10 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
 
 def plot_channels(data: Data, size: str = "one") -> Figure:
     """Stacked bars of the share of hires by channel (formal, lead, referral) per
-    strategy and parameter combination (every hire in the horizon, pooled over
-    runs; no interval). With more than :data:`MAX_BARS` bars the parameters are
-    pooled and the figure says so.
+    strategy and parameter combination: the mean over runs of each run's share
+    among the hires that end spells begun in the horizon (as the report's channel
+    table; its run-level intervals are there, not in the bars). With more than
+    :data:`MAX_BARS` bars the parameters are pooled and the figure says so.
 
     Args:
         data: loaded outputs.
@@ -683,12 +684,13 @@ def plot_channels(data: Data, size: str = "one") -> Figure:
         by = ["strategy"]
         table = hires_by_channel(data, by=by)
     bars = table[by].drop_duplicates().reset_index(drop=True)
+    col = "share_mean" if "share_mean" in table else "share"
     labels = [_bar_label(r, by) for r in bars.to_dict("records")]
     with style():
         fig, (ax,) = figure(size, 1, height=2.4 if size == "one" else 2.8)
         bottom = np.zeros(len(bars))
         for ch in table["channel"].cat.categories:
-            share = bars.merge(table[table["channel"] == ch], on=by, how="left")["share"]
+            share = bars.merge(table[table["channel"] == ch], on=by, how="left")[col]
             vals = share.fillna(0).to_numpy() * 100
             ax.bar(range(len(bars)), vals, bottom=bottom, color=CHANNEL_COLORS.get(ch),
                    edgecolor="black", linewidth=0.4, label=ch, width=0.75)
@@ -696,12 +698,13 @@ def plot_channels(data: Data, size: str = "one") -> Figure:
         few = len(bars) <= 4
         ax.set_xticks(range(len(bars)), labels if few else [x.replace("\n", " ") for x in labels],
                       rotation=0 if few else 90, fontsize=7 if len(bars) <= 12 else 5)
-        ax.set_xlabel(" / ".join(["strategy", *(param_label(p) for p in by[1:])]))
+        ax.set_xlabel(" / ".join(["strategy", *(short_label(p) for p in by[1:])]))
         ax.set_ylim(0, 100)
         ax.set_ylabel("share of hires (%)")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="channel")
-        header(fig, size, "Share of hires by channel: every hire in the horizon (including hires "
-               "that end spells begun before it), pooled over runs; no interval.", pooled)
+        header(fig, size, "Share of hires by channel among the hires that end spells begun in "
+               "the horizon: mean over runs of each run's share. No interval here (the report's "
+               "channel table gives run-level intervals).", pooled)
     return fig
 
 
@@ -799,8 +802,8 @@ CAPTIONS = {  # "_vs_share_" first: it must win over "rmst_vs_" for rmst_vs_shar
     "diff_": "Heatmap of lions minus everyone over two swept parameters, paired by seed "
              "(other swept parameters averaged within seed); stars from Holm-adjusted paired "
              "t tests across the cells (negative: lions re-employed sooner).",
-    "channels": "Share of hires by channel (formal application, lead, referral): every hire "
-                "in the horizon, pooled over runs.",
+    "channels": "Share of hires by channel (formal application, lead, referral) among the "
+                "hires that end spells begun in the horizon: mean over runs of each run's share.",
     "market": "Unemployment and vacancy rates by week: mean across runs with pointwise 95% t "
               "bands across runs.",
     "km_": "Kaplan-Meier curves by strategy (continued: further cells of the sweep).",
