@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import time
 from pathlib import Path
 
 from sim.runner import RunBusy, acquire_lease
 
 
-def try_lease(folder: str, timeout: float, ready, start, results) -> None:
-    """Wait for the start signal, try to take the lease, report ``won`` or ``busy``."""
+def try_lease(folder: str, timeout: float, ready, start, results, done) -> None:
+    """Wait for the start signal, try to take the lease, report ``won`` or ``busy``; the
+    winner holds the lease until every process has answered."""
     ready.put(os.getpid())
     start.wait()
     try:
@@ -21,21 +21,24 @@ def try_lease(folder: str, timeout: float, ready, start, results) -> None:
         results.put("busy")
         return
     results.put("won")
-    time.sleep(3.0)  # hold it while the others look
+    done.wait(120)
     lease.release()
 
 
 def race(folder: Path, n: int, timeout: float) -> list[str]:
     """Start ``n`` processes that try to take the lease at the same moment; their answers."""
     ctx = mp.get_context("spawn")
-    ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=try_lease, args=(str(folder), timeout, ready, start, results))
+    ready, start, results, done = ctx.Queue(), ctx.Event(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=try_lease,
+                         args=(str(folder), timeout, ready, start, results, done))
              for _ in range(n)]
     for p in procs:
         p.start()
     for _ in procs:  # all at the start line
         ready.get(timeout=120)
     start.set()
+    answers = sorted(results.get(timeout=120) for _ in procs)
+    done.set()
     for p in procs:
         p.join(60)
-    return sorted(results.get(timeout=5) for _ in procs)
+    return answers
