@@ -715,10 +715,12 @@ def _bar_label(row: dict, by: list[str]) -> str:
 
 def plot_market(data: Data, size: str = "one", page: int = 1) -> Figure:
     """Unemployment and vacancy rates by week: mean across runs with a pointwise
-    95% t band across runs (kept at or above 0 and at most 100 %).
+    95% t band across runs (logit scale, inside [0, 100] %); with fewer than
+    :data:`analysis.bands.FEW_RUNS` runs per line the runs are drawn instead of a band.
 
-    One line per run-level strategy (``+strategy``), one column per combination of
-    the swept parameters (at most :data:`MARKET_COLUMNS` per page).
+    One line per run-level strategy (``+strategy``), a pair of panels (unemployment
+    above vacancies) per combination of the swept parameters, :data:`MARKET_COLUMNS`
+    pairs side by side and two rows of pairs per page.
 
     Args:
         data: loaded outputs (needs the run folders for ``timeseries.parquet``).
@@ -731,43 +733,63 @@ def plot_market(data: Data, size: str = "one", page: int = 1) -> Figure:
     ts = data.timeseries
     if ts is None or ts.empty:
         raise Skip("no timeseries.parquet readable (run folders not found)")
-    cells, n_pages, page_note = _page(_cells(ts, data.params), page, MARKET_COLUMNS[size])
+    per_row = MARKET_COLUMNS[size]
+    cells, n_pages, page_note = _page(_cells(ts, data.params), page, 2 * per_row)
     rows = (("unemployment_rate", "unemployment rate (%)"), ("vacancy_rate", "vacancy rate (%)"))
     n_runs = ts.groupby(["strategy_mix", *data.params], dropna=False)["run_id"].nunique()
+    few = n_runs.max() < bands.FEW_RUNS
     with style():
-        ncols = len(cells)
-        fig, axes = figure(size, 2 * ncols, ncols=ncols, sharey=False,
-                           height=2 * ROW if size == "one" else 2 * ROW_TWO)
-        for j, cell in enumerate(cells):
+        ncols = min(len(cells), per_row)
+        blocks = -(-len(cells) // ncols)
+        fig, axes = figure(size, 2 * blocks * ncols, ncols=ncols, sharey=False,
+                           height=2 * blocks * (ROW if size == "one" else ROW_TWO))
+        used, tops = set(), {}
+        for n, cell in enumerate(cells):
+            b, j = divmod(n, ncols)
             sub = _select(ts, cell)
             for i, (col, label) in enumerate(rows):
-                ax = axes[i * ncols + j]
+                ax = axes[(2 * b + i) * ncols + j]
+                used.add((2 * b + i) * ncols + j)
                 if j > 0:
-                    ax.sharey(axes[i * ncols])
+                    ax.sharey(axes[(2 * b + i) * ncols])
+                row = 2 * b + i
                 for strat, g in sub.groupby("strategy_mix", sort=True):
                     m = _band(g, col)
                     c = strategy_color(strat)
+                    if few:  # a t band of 2-4 runs would hide the series: draw the runs
+                        for _, r in g.groupby("run_id"):
+                            ax.plot(r["week"], r[col] * 100, color=c, lw=0.4, alpha=0.6)
+                        top = g[col].max()
+                    else:
+                        ax.fill_between(m.index, m["lower"] * 100, m["upper"] * 100, color=c,
+                                        alpha=0.2, lw=0)
+                        top = np.nanmax([m["upper"].max(), m["mean"].max()])
                     ax.plot(m.index, m["mean"] * 100, color=c, ls=strategy_line(strat), label=strat)
-                    ax.fill_between(m.index, m["lower"] * 100, m["upper"] * 100, color=c,
-                                    alpha=0.2, lw=0)
-                ax.set_ylim(bottom=0)
+                    tops[row] = np.nanmax([tops.get(row, 0.0), top * 100])
                 if j == 0:
                     ax.set_ylabel(label)
                 if i == 1:
                     ax.set_xlabel("week")
                 else:
                     _title(ax, cell)
-        _legend(axes[0], loc="lower left", ncols=2, fontsize=6)
+        for k, ax in enumerate(axes):
+            if k not in used:  # the free places of a last, partial row of pairs
+                ax.set_visible(False)
+        for row, top in tops.items():  # one y range per row of panels (shared)
+            axes[row * ncols].set_ylim(0, top * 1.05 if top > 0 else 1.0)
+        _legend(axes[0], loc="best", ncols=2, fontsize=6)
         if n_runs.max() < 2:
             band = "One run per line: no band (no replicate runs)."
+        elif few:
+            band = (f"Thin lines: the runs themselves ({_runs_text(n_runs, 'line')}); with fewer "
+                    f"than {bands.FEW_RUNS} runs no band is drawn.")
         else:
             band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs, 'line')}) "
                     f"on the logit scale, inside [0, 100] %"
                     f"{'; lines from one run have no band' if n_runs.min() < 2 else ''}.")
         header(fig, size, "Unemployment rate (unemployed / labour force) and vacancy rate by "
                "week, by the runs' strategy: mean across runs.", band,
-               bands.few_runs_note(int(n_runs.min()), per="line") if n_runs.max() >= 2 else "",
-               page_note)
+               bands.few_runs_note(int(n_runs.min()), per="line") if not few else "", page_note)
     fig.n_pages = n_pages
     return fig
 
