@@ -567,9 +567,14 @@ def _plot_command(argv: list[str]) -> None:
 def _sweep_command(command: str, argv: list[str]) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(prog=f"python -m sim {command}",
-                                     description=COMMANDS[command])
-    parser.add_argument("sweep_dir", help="a sweep folder (outputs/sweeps/...)")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m sim {command}", description=COMMANDS[command],
+        epilog="A run is complete when its summary.json is there and its outputs match the "
+        "sizes and SHA-256 it lists (else corrupt: not collected, redone on resume). A run "
+        "being computed holds a lease (lease.<n>.json: host, pid, Slurm ids) with a "
+        "heartbeat; without a heartbeat for SIM_LEASE_TIMEOUT seconds (environment "
+        "variable, default 600), or with its process gone on this host, it is stale.")
+    parser.add_argument("sweep_dir", help="a sweep folder (outputs/sweeps/...) or a run folder")
     if command == "collect":
         parser.add_argument("--out", help="output folder (default: SWEEP_DIR/collected)")
     args = parser.parse_args(argv)
