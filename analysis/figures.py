@@ -332,7 +332,9 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
     A run enters a week's mean when at least :data:`MIN_AT_RISK` of its spells are
     at risk that week; weeks with fewer than two such runs are not drawn. With one
     run per curve the band is the within-run exact binomial interval, labelled as
-    such, and weeks with fewer than 20 spells at risk are not drawn.
+    such, and weeks with fewer than 20 spells at risk are not drawn. With 2 to
+    :data:`analysis.bands.FEW_RUNS` - 1 runs per curve the runs' own hazards are drawn
+    (thin) instead of a t band, which would span most of [0, 1].
 
     Args:
         data: loaded outputs.
@@ -356,15 +358,24 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
         table = table[table["n_runs"] >= 2]
     if table.empty:
         raise Skip("no week with enough spells at risk")
+    few = not within and n_runs.max() < bands.FEW_RUNS
+    if few:  # a t band of 2-4 runs spans most of [0, 1] and hides the curve: draw the runs
+        runs = survival.hazard_per_run(data, keys, max_week)
+        runs = runs[runs["at_risk"] >= MIN_AT_RISK]
     cells, n_pages, page_note = _page(_cells(table, data.params), page)
     with style():
         fig, axes = figure(size, len(cells))
         for ax, cell in zip(axes, cells, strict=True):
             for strat, g in _select(table, cell).groupby("strategy", observed=True, sort=True):
                 c = strategy_color(strat)
+                if few:
+                    mine = _select(runs, cell)
+                    for _, r in mine[mine["strategy"] == strat].groupby("run_id"):
+                        ax.plot(r["week"], r["hazard"] * 100, color=c, lw=0.4, alpha=0.6)
+                else:
+                    ax.fill_between(g["week"], g["lower"] * 100, g["upper"] * 100, color=c,
+                                    alpha=0.2, lw=0)
                 ax.plot(g["week"], g["mean"] * 100, color=c, ls=strategy_line(strat), label=strat)
-                ax.fill_between(g["week"], g["lower"] * 100, g["upper"] * 100, color=c,
-                                alpha=0.2, lw=0)
             ax.set_xlabel("weeks of search")
             ax.set_xlim(1, max_week)
             ax.set_ylim(bottom=0)
@@ -380,11 +391,17 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
                     "fewer than 20 spells at risk are not drawn.")
         else:
             est += ": mean of the per-run hazards."
-            band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}) on the "
-                    f"logit scale, inside [0, 1]; a run counts in a week if at least {MIN_AT_RISK} "
-                    "of its spells are at risk; weeks with fewer than 2 such runs are not drawn.")
+            count = (f"a run counts in a week if at least {MIN_AT_RISK} of its spells are at "
+                     "risk; weeks with fewer than 2 such runs are not drawn.")
+            if few:
+                band = (f"Thin lines: the runs themselves ({_runs_text(n_runs)}); with fewer "
+                        f"than {bands.FEW_RUNS} runs no band is drawn; {count}")
+            else:
+                band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}) on "
+                        f"the logit scale, inside [0, 1]; {count}")
         header(fig, size, est, band,
-               "" if within else bands.few_runs_note(int(n_runs.min()), per="curve"), page_note)
+               "" if within or few else bands.few_runs_note(int(n_runs.min()), per="curve"),
+               page_note)
     fig.n_pages = n_pages
     return fig
 

@@ -202,10 +202,17 @@ def test_km_and_hazard_bands_stay_in_unit_interval():
     y = bands_y(km)
     assert len(y) and y.min() >= 0.0 and y.max() <= 1.0
     assert "across runs" in km._suptitle.get_text()
+    # the hazard with 2 runs per curve: the runs are drawn, not a band
     hz = plot_hazard(data, max_week=40)
+    assert not len(bands_y(hz)) and "Thin lines: the runs" in hz._suptitle.get_text()
+    # with 5 very different runs per curve: a band, inside [0, 100] %
+    probs = (0.6, 0.05, 0.3, 0.1, 0.8)
+    durs = {(s, seed): list(rng.geometric(p * f, 300)) for s, f in (("everyone", 1.0), ("lions", 0.8))
+            for seed, p in enumerate(probs)}
+    hz = plot_hazard(make_data(durs, [], censor_at=40), max_week=40)
     y = bands_y(hz)
     assert len(y) and y.min() >= 0.0 and y.max() <= 100.0  # percent
-    assert "rest on few runs" in hz._suptitle.get_text()
+    assert "Band: pointwise 95% t interval across runs" in hz._suptitle.get_text()
 
 
 def test_single_run_band_is_labelled_within_run():
