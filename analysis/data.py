@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.config import TIE_KINDS
 from sim.records import CHANNELS
+from sim.runner import verify_run
 from sim.sweep import summary_row
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,9 @@ def load(path: str | Path, recollect: bool = False) -> Data:
 
 
 def _load_run(folder: Path) -> Data:
+    problem = verify_run(folder)  # the same check as collect: never analyse a corrupt run
+    if problem is not None:
+        raise ValueError(f"{folder}: a corrupt run ({problem}); run its sweep again to redo it")
     summary = json.loads((folder / SUMMARY).read_text())
     spells = pd.read_parquet(folder / "spells.parquet")
     run_id = folder.name

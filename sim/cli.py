@@ -15,7 +15,7 @@ from typing import Any
 
 COMMANDS = {
     "run": "run one simulation, or a sweep with -m (Hydra overrides; `run --help` shows the config)",
-    "status": "show complete / failed / missing runs of a sweep folder",
+    "status": "show complete / running / stale / corrupt / failed / missing runs of a sweep folder",
     "collect": "write one tidy dataset (spells.parquet, runs.parquet) for a sweep folder",
     "plot": "paper figures (PDF + PNG) from a sweep folder, a collected dataset or a run folder",
     "report": "a self-contained report (figures, tables also as LaTeX, parameters, provenance)",

@@ -292,3 +292,18 @@ def test_report_on_a_folder_without_runs_writes_nothing(tmp_path, make, reason):
     assert res.stderr.count("\n") == 1 and res.stderr.startswith(f"error: {path}: ")
     assert reason in res.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.slow
+def test_report_refuses_a_corrupt_run(sweep, tmp_path):
+    import shutil
+
+    src = next(p for p in sorted(sweep.iterdir()) if (p / "summary.json").is_file())
+    run = tmp_path / src.name
+    shutil.copytree(src, run)
+    spells = run / "spells.parquet"
+    spells.write_bytes(spells.read_bytes()[:-100])  # truncated under a summary that vouches for it
+    res = sim("report", run, "--out", tmp_path / "out", cwd=tmp_path, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "a corrupt run" in res.stderr
+    assert not (tmp_path / "out").exists()
