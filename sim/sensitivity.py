@@ -432,10 +432,8 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
                 floors = "S1_floor" in s
                 c1 = [("C1" if a else grey) for a in s["S1_above_noise"]] if floors else "C1"
                 c2 = [("C2" if a else grey) for a in s["ST_above_noise"]] if floors else "C2"
-                ax.barh(pos - 0.2, s["S1"], 0.4, xerr=s["S1_conf"], label="first order $S_1$",
-                        color=c1, edgecolor="C1")
-                ax.barh(pos + 0.2, s["ST"], 0.4, xerr=s["ST_conf"], label="total $S_T$", color=c2,
-                        edgecolor="C2")
+                ax.barh(pos - 0.2, s["S1"], 0.4, xerr=s["S1_conf"], color=c1, edgecolor="C1")
+                ax.barh(pos + 0.2, s["ST"], 0.4, xerr=s["ST_conf"], color=c2, edgecolor="C2")
                 if floors:
                     ax.axvline(s["S1_floor"].iloc[0], color="C1", ls=":", lw=0.9,
                                label="$S_1$ noise floor")
@@ -443,7 +441,14 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
                                label="$S_T$ noise floor")
                 ax.set_yticks(pos, s.index)
                 ax.set_xlabel("Sobol index (share of variance)")
-                ax.legend(loc="lower right", fontsize="x-small")
+                from matplotlib.patches import Patch
+
+                lines, _ = ax.get_legend_handles_labels()
+                patches = [Patch(color="C1", label="first order $S_1$"),
+                           Patch(color="C2", label="total $S_T$")]
+                if floors:
+                    patches.append(Patch(color=grey, label="not above the floor"))
+                ax.legend(handles=[*patches, *lines], loc="lower right", fontsize="x-small")
         fig.set_layout_engine("constrained")
         return save(fig, path.parent, path.name)
 
