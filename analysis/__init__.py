@@ -17,6 +17,8 @@ Modules, one job each:
   unemployment correlation along ties;
 - :mod:`analysis.style`: the paper style (sizes, Okabe-Ito palette, PDF + PNG);
 - :mod:`analysis.figures`: the paper figures and :func:`~analysis.figures.make_figures`.
+- :mod:`analysis.bands`: what the figures add to the run-level statistics (Holm
+  stars, the few-runs sentence).
 
 Typical use::
 

@@ -326,7 +326,7 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
                 page: int = 1) -> Figure:
     """Weekly hazard of re-employment by spell duration and strategy (duration
     dependence): the mean of the per-run weekly hazards with a pointwise 95% t
-    band across runs on the logit scale (inside [0, 1]; :func:`analysis.bands.hazard_band`).
+    band across runs on the logit scale (inside [0, 1]; :func:`analysis.survival.hazard_run_level`).
 
     One panel per combination of the swept parameters (cells are never pooled).
     A run enters a week's mean when at least :data:`MIN_AT_RISK` of its spells are
@@ -354,8 +354,8 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
         table = survival.hazard_by_duration(data, by=keys, max_week=max_week)
         table = table[table["at_risk"] >= 20].rename(columns={"hazard": "mean"})
     else:
-        table = bands.hazard_band(data, keys, max_week, min_at_risk=MIN_AT_RISK)
-        table = table[table["n_runs"] >= 2]
+        table = survival.hazard_run_level(data, keys, max_week, min_at_risk=MIN_AT_RISK)
+        table = table[table["n_runs"] >= 2].rename(columns={"hazard": "mean"})
     if table.empty:
         raise Skip("no week with enough spells at risk")
     few = not within and n_runs.max() < bands.FEW_RUNS

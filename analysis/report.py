@@ -29,6 +29,7 @@ import html
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -141,13 +142,17 @@ def caption(name: str, extra: dict[str, str] | None = None) -> str:
     return name.replace("_", " ")
 
 
-def _figure_rank(name: str, first: tuple[str, ...]) -> tuple[int, str]:
-    if name in first:
-        return (-len(first) + first.index(name), name)
+def _figure_rank(name: str, first: tuple[str, ...]) -> tuple[int, str, int]:
+    """Sort key of a figure: its kind's place (``first``, then ``ORDER``), then its page
+    (``<name>_p<k>`` continues ``<name>`` right after it)."""
+    m = re.fullmatch(r"(.+)_p(\d+)", name)
+    base, page = (m.group(1), int(m.group(2))) if m else (name, 1)
+    if base in first:
+        return (-len(first) + first.index(base), base, page)
     for i, key in enumerate(ORDER):
-        if name == key or (key.endswith("_") and (name.startswith(key) or key in name)):
-            return (i, name)
-    return (len(ORDER), name)
+        if base == key or (key.endswith("_") and (base.startswith(key) or key in base)):
+            return (i, base, page)
+    return (len(ORDER), base, page)
 
 
 # ---------------------------------------------------------------------------- parameters

@@ -189,6 +189,9 @@ def range_interval(values, bounds: tuple[float | None, float | None] = (None, No
             lower, upper = hi - np.exp(g + half), hi - np.exp(g - half)
         else:
             lower, upper = mean - tq * se, mean + tq * se
+    # runs that agree up to floating-point noise (e.g. differences of 1.0000000000004) are
+    # identical: their spread is 0, and they get no interval (not a spurious tiny one)
+    sd = np.where(sd <= 1e-10 * np.maximum(1.0, np.abs(mean)), 0.0, sd)
     bad = (n < 2) | ~(sd > 0) | ~np.isfinite(lower) | ~np.isfinite(upper)
     lower, upper = np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
     sd = np.where(n < 2, np.nan, sd)

@@ -583,27 +583,32 @@ def hazard_per_run(data: Data | pd.DataFrame, by: str | Sequence[str] | None = N
 
 
 def hazard_run_level(data: Data | pd.DataFrame, by: str | Sequence[str] | None = None,
-                     max_week: int | None = None, level: float = 0.95) -> pd.DataFrame:
+                     max_week: int | None = None, level: float = 0.95,
+                     min_at_risk: int = 1) -> pd.DataFrame:
     """Weekly hazard averaged across runs with a run-level band.
 
     Estimand: the mean over runs of each run's weekly hazard ``h_r(t)`` (share of
     those still searching at the start of week ``t`` hired in week ``t``). The band
-    is the t interval across runs on the logit scale (inside [0, 1]); a run with
-    nobody at risk in a week does not count for that week; NaN with one run.
+    is the t interval across runs on the logit scale (inside [0, 1]); a run counts
+    in a week only if at least ``min_at_risk`` of its spells are at risk (a run with
+    one spell at risk has a hazard of 0 or 1, which would dominate a mean of few
+    runs); NaN with one run or when the runs agree exactly.
 
     Args:
         data: a :class:`~analysis.data.Data` or a spells DataFrame with ``run_id``.
         by: grouping columns (default: ``strategy`` and the swept parameters).
         max_week: last week (default: the longest possible follow-up).
         level: confidence level.
+        min_at_risk: spells at risk a run needs in a week to count for it.
 
     Returns:
-        One row per group and week: grouping columns, ``week``, ``hazard``,
-        ``lower``, ``upper``, ``n_runs`` (runs with someone at risk), ``at_risk``
-        (summed over runs).
+        One row per group and week with a counted run: grouping columns, ``week``,
+        ``hazard``, ``lower``, ``upper``, ``n_runs`` (runs counted), ``at_risk``
+        (spells at risk, summed over the counted runs).
     """
     by = _by(data, by)
     h = hazard_per_run(data, by, max_week)
+    h = h[h["at_risk"] >= min_at_risk] if not h.empty else h
     if h.empty:
         return h
     frames = []

@@ -83,7 +83,8 @@ def test_hazard_band_by_hand():
     durs = {("everyone", s): [1] * k + [3] * (10 - k) for s, k in enumerate(hired_week1)}
     durs[("everyone", 3)] = [1] * 2 + [2] * 2  # a fourth run, too small to count (4 at risk)
     data = make_data(durs, [])
-    band = bands.hazard_band(data, ["strategy"], 4, min_at_risk=5)
+    band = survival.hazard_run_level(data, ["strategy"], 4, min_at_risk=5).rename(
+        columns={"hazard": "mean"})
     row = band[band["week"] == 1].iloc[0]
     mean, lo, hi = logit_t(np.array(hired_week1) / 10)
     assert row["n_runs"] == 3 and row["at_risk"] == 30

@@ -20,24 +20,9 @@ from scipy import stats
 
 from analysis import survival
 from analysis.stats import IDENTICAL, holm, paired_difference, range_interval
+from tests.test_analysis import exp_spells, rmst_exp  # the synthetic spells both test files use
 
 # ---------------------------------------------------------------------------- synthetic data
-
-
-def exp_spells(rng, n, lam, cens_rate=0.0, admin=None, **cols) -> pd.DataFrame:
-    """Exponential(lam) durations censored by Exponential(cens_rate) and/or at ``admin``."""
-    t = rng.exponential(1 / lam, n)
-    c = rng.exponential(1 / cens_rate, n) if cens_rate > 0 else np.full(n, np.inf)
-    if admin is not None:
-        c = np.minimum(c, admin)
-    df = pd.DataFrame({"duration_weeks": np.minimum(t, c), "censored": t > c})
-    for k, v in cols.items():
-        df[k] = v
-    return df
-
-
-def rmst_exp(lam, tau):
-    return (1 - math.exp(-lam * tau)) / lam
 
 
 def weekly_spells(rng, n, hazard, weeks, **cols) -> pd.DataFrame:
