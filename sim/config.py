@@ -20,6 +20,8 @@ import dataclasses
 import difflib
 import functools
 import math
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_origin, get_type_hints
@@ -63,6 +65,11 @@ class PerKind:
 @dataclass
 class MarketConfig:
     n_sectors: int = param(10, "number of sectors (occupations); hiring across sectors is penalised", 1)
+    market_size: int | None = param(None, "workers per local labour market (sector); when set it "
+                                    "decides the number of sectors, n_workers / market_size "
+                                    "rounded (null: n_sectors fixed)", 1)
+    cross_market_applications: float = param(0.0, "share of formal applications sent to an open "
+                                             "position of any sector rather than one's own", **PROB)
     mean_firm_size: float = param(20.0, "mean number of positions per firm", 1.0)
     firm_size_sigma: float = param(1.0, "log-normal sigma of firm sizes (0 = all equal)", 0.0, 5.0)
     jobs: str = param("vacancies", "where job offers come from: firm vacancies, or exogenous "
@@ -259,6 +266,9 @@ def _build(cls: type, data: Any, prefix: str, meta: Mapping | None = None) -> An
                 for kind in TIE_KINDS:
                     _check_scalar(f"{key}.{kind}", float, getattr(sub, kind), fmeta)
             kwargs[name] = sub
+        elif get_origin(tp) in (types.UnionType, typing.Union):  # X | None: null allowed
+            tp = next(a for a in tp.__args__ if a is not type(None))
+            kwargs[name] = None if value is None else _check_scalar(key, tp, value, fmeta)
         elif tp is dict or get_origin(tp) is dict:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{key}={_fmt(value)}: must be a mapping")
@@ -282,8 +292,48 @@ def build_config(data: Mapping | None = None) -> SimConfig:
         The validated configuration.
     """
     cfg = _build(SimConfig, dict(data or {}), "")
+    _resolve_markets(cfg)
     _validate_strategy(cfg.strategy)
     return cfg
+
+
+def n_markets(n_workers: int, market_size: int) -> int:
+    """Number of local labour markets (sectors) of ``market_size`` workers among ``n_workers``.
+
+    Args:
+        n_workers: workers simulated.
+        market_size: workers per market.
+
+    Returns:
+        ``n_workers / market_size`` rounded to the nearest integer (halves up), at least 1.
+    """
+    return max(1, math.floor(n_workers / market_size + 0.5))
+
+
+def _resolve_markets(cfg: SimConfig) -> None:
+    """With ``market.market_size`` set, derive ``market.n_sectors`` from it (in place).
+
+    ``market_size`` decides: ``n_sectors`` becomes ``n_markets(n_workers, market_size)``.
+    An ``n_sectors`` other than its default or that number was set on purpose and
+    contradicts ``market_size``: an error. The derived value is what the config then holds
+    (so the resolved config, written with a run, rebuilds to itself).
+    """
+    m = cfg.market
+    if m.market_size is None:
+        return
+    key = f"market.market_size={m.market_size}"
+    if m.market_size < m.mean_firm_size:
+        raise ConfigError(f"{key}: must be at least market.mean_firm_size={m.mean_firm_size:g} "
+                          f"(a market holds at least one firm of mean size)")
+    if m.market_size > cfg.n_workers:
+        raise ConfigError(f"{key}: must be at most n_workers={cfg.n_workers} (one market holds "
+                          f"at most every worker)")
+    k = n_markets(cfg.n_workers, m.market_size)
+    default = MarketConfig.__dataclass_fields__["n_sectors"].default
+    if m.n_sectors not in (default, k):
+        raise ConfigError(f"market.n_sectors={m.n_sectors}: contradicts {key}, which decides the "
+                          f"number of sectors (n_workers / market_size = {k}); give one of the two")
+    m.n_sectors = k
 
 
 def _validate_strategy(s: StrategyConfig) -> None:
@@ -449,5 +499,6 @@ __all__ = [
     "build_config",
     "build_params",
     "field_help",
+    "n_markets",
     "to_dict",
 ]

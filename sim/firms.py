@@ -1,6 +1,8 @@
 """Firms and their positions.
 
-A firm owns a contiguous block of positions (its size). A position is *filled*
+A firm owns a contiguous block of positions (its size). A firm belongs to one sector
+(a local labour market): uniformly at random (the legacy rule), or, with ``balanced``,
+so that sectors hold nearly equal numbers of positions. A position is *filled*
 (held by a worker), *open* (a posted vacancy) or *closed* (removed by a mass
 layoff; it reopens as a vacancy over time). Firms are numbered in sector order
 and positions in firm order, so "the open positions of sector s" and "the open
@@ -8,6 +10,8 @@ positions of firm f" are contiguous runs of ``np.flatnonzero(open)``.
 """
 
 from __future__ import annotations
+
+import heapq
 
 import numpy as np
 
@@ -23,10 +27,16 @@ class Firms:
         mean_size: mean positions per firm.
         size_sigma: log-normal sigma of firm sizes.
         rng: generator used for sizes and sectors.
+        balanced: sectors of nearly equal numbers of positions: firms, largest first,
+            each join the sector with the fewest positions so far (greedy
+            longest-processing-time rule: a sector exceeds the mean by less than one
+            firm's size); then firms are renumbered in sector order, keeping their drawn
+            order within a sector. False (legacy): each firm draws its sector uniformly,
+            so sector sizes vary (about 25 % at 1,000 workers per sector).
     """
 
     def __init__(self, n_positions: int, n_sectors: int, mean_size: float, size_sigma: float,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, balanced: bool = False):
         n_firms = max(1, int(round(n_positions / mean_size)))
         # log-normal weights with the requested dispersion, scaled to n_positions
         n_firms = min(n_firms, n_positions)
@@ -37,7 +47,12 @@ class Firms:
         size = 1 + np.floor(quota).astype(np.int64)
         left = n_positions - int(size.sum())
         size[np.argsort(-(quota - np.floor(quota)), kind="stable")[:left]] += 1
-        sector = np.sort(rng.integers(0, n_sectors, n_firms)).astype(np.int32)
+        if balanced:
+            sector = _balanced_sectors(size, n_sectors)
+            order = np.argsort(sector, kind="stable")
+            sector, size = sector[order], size[order]
+        else:
+            sector = np.sort(rng.integers(0, n_sectors, n_firms)).astype(np.int32)
         self.n_firms = n_firms
         self.n_sectors = n_sectors
         self.sector = sector
@@ -74,3 +89,22 @@ class Firms:
         draw = self.start[f][idx] + (rng.random(len(idx)) * self.size[f][idx]).astype(np.int64)
         ok = (self.pos_state[draw] == FILLED) & (draw != slots[idx])
         return idx[ok], self.pos_holder[draw[ok]]
+
+
+def _balanced_sectors(size: np.ndarray, n_sectors: int) -> np.ndarray:
+    """Sector of each firm: largest firm first, into the sector with the fewest positions.
+
+    Args:
+        size: positions of each firm.
+        n_sectors: number of sectors.
+
+    Returns:
+        The sector of each firm (int32), unsorted.
+    """
+    load = [(0, s) for s in range(n_sectors)]  # (positions so far, sector): a min-heap
+    sector = np.empty(len(size), dtype=np.int32)
+    for i in np.argsort(-size, kind="stable"):
+        positions, s = load[0]
+        sector[i] = s
+        heapq.heapreplace(load, (positions + int(size[i]), s))
+    return sector

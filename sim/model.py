@@ -32,7 +32,8 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    one takes it, an employed one passes it to one unemployed contact.
 5. **applications & hiring**: each searching worker sends Poisson
    (``hiring.applications``) formal applications to open positions of their
-   sector; each firm ranks its applicants by the signal of ability and makes
+   sector (a share ``market.cross_market_applications`` of them to open positions
+   of any sector); each firm ranks its applicants by the signal of ability and makes
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
@@ -139,7 +140,10 @@ class LabourMarket(mesa.Model):
             n_positions = n
         else:
             n_positions = max(1, int(round(n_employed / (1.0 - m.vacancy_rate))))
-        self.firms = Firms(n_positions, m.n_sectors, m.mean_firm_size, m.firm_size_sigma, rng)
+        # with market.market_size, n_sectors was derived from it (sim/config.py) and the
+        # sectors (local labour markets) are of equal size
+        self.firms = Firms(n_positions, m.n_sectors, m.mean_firm_size, m.firm_size_sigma, rng,
+                           balanced=m.market_size is not None)
         f = self.firms
         self.ability = rng.normal(0.0, cfg.workers.ability_sd, n)
         perm = rng.permutation(n)
@@ -478,12 +482,16 @@ class LabourMarket(mesa.Model):
         if len(open_pos) == 0:
             return
         searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
-        # formal applications: uniform over the open positions of the own sector
+        # formal applications: uniform over the open positions of the own sector (or,
+        # for a share cross_market_applications, of all sectors)
         n_apps = rng.poisson(h.applications, len(searching))
         app_w = np.repeat(searching, n_apps)
         sec = self.sector[app_w]
         open_sec_start = np.searchsorted(f.pos_sector[open_pos], np.arange(f.n_sectors + 1))
         lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
+        if cfg.market.cross_market_applications > 0:  # (no draw at 0: same numbers as before)
+            cross = rng.random(len(app_w)) < cfg.market.cross_market_applications
+            lo, hi = np.where(cross, 0, lo), np.where(cross, len(open_pos), hi)
         has = hi > lo
         app_w, lo, hi = app_w[has], lo[has], hi[has]
         pos = open_pos[lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)]

@@ -83,6 +83,18 @@ INVALID = {
                            ["market.separation_rat=0.1", "did you mean 'market.separation_rate'"]),
     "unknown_per_kind": ({"ties": {"decay": {"onlin": 0.1}}},
                          ["ties.decay.onlin=0.1", "did you mean 'ties.decay.online'"]),
+    "market_size_zero": ({"market": {"market_size": 0}}, ["market.market_size=0", ">= 1"]),
+    "market_size_float": ({"market": {"market_size": 500.5}}, ["market.market_size=500.5"]),
+    "market_size_string": ({"market": {"market_size": "big"}}, ["market.market_size='big'"]),
+    "market_size_below_a_firm": ({"market": {"market_size": 19}},
+                                 ["market.market_size=19", "market.mean_firm_size=20"]),
+    "market_size_above_workers": ({"n_workers": 5000, "market": {"market_size": 5001}},
+                                  ["market.market_size=5001", "n_workers=5000"]),
+    "n_sectors_contradicts_market_size": (
+        {"n_workers": 10000, "market": {"market_size": 1000, "n_sectors": 7}},
+        ["market.n_sectors=7", "market.market_size=1000", "= 10)"]),
+    "cross_market_share_above_1": ({"market": {"cross_market_applications": 1.5}},
+                                   ["market.cross_market_applications=1.5"]),
     "unknown_strategy_param": ({"strategy": {"params": {"lions": {"focus": 3}}}},
                                ["strategy.params.lions.focus=3",
                                 "did you mean 'strategy.params.lions.focus_k'"]),
@@ -165,6 +177,26 @@ def test_bounds_are_inclusive():
     cfg = build_config({"market": {"separation_rate": 1.0, "layoff_fraction": 0.0},
                         "n_workers": 2, "weeks": 1})
     assert cfg.market.separation_rate == 1.0 and cfg.n_workers == 2
+
+
+@pytest.mark.parametrize("n_workers,market_size,n_markets", [
+    (10_000, 1_000, 10), (100_000, 1_000, 100), (2_500, 1_000, 3), (2_499, 1_000, 2),
+    (1_400, 1_000, 1), (1_000, 1_000, 1), (50, 20, 3), (45, 20, 2)])
+def test_market_size_decides_the_number_of_sectors(n_workers, market_size, n_markets):
+    # n_workers / market_size, rounded to the nearest integer, halves up, at least 1
+    cfg = build_config({"n_workers": n_workers, "market": {"market_size": market_size}})
+    assert cfg.market.n_sectors == n_markets and cfg.market.market_size == market_size
+    # an n_sectors equal to the derived number agrees; the resolved config rebuilds to itself
+    same = build_config({"n_workers": n_workers,
+                         "market": {"market_size": market_size, "n_sectors": n_markets}})
+    assert to_dict(same) == to_dict(cfg) == to_dict(build_config(to_dict(cfg)))
+
+
+def test_market_size_null_keeps_n_sectors():
+    assert build_config({"market": {"market_size": None}}).market.n_sectors == 10
+    cfg = build_config({"n_workers": 100_000, "market": {"n_sectors": 37}})
+    assert cfg.market.n_sectors == 37 and cfg.market.market_size is None
+    assert build_config({"market": {"market_size": 1e3}}).market.market_size == 1000
 
 
 def test_strategy_params_and_partial_per_kind():

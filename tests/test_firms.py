@@ -69,6 +69,30 @@ def test_sector_order_and_sector_start(n_sectors, n_positions):
         assert (np.diff(st) == 0).sum() >= 40
 
 
+@pytest.mark.parametrize("n_sectors,n_positions,sigma", [
+    (10, 10_000, 1.0), (100, 100_000, 1.0), (7, 3_000, 0.5), (3, 60, 0.0), (1, 500, 1.0)])
+def test_balanced_sectors_have_nearly_equal_positions(n_sectors, n_positions, sigma):
+    f = Firms(n_positions, n_sectors, 20.0, sigma, np.random.default_rng(n_positions),
+              balanced=True)
+    check_layout(f, n_positions, 20.0)
+    assert (np.diff(f.sector) >= 0).all()  # firms numbered in sector order
+    np.testing.assert_array_equal(f.pos_sector, f.sector[f.pos_firm])
+    per_sector = np.diff(f.sector_start)
+    assert per_sector.sum() == n_positions
+    np.testing.assert_array_equal(per_sector, np.bincount(f.pos_sector, minlength=n_sectors))
+    # greedy largest-first: no sector exceeds another by more than the largest firm
+    assert per_sector.max() - per_sector.min() <= f.size.max()
+    if n_positions >= 10_000:  # many firms per sector: within a few per cent of the mean
+        assert per_sector.max() - per_sector.min() <= 0.05 * n_positions / n_sectors
+
+
+def test_balanced_firms_keep_the_size_distribution():
+    # the firms are re-ordered, not re-drawn: the same sizes as the legacy layout's
+    a = Firms(20_000, 10, 20.0, 1.0, np.random.default_rng(3))
+    b = Firms(20_000, 10, 20.0, 1.0, np.random.default_rng(3), balanced=True)
+    np.testing.assert_array_equal(np.sort(a.size), np.sort(b.size))
+
+
 def filled_market(seed, n_positions=600, p_filled=0.6, p_closed=0.1):
     rng = np.random.default_rng(seed)
     f = Firms(n_positions, 3, 10.0, 1.0, rng)

@@ -294,3 +294,49 @@ def test_calvo_jackson_preset_runs_without_formal_channel():
     # steady state of u' = b(1-u) - (hazard) u, with hazard >= a: u <= b / (a + b)
     a, b = 0.1, 0.015
     assert ts["unemployment_rate"].iloc[-20:].mean() < b / (a + b) + 0.02
+
+
+@pytest.mark.parametrize("n_workers,market_size", [(3_000, 500), (6_000, 500), (2_000, 2_000)])
+def test_market_size_sets_the_number_and_size_of_markets(n_workers, market_size):
+    m = LabourMarket(small(strategy=ALL4, n_workers=n_workers,
+                           market__market_size=market_size, weeks=4, burn_in=0))
+    k = n_workers // market_size
+    assert m.cfg.market.n_sectors == m.firms.n_sectors == k
+    workers = np.bincount(m.sector, minlength=k)
+    assert len(workers) == k
+    # balanced markets: positions nearly equal, workers drawn by position (binomial noise
+    # for the unemployed only) -> every market within 10 % of market_size
+    assert (np.abs(workers - market_size) <= 0.1 * market_size).all(), workers
+    check_state(m.run())
+
+
+def test_more_workers_add_markets_of_the_same_size():
+    firms = {}
+    for n in (2_000, 8_000):
+        m = LabourMarket(small(strategy=mix(passive=1.0), n_workers=n,
+                               market__market_size=1_000, weeks=1, burn_in=0))
+        assert m.cfg.market.n_sectors == n // 1_000
+        workers = np.bincount(m.sector)
+        assert (np.abs(workers - 1_000) <= 100).all(), workers
+        firms[n] = np.bincount(m.firms.sector)
+    # each market has about as many firms (about 1,000 / 20 / 0.96 = 52) whatever n_workers
+    for n, per_market in firms.items():
+        assert (np.abs(per_market - 52) <= 12).all(), (n, per_market)
+
+
+def test_cross_market_applications():
+    # passive workers and no leads: every hire is formal; with no share across markets a
+    # worker only ever works in their own sector, with a share some work elsewhere
+    def mismatched(share):
+        m = LabourMarket(small(strategy=mix(passive=1.0), market__cross_market_applications=share,
+                               market__market_size=300, leads__hear_prob=0.0, seed=2))
+        m.run()
+        check_state(m)
+        emp = np.flatnonzero(m.employed)
+        moved = emp[m.n_jobs[emp] > 1]  # hired at least once during the run
+        assert len(moved) > 50
+        return float((m.firms.sector[m.employer[moved]] != m.sector[moved]).mean())
+
+    assert mismatched(0.0) == 0.0
+    # 5 markets: about 0.5 * 4/5 of applications land elsewhere, hired at a penalty
+    assert 0.1 < mismatched(0.5) < 0.5
