@@ -69,7 +69,7 @@ class MarketConfig:
                                     "decides the number of sectors, n_workers / market_size "
                                     "rounded (null: n_sectors fixed)", 1)
     cross_market_applications: float = param(0.0, "share of formal applications sent to an open "
-                                             "position of any sector rather than one's own", **PROB)
+                                             "position of another sector rather than one's own", **PROB)
     mean_firm_size: float = param(20.0, "mean number of positions per firm", 1.0)
     firm_size_sigma: float = param(1.0, "log-normal sigma of firm sizes (0 = all equal)", 0.0, 5.0)
     jobs: str = param("vacancies", "where job offers come from: firm vacancies, or exogenous "

@@ -33,7 +33,7 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
 5. **applications & hiring**: each searching worker sends Poisson
    (``hiring.applications``) formal applications to open positions of their
    sector (a share ``market.cross_market_applications`` of them to open positions
-   of any sector); each firm ranks its applicants by the signal of ability and makes
+   of other sectors); each firm ranks its applicants by the signal of ability and makes
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
@@ -189,9 +189,21 @@ class LabourMarket(mesa.Model):
 
     def _random_partners(self, src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A random other worker for each ``src``, in its sector with
-        probability ``networking.same_sector_share``."""
+        probability ``networking.same_sector_share``; otherwise anyone (legacy, so
+        in its sector with probability 1/n_sectors more), or, with
+        ``market.market_size`` set, someone of another sector (if there is one)."""
         n = self.cfg.n_workers
         same = rng.random(len(src)) < self.cfg.networking.same_sector_share
+        if self.cfg.market.market_size is not None:
+            s = self.sector[src]
+            lo, hi = self._sector_start[s], self._sector_start[s + 1]
+            size, others = hi - lo, n - (hi - lo)
+            inside = same | (others == 0)
+            r = rng.random(len(src))
+            idx = np.where(inside, lo + (r * size).astype(np.int64),
+                           (r * others).astype(np.int64))
+            idx += np.where(~inside & (idx >= lo), size, 0)  # skip the own sector's block
+            return self._by_sector[idx]
         out = rng.integers(0, n, len(src))
         s = self.sector[src[same]]
         lo, hi = self._sector_start[s], self._sector_start[s + 1]
@@ -483,18 +495,29 @@ class LabourMarket(mesa.Model):
             return
         searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
         # formal applications: uniform over the open positions of the own sector (or,
-        # for a share cross_market_applications, of all sectors)
+        # for a share cross_market_applications, of the other sectors)
         n_apps = rng.poisson(h.applications, len(searching))
         app_w = np.repeat(searching, n_apps)
         sec = self.sector[app_w]
         open_sec_start = np.searchsorted(f.pos_sector[open_pos], np.arange(f.n_sectors + 1))
         lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
-        if cfg.market.cross_market_applications > 0:  # (no draw at 0: same numbers as before)
-            cross = rng.random(len(app_w)) < cfg.market.cross_market_applications
-            lo, hi = np.where(cross, 0, lo), np.where(cross, len(open_pos), hi)
-        has = hi > lo
-        app_w, lo, hi = app_w[has], lo[has], hi[has]
-        pos = open_pos[lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)]
+        if cfg.market.cross_market_applications > 0:
+            # a share of applications to open positions of the other sectors (skipping
+            # the own sector's block of the sorted open positions)
+            n_other = len(open_pos) - (hi - lo)
+            cross = (rng.random(len(app_w)) < cfg.market.cross_market_applications) & (
+                n_other > 0)
+            r = rng.random(len(app_w))
+            other = (r * n_other).astype(np.int64)
+            other += np.where(other >= lo, hi - lo, 0)
+            idx = np.where(cross, other, lo + (r * (hi - lo)).astype(np.int64))
+            has = cross | (hi > lo)
+            app_w, idx = app_w[has], idx[has]
+        else:  # (the legacy draws: no extra random numbers)
+            has = hi > lo
+            app_w, lo, hi = app_w[has], lo[has], hi[has]
+            idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
+        pos = open_pos[idx]
         formal_firm = f.pos_firm[pos]
         formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
         # network applications: to the helper's firm

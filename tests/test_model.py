@@ -338,5 +338,20 @@ def test_cross_market_applications():
         return float((m.firms.sector[m.employer[moved]] != m.sector[moved]).mean())
 
     assert mismatched(0.0) == 0.0
-    # 5 markets: about 0.5 * 4/5 of applications land elsewhere, hired at a penalty
+    # half the applications go to the other 4 markets, where they are hired at a penalty
     assert 0.1 < mismatched(0.5) < 0.5
+
+
+@pytest.mark.parametrize("market_size,expected", [(None, 0.5 + 0.5 / 6), (1_000, 0.5)])
+def test_share_of_random_ties_within_the_market(market_size, expected):
+    # initial acquaintance and online ties: in the own sector with probability
+    # same_sector_share, otherwise anyone (legacy: 1/6 of them in the own sector again) or,
+    # with a market size, someone of another market
+    over = {"market__market_size": market_size} if market_size else {"market__n_sectors": 6}
+    m = LabourMarket(small(strategy=mix(passive=1.0), n_workers=6_000, weeks=1, burn_in=0,
+                           **over))
+    t = m.ties
+    rnd = np.isin(t.kind[: t.n], (ACQUAINTANCE, ONLINE))
+    same = m.sector[t.a[: t.n][rnd]] == m.sector[t.b[: t.n][rnd]]
+    sd = np.sqrt(expected * (1 - expected) / rnd.sum())  # binomial, ~36,000 ties
+    assert abs(same.mean() - expected) < 4 * sd + 0.002, (same.mean(), expected, sd)
