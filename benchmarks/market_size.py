@@ -11,12 +11,13 @@ interval across seeds kept inside the quantity's range
 Outcomes per run (spells begun in the recorded horizon, as ``sim.metrics.headline``):
 Kaplan-Meier median weeks and RMST(52) weeks per strategy, share re-employed within 4
 weeks (S4), share of hires through contacts, mean unemployment rate over the horizon,
-mean degree over the horizon (all workers). Mechanism measurements (see ``--help`` of
-``Measured``): at every formal hire, how many people the new hire already knows at the
-hiring firm (by strategy; and how many of them through a non-work tie, online or
-acquaintance); every 13 weeks, how many aware contacts (tie at or above
-``leads.aware_strength``) each searcher has at firms with a vacancy, i.e. the people who
-can pass them a lead.
+mean degree over the horizon (all workers). Mechanism measurements (``measured_market``),
+by strategy: at every formal hire (firm drawn without the network), how many people the
+new hire already knows at the hiring firm, and how many of them through a non-work tie
+(online or acquaintance); at every job loss, the ties to people at the firm just left;
+the share of hires (and of contact hires) back at the last employer; every 13 weeks, how
+many aware contacts (tie at or above ``leads.aware_strength``) each searcher has at firms
+with a vacancy, i.e. the people who can pass them a lead.
 
 Modes:
   python benchmarks/market_size.py workers --market-size 1000 --workers 2000 10000 50000
@@ -53,10 +54,12 @@ def measured_market(cfg):
         cfg: the run's configuration.
 
     Returns:
-        The model; after ``run()``, ``model.mech`` holds per strategy: formal hires,
-        people known at the hiring firm (sum), of which through non-work ties, hires
-        knowing at least one; and searcher-samples with the sum of their aware contacts
-        at firms with a vacancy (all kinds, and colleague or supervisor ties).
+        The model; after ``run()``, ``model.mech`` holds sums per strategy over the
+        horizon: formal hires, people known at the hiring firm, of which through
+        non-work ties, hires knowing at least one; searcher-samples with their aware
+        contacts at firms with a vacancy (all kinds, and colleague or supervisor ties);
+        job losses with their ties to the firm left; hires, contact hires, and those of
+        them back at the last employer.
     """
     from sim.model import LabourMarket
     from sim.records import FORMAL
@@ -68,12 +71,36 @@ def measured_market(cfg):
             k = len(self.strategy_names)
             self.mech = {key: np.zeros(k) for key in (
                 "formal_hires", "known_at_firm", "known_nonwork", "hires_knowing",
-                "searcher_samples", "aware_helpers", "aware_helpers_work")}
+                "searcher_samples", "aware_helpers", "aware_helpers_work", "job_losses",
+                "coworkers_at_loss", "hires", "contact_hires", "returns", "contact_returns")}
+            self.last_employer = np.full(self.cfg.n_workers, -1, dtype=np.int64)
+
+        def _lose_jobs(self, workers):
+            if self.week >= 0 and len(workers):
+                # ties to people at the firm just left (cowork flags are last week's)
+                h = self.ties.rows_of(workers)
+                k = len(self.strategy_names)
+                idx = np.full(self.cfg.n_workers, -1, dtype=np.int64)
+                idx[workers] = np.arange(len(workers))
+                cw = np.bincount(idx[h.ego], weights=self.ties.cowork[h.edge],
+                                 minlength=len(workers))
+                st = self.strategy[workers]
+                self.mech["job_losses"] += np.bincount(st, minlength=k)
+                self.mech["coworkers_at_loss"] += np.bincount(st, weights=cw, minlength=k)
+            self.last_employer[workers] = self.employer[workers]
+            super()._lose_jobs(workers)
 
         def _close_spells(self, workers, channel, helper, row):
             super()._close_spells(workers, channel, helper, row)
             if self.week < 0 or self.cfg.market.jobs != "vacancies":
                 return
+            k = len(self.strategy_names)
+            st = self.strategy[workers]
+            back = self.employer[workers] == self.last_employer[workers]  # back to last employer
+            contact = channel != FORMAL
+            for key, w in (("hires", None), ("contact_hires", contact), ("returns", back),
+                           ("contact_returns", back & contact)):
+                self.mech[key] += np.bincount(st, weights=w, minlength=k)
             w = workers[channel == FORMAL]  # formal hires: firm drawn without the network
             if len(w) == 0:
                 return
@@ -144,7 +171,11 @@ def run_one(spec: dict) -> dict:
                   "share_knowing": mech["hires_knowing"] / max(mech["formal_hires"], 1),
                   "aware_helpers": mech["aware_helpers"] / max(mech["searcher_samples"], 1),
                   "aware_helpers_work": mech["aware_helpers_work"]
-                  / max(mech["searcher_samples"], 1)}
+                  / max(mech["searcher_samples"], 1),
+                  "coworkers_at_loss": mech["coworkers_at_loss"] / max(mech["job_losses"], 1),
+                  "return_share": mech["returns"] / max(mech["hires"], 1),
+                  "contact_return_share": mech["contact_returns"]
+                  / max(mech["contact_hires"], 1)}
     return out
 
 
@@ -192,6 +223,9 @@ OUTCOMES = [
     ("known at firm via non-work tie", "known_nonwork", (0.0, None), True),
     ("aware helpers", "aware_helpers", (0.0, None), True),
     ("aware helpers via work tie", "aware_helpers_work", (0.0, None), True),
+    ("coworker ties at job loss", "coworkers_at_loss", (0.0, None), True),
+    ("hires back at last employer", "return_share", (0.0, 1.0), True),
+    ("contact hires back at last employer", "contact_return_share", (0.0, 1.0), True),
     ("unemployment", "unemployment", (0.0, 1.0), False),
     ("mean degree", "mean_degree", (0.0, None), False),
 ]
@@ -241,7 +275,8 @@ def table(summary: list[dict], xname: str) -> str:
     """The summary as text: one block per outcome, one line per setting."""
     lines = []
     keys = [k for k in summary[0] if k not in ("x", "n_runs")]
-    pct = ("S4", "contact share", "unemployment", "lions-everyone S4")
+    pct = ("S4", "contact share", "unemployment", "lions-everyone S4", "hires back",
+           "contact hires back")
     for k in keys:
         scale, digits = (100.0, 1) if k.startswith(pct) else (1.0, 2)
         unit = " (%)" if scale == 100 else ""
