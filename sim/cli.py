@@ -143,12 +143,6 @@ def compose(overrides: list[str]):
         fail(str(e))
 
 
-def precheck(overrides: list[str]) -> None:
-    """Compose and validate a single run's config before Hydra makes its folder,
-    so that a bad command leaves no run folder behind."""
-    compose(overrides)
-
-
 class _SweepCompositionError(Exception):
     """Hydra could not compose a sweep (or one of its runs); ``run`` names the run."""
 
@@ -370,7 +364,7 @@ def run_task(cfg) -> dict | None:
     folder = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     if hc.mode != RunMode.MULTIRUN:
-        # a single run was validated by precheck()
+        # a single run was validated by _single_run()
         sim_cfg = validate(OmegaConf.to_container(cfg, resolve=True))
         try:
             lease_timeout()
@@ -487,8 +481,8 @@ def _hydra_run(argv: list[str]) -> None:
     multirun = "-m" in argv or "--multirun" in argv
     flags = {a for a in argv if a.startswith("-")}
     if not flags:
-        precheck(argv)
-    elif flags <= {"-m", "--multirun"}:  # other flags (--cfg, -cn NAME ...): Hydra's own
+        sys.exit(_single_run(argv))
+    if flags <= {"-m", "--multirun"}:  # other flags (--cfg, -cn NAME ...): Hydra's own
         if check_sweep([a for a in argv if not a.startswith("-")]):
             _skip_hydras_second_check()
     sweep_dir = None
@@ -515,6 +509,117 @@ def _hydra_run(argv: list[str]) -> None:
         if any(r.status != "complete" for r in runs):
             code = code or 1
     sys.exit(code)
+
+
+def _single_run(overrides: list[str]) -> int:
+    """``run`` without flags: one run, its config composed once.
+
+    Hydra's ``@hydra.main`` composes a single run's config twice (once to read
+    ``hydra.mode``, once to run), and the check before it once more; here the one
+    composition is checked (one-line errors, no run folder on a bad command) and
+    handed to Hydra's own job runner, which writes ``.hydra/`` and runs
+    :func:`run_task` as ``@hydra.main`` would.
+
+    Args:
+        overrides: the command line's overrides.
+
+    Returns:
+        The exit code (0).
+    """
+    from hydra import initialize_config_dir
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext, RunMode
+    from omegaconf import OmegaConf, open_dict
+
+    from sim.config import ConfigError
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3", job_name="sim"):
+        hydra = GlobalHydra.instance().hydra
+        try:
+            cfg = hydra.compose_config("config", overrides, run_mode=RunMode.RUN,
+                                       with_log_configuration=True)
+        except Exception as e:  # Hydra's composition errors (unknown key, group option)
+            base = hydra.compose_config("config", [], run_mode=RunMode.RUN)
+            with open_dict(base):
+                del base["hydra"]
+            fail(_one_line(e, list(_flat_keys(OmegaConf.to_container(base))), overrides))
+        data = {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+                for k, v in cfg.items() if k != "hydra"}  # hydra's keys resolve in run_job
+        try:
+            validate(data)
+        except ConfigError as e:
+            fail(str(e))
+        import_model()  # here, not deep inside Hydra's job: see import_model
+        with open_dict(cfg.hydra):
+            cfg.hydra.mode = RunMode.RUN
+        callbacks = Callbacks(cfg)
+        callbacks.on_run_start(config=cfg, config_name="config")
+        ret = run_job(hydra_context=HydraContext(config_loader=hydra.config_loader,
+                                                 callbacks=callbacks),
+                      task_function=run_task, config=cfg, job_dir_key="hydra.run.dir",
+                      job_subdir_key=None, configure_logging=True)
+        callbacks.on_run_end(config=cfg, config_name="config", job_return=ret)
+        _ = ret.return_value  # raises the task's exception, as Hydra does
+    return 0
+
+
+def import_model():
+    """Import the model (:mod:`sim.model`) with only the parts of Mesa it uses.
+
+    ``import mesa`` runs Mesa's ``__init__``, which imports every Mesa module: grids
+    and networks (scipy.spatial, networkx), the batch runner, and through
+    ``mesa.experimental``'s ``__init__`` continuous space (scipy.spatial again): about
+    half a second that a run does not use. Here ``mesa`` and ``mesa.experimental`` are
+    registered as bare packages first, so ``import mesa.model`` loads ``Model`` and the
+    modules it imports itself; a package's own ``__init__`` runs on the first use of
+    any other name in it, so code that uses the rest of Mesa later in the same process
+    works unchanged. The import is also done near the top of the stack: Mesa's module
+    logger calls ``inspect.stack()``, whose cost grows with the stack's depth.
+
+    Returns:
+        The :class:`~sim.model.LabourMarket` class.
+    """
+    if "mesa" not in sys.modules:
+        registered = [name for name in ("mesa", "mesa.experimental") if _bare_package(name)]
+        try:
+            import mesa.agent
+            import mesa.model
+
+            mesa.Model, mesa.Agent = mesa.model.Model, mesa.agent.Agent
+        except BaseException:
+            for name in registered:
+                sys.modules.pop(name, None)
+            raise
+    from sim.model import LabourMarket
+
+    return LabourMarket
+
+
+def _bare_package(name: str) -> bool:
+    """Register package ``name`` without running its ``__init__`` (which runs, once, on
+    the first lookup of a name the package does not have yet). False if not found."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return False
+    package = importlib.util.module_from_spec(spec)
+
+    def rest_of_package(attr: str):
+        if attr.startswith("__"):  # e.g. __path__ lookups by importlib: not a use
+            raise AttributeError(attr)
+        del package.__dict__["__getattr__"]
+        spec.loader.exec_module(package)  # the package's own __init__, in place
+        return getattr(package, attr)
+
+    package.__getattr__ = rest_of_package
+    sys.modules[name] = package
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, package)
+    return True
 
 
 def default_sweep_dir(argv: list[str]) -> Path:
