@@ -18,6 +18,7 @@ folder back:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ from sim.runner import (
 ERROR = "error.json"
 ROW_GROUP = 500_000  # spells per Parquet row group when collecting (bounds memory)
 COLLECTED = "collected"
+#: keys of summary.json that collect uses (the outputs' digests, the runs.parquet row)
+COLLECTED_SUMMARY_KEYS = ("files", "seed", "strategy", "wall_time_s", "metrics", "market")
 log = logging.getLogger(__name__)
 
 
@@ -78,12 +81,31 @@ def expected_runs(sweep_dir: str | Path) -> dict[str, list[str]] | None:
     parser = OverridesParser.create()
     batches = BasicSweeper.split_arguments(parser.parse_overrides(args), None)[0]
     exclude, item_sep, kv_sep = _override_settings(cfg)
+    # Hydra's folder name (get_overrides_dirname) needs each override's key_or_group,
+    # which depends only on the text before the first "=": one parse per swept key, not
+    # one per run and key (10,000 runs x 5 keys took 17 s in Hydra's parser)
+    examples = {text.split("=", 1)[0]: text for job in batches[:1] for text in job}
+    parsed = {key: parser.parse_override(text) for key, text in examples.items()}
     out = {}
     for job in batches:
-        run_id = get_overrides_dirname(parser.parse_overrides(job), exclude_keys=exclude,
-                                       item_sep=item_sep, kv_sep=kv_sep)
+        if any(text.split("=", 1)[0] not in parsed for text in job):  # not expected; exact path
+            run_id = get_overrides_dirname(parser.parse_overrides(job), exclude_keys=exclude,
+                                           item_sep=item_sep, kv_sep=kv_sep)
+        else:
+            run_id = _dirname(job, parsed, exclude, item_sep, kv_sep)
         out[run_id] = job
     return out
+
+
+def _dirname(job: list[str], parsed: dict, exclude: list[str], item_sep: str,
+             kv_sep: str) -> str:
+    """Hydra's ``get_overrides_dirname`` of ``job`` (overrides as Hydra's basic sweeper
+    formats them), with the key of each override from ``parsed`` (key text -> Override)."""
+    import re
+
+    lines = sorted(text for text in job
+                   if parsed[text.split("=", 1)[0]].key_or_group not in exclude)
+    return re.sub(pattern="[=]", repl=kv_sep, string=item_sep.join(lines))
 
 
 def _run_overrides(folder: Path) -> list[str]:
@@ -104,17 +126,22 @@ def _error_text(folder: Path) -> str:
         return "error.json unreadable"
 
 
-def _classify(folder: Path, content: bool = True,
-              timeout: float | None = None) -> tuple[str, str | None, LeaseInfo | None]:
+def _classify(folder: Path, content: bool = True, timeout: float | None = None,
+              summaries: dict | None = None) -> tuple[str, str | None, LeaseInfo | None]:
     """Status, detail and lease of one run folder.
 
-    ``content``: compare the outputs' SHA-256 with the summary (else sizes only)."""
+    ``content``: compare the outputs' SHA-256 with the summary (else sizes only);
+    ``summaries``: if given, the summary read is kept in it by folder."""
     if not folder.is_dir():
         return "missing", None, None
     lease = current_lease(folder, timeout)
     if (folder / SUMMARY).is_file():
         try:
-            problem = verify_outputs(folder, read_summary(folder), content=content)
+            summary = read_summary(folder)
+            if summaries is not None:  # the parts collect uses (whole ones: 30 kB each)
+                summaries[folder] = {k: summary[k] for k in COLLECTED_SUMMARY_KEYS
+                                     if k in summary}
+            problem = verify_outputs(folder, summary, content=content)
         except FileNotFoundError:  # removed meanwhile (a corrupt run being redone)
             problem = "summary.json removed"
         except (OSError, ValueError) as e:
@@ -159,13 +186,17 @@ def _discover(sweep_dir: Path) -> Iterator[Path]:
             yield p.parent
 
 
-def sweep_status(sweep_dir: str | Path, content: bool = True) -> list[RunInfo]:
+def sweep_status(sweep_dir: str | Path, content: bool = True,
+                 summaries: dict | None = None) -> list[RunInfo]:
     """Status of every run of the sweep (expected ones included when known).
 
     Args:
         sweep_dir: a sweep folder, or one run folder.
         content: check the outputs' SHA-256 against ``summary.json`` (else only their
             sizes; :func:`collect` hashes what it reads itself).
+        summaries: if given, the parts :func:`collect` uses of each summary read
+            (``COLLECTED_SUMMARY_KEYS``) are kept in it by folder, so that collect
+            reads each summary once.
 
     Returns:
         One :class:`RunInfo` per run.
@@ -179,18 +210,18 @@ def sweep_status(sweep_dir: str | Path, content: bool = True) -> list[RunInfo]:
     if expected is not None:
         for run_id, job in expected.items():
             folder = sweep_dir / run_id
-            status, err, lease = _classify(folder, content, timeout)
+            status, err, lease = _classify(folder, content, timeout, summaries)
             runs.append(RunInfo(run_id, folder, status, job, err, lease))
         known = {r.folder.resolve() for r in runs}
         extra = [p for p in _discover(sweep_dir) if p.resolve() not in known]
     elif _is_run(sweep_dir):  # one run folder
-        status, err, lease = _classify(sweep_dir, content, timeout)
+        status, err, lease = _classify(sweep_dir, content, timeout, summaries)
         return [RunInfo(sweep_dir.resolve().name, sweep_dir, status, _run_overrides(sweep_dir),
                         err, lease)]
     else:
         extra = list(_discover(sweep_dir))
     for folder in extra:  # runs of an earlier version of the sweep, or a plain folder
-        status, err, lease = _classify(folder, content, timeout)
+        status, err, lease = _classify(folder, content, timeout, summaries)
         runs.append(RunInfo(str(folder.relative_to(sweep_dir)), folder, status,
                             _run_overrides(folder), err, lease))
     return runs
@@ -230,14 +261,19 @@ def parse_overrides(overrides: list[str]) -> dict[str, object]:
         if "=" not in o or o.startswith("~"):
             continue
         key, value = o.split("=", 1)
-        key = key.lstrip("+")
-        try:
-            out[key] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            out[key] = value
-        if isinstance(out[key], (dict, list)):
-            out[key] = value
+        out[key.lstrip("+")] = _override_value(value)
     return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _override_value(value: str) -> object:
+    """An override's value as YAML reads it (a list or mapping stays text); cached: a
+    sweep repeats its values across runs."""
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    return value if isinstance(parsed, (dict, list)) else parsed
 
 
 def summary_row(summary: dict) -> dict:
@@ -251,6 +287,38 @@ def summary_row(summary: dict) -> dict:
     for k, v in summary.get("market", {}).items():
         row[k] = v
     return row
+
+
+def _spells_with_run_columns(pending: list, param_keys: list[str]):
+    """The spells of several runs as one Arrow table, with ``run_id`` and the swept
+    parameters (constant within a run) as columns in front; a parameter that is also a
+    spell column (e.g. ``strategy``) is the spell's; categorical columns as plain
+    strings; no pandas metadata.
+
+    Args:
+        pending: ``(run id, parameters, spells table)`` of each run.
+        param_keys: the swept parameters, in column order.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def plain(table):
+        return pa.table({name: col.cast(col.type.value_type)
+                         if pa.types.is_dictionary(col.type) else col
+                         for name, col in zip(table.column_names, table.columns, strict=True)})
+
+    spells = pa.concat_tables([plain(t) for _, _, t in pending]).replace_schema_metadata(None)
+    which = np.repeat(np.arange(len(pending)), [t.num_rows for _, _, t in pending])
+    columns = {"run_id": pc.take(pa.array([run_id for run_id, _, _ in pending], pa.string()),
+                                 which)}
+    for k in param_keys:
+        if k not in spells.column_names:
+            values = pa.array([params.get(k) for _, params, _ in pending])
+            columns[k] = pc.take(values, which)
+    for name, col in zip(spells.column_names, spells.columns, strict=True):
+        columns[name] = col.combine_chunks()
+    return pa.table(columns)
 
 
 def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
@@ -279,7 +347,8 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir else sweep_dir / COLLECTED
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs = sweep_status(sweep_dir, content=False)  # sizes; the hashes are checked below
+    summaries: dict[Path, dict] = {}
+    runs = sweep_status(sweep_dir, content=False, summaries=summaries)  # sizes; hashes below
     param_keys: list[str] = []
     for r in runs:
         for k in parse_overrides(r.overrides):
@@ -287,14 +356,18 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
                 param_keys.append(k)
     spells_tmp = out_dir / ".spells.parquet.partial"
     writer, schema = None, None
-    pending: list = []  # tables waiting to be written as one row group
+    pending: list = []  # (run id, parameters, spells table) waiting to be one row group
     pending_rows = 0
     rows, problems, n_spells = [], [], 0
 
     def flush():
-        nonlocal writer, pending, pending_rows
+        nonlocal writer, schema, pending, pending_rows
         if pending:
-            writer.write_table(pa.concat_tables(pending))
+            table = _spells_with_run_columns(pending, param_keys)
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(spells_tmp, schema)
+            writer.write_table(table if table.schema.equals(schema) else table.cast(schema))
             pending, pending_rows = [], 0
 
     iterator = runs
@@ -309,39 +382,27 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
                    **{k: params.get(k) for k in param_keys}}
             if r.status == "complete":
                 try:
-                    summary = read_summary(r.folder)
+                    summary = summaries.pop(r.folder, None) or read_summary(r.folder)
                     raw = (r.folder / "spells.parquet").read_bytes()  # read once: hashed, parsed
                     problem = verify_outputs(r.folder, summary, data={"spells.parquet": raw})
                     if problem is not None:
                         raise ValueError(problem)
-                    spells = pq.read_table(pa.BufferReader(raw)).to_pandas()
+                    spells = pq.ParquetFile(pa.BufferReader(raw)).read(use_threads=False)
                 except Exception as e:  # a corrupt file must not stop the collection
                     row["status"], row["error"] = "corrupt", f"{type(e).__name__}: {e}"
                     problems.append(f"{r.run_id}: {row['error']}")
                     rows.append(row)
                     continue
                 row.update(summary_row(summary))
-                for c in spells.columns:
-                    if isinstance(spells[c].dtype, pd.CategoricalDtype):
-                        spells[c] = spells[c].astype("string")
-                spells.insert(0, "run_id", r.run_id)
-                for i, k in enumerate(param_keys):
-                    if k not in spells.columns:
-                        spells.insert(1 + i, k, params.get(k))
-                table = pa.Table.from_pandas(spells, preserve_index=False)
-                if writer is None:
-                    schema = table.schema.remove_metadata()
-                    writer = pq.ParquetWriter(spells_tmp, schema)
-                pending.append(table.replace_schema_metadata(None).cast(schema))
-                pending_rows += len(spells)
+                pending.append((r.run_id, params, spells))
+                pending_rows += spells.num_rows
                 if pending_rows >= ROW_GROUP:
                     flush()
-                n_spells += len(spells)
+                n_spells += spells.num_rows
             elif r.status != "missing":
                 problems.append(f"{r.run_id}: {r.status}" + (f" ({r.error})" if r.error else ""))
             rows.append(row)
-        if writer is not None:
-            flush()
+        flush()
     finally:
         if writer is not None:
             writer.close()
