@@ -101,23 +101,28 @@ class Data:
     def timeseries(self) -> pd.DataFrame | None:
         """Weekly series of every run, concatenated, with ``run_id``, ``seed``,
         ``strategy_mix`` and the parameters as columns; None if no run folder is readable."""
-        frames = []
-        cols = ["seed", "strategy_mix", *self.params]
-        info = self.runs.set_index("run_id")
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # read and joined in Arrow, the run's columns added once (10,000 runs: 26 s in pandas)
+        tables, ids = [], []
         for run_id, folder in self.run_folders.items():
             f = folder / "timeseries.parquet"
-            if not f.is_file():
-                continue
-            ts = pd.read_parquet(f)
-            ts.insert(0, "run_id", run_id)
-            for i, c in enumerate(cols):
-                if c in info.columns:
-                    ts.insert(1 + i, c, info.at[run_id, c])
-            frames.append(ts)
-        if not frames:
+            if f.is_file():
+                tables.append(pq.read_table(f, use_threads=False).replace_schema_metadata(None))
+                ids.append(run_id)
+        if not tables:
             log.info("no timeseries.parquet readable under %s", self.root)
             return None
-        return pd.concat(frames, ignore_index=True)
+        ts = pa.concat_tables(tables, promote_options="default").to_pandas()
+        which = np.repeat(np.arange(len(ids)), [t.num_rows for t in tables])
+        ts.insert(0, "run_id", np.asarray(ids, dtype=object)[which])
+        info = self.runs.set_index("run_id")
+        cols = [c for c in ("seed", "strategy_mix", *self.params) if c in info.columns]
+        for i, c in enumerate(cols):
+            ts.insert(1 + i, c, info[c].reindex(ids).to_numpy()[which])
+        return ts
 
     def ties(self, run_id: str) -> pd.DataFrame | None:
         """The ties at the end of run ``run_id`` (``ties.parquet``), or None if the run
