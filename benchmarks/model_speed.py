@@ -42,6 +42,7 @@ HIGH_DEGREE = {"name": "everyone-high", "shares": {"everyone": 1.0},
 def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
     """Run one configuration in this process; return its measurements."""
     t0 = time.perf_counter()
+    from sim.config import memory_estimate
     from sim.model import LabourMarket
 
     cfg = {"n_workers": n, "weeks": weeks, "burn_in": burn_in, "seed": 1,
@@ -64,6 +65,7 @@ def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
         "worker_weeks_per_s": n * steps / m.wall_time, "ties_end": int(m.ties.n),
         "mean_degree_end": 2 * m.ties.n / n,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "estimate_mb": memory_estimate(m.cfg) / 2**20,  # what run's memory check assumes
         "submodels_ms_per_week": {k: 1000 * v / steps for k, v in m.timings.items()},
     }
 
@@ -170,7 +172,8 @@ def main() -> None:
                 print(f"{label} {r['n_workers']} workers x {r['weeks']} weeks: "
                       f"{r['load_s'] + r['setup_s'] + r['run_s']:.1f} s in total (imports "
                       f"{r['load_s']:.1f} s, setup {r['setup_s']:.1f} s), peak RSS "
-                      f"{r['peak_rss_mb'] / 1024:.2f} GB")
+                      f"{r['peak_rss_mb'] / 1024:.2f} GB (memory check's estimate "
+                      f"{r['estimate_mb'] / 1024:.2f} GB)")
 
 
 if __name__ == "__main__":
