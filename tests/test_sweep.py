@@ -244,3 +244,27 @@ def test_slurm_sweep_every_run_back_exactly_once(tmp_path):
     spells = pd.read_parquet(sweep / "collected" / "spells.parquet")
     for run_id, n in spells.groupby("run_id").size().items():
         assert n == len(pd.read_parquet(sweep / run_id / "spells.parquet"))
+
+
+def test_expected_run_ids_are_hydras_folder_names(tmp_path):
+    """expected_runs computes each run's folder name with one parse per swept key; the
+    names are those of Hydra's own get_overrides_dirname, for every override form."""
+    import yaml
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.sweep import expected_runs
+
+    task = ["+strategy=lions,passive", "seed=range(0,3)", "market.vacancy_rate=0.02,0.04",
+            "++output.progress=off", "ties.decay.online=0.05", "~leads.per_helper"]
+    od = {"exclude_keys": ["output.progress", "hydra.sweep.dir"], "item_sep": ",", "kv_sep": "="}
+    (tmp_path / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {
+        "overrides": {"task": task}, "sweeper": {"params": {"n_workers": "100,200"}},
+        "job": {"config": {"override_dirname": od}}}}))
+    runs = expected_runs(tmp_path)
+    assert len(runs) == 2 * 2 * 3 * 2
+    parser = OverridesParser.create()
+    for run_id, job in runs.items():
+        assert run_id == get_overrides_dirname(parser.parse_overrides(job), **od)
+    assert "+strategy=lions,market.vacancy_rate=0.02,n_workers=100,seed=0," \
+           "ties.decay.online=0.05,~leads.per_helper=null" in runs  # output.progress left out
