@@ -64,7 +64,8 @@ class PerKind:
 
 @dataclass
 class MarketConfig:
-    n_sectors: int = param(10, "number of sectors (occupations); hiring across sectors is penalised", 1)
+    n_sectors: int = param(10, "number of sectors (occupations); hiring across sectors is penalised; "
+                           "derived from market_size when that is set", 1)
     market_size: int | None = param(None, "workers per local labour market (sector); when set it "
                                     "decides the number of sectors, n_workers / market_size "
                                     "rounded (null: n_sectors fixed)", 1)
