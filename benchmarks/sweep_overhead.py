@@ -8,6 +8,8 @@ Prints figures (not a timed test), each with what was measured:
   ``.hydra/`` written) for sweeps of ``--runs`` tiny runs with the basic, joblib and
   submitit_local_grouped launchers (then the sweep is stopped), and the seconds
   :func:`sim.cli.check_sweep` takes to compose and check a sweep of ``--compose`` runs;
+- ``slurm-start`` (only when named; needs Slurm): the same on the Slurm preset with
+  one run per array task and 20 per task;
 - ``throughput``: whole sweeps of ``--throughput`` tiny runs with joblib and with
   submitit_local_grouped, seconds per run;
 - ``collect``: ``python -m sim collect`` of ``--fabricate`` run folders, wall time and
@@ -88,6 +90,11 @@ def first_run_start(cmd: list[str], cwd: Path, sweep: Path, timeout: float = 900
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
         p.wait()
+        if (sweep / ".submitit").is_dir():  # Slurm jobs of this sweep outlive the command
+            ids = {d.name.split("_")[0] for d in (sweep / ".submitit").iterdir()
+                   if d.name.split("_")[0].isdigit()}
+            if ids:
+                subprocess.run(["scancel", *sorted(ids)], check=False)
         shutil.rmtree(sweep, ignore_errors=True)
 
 
@@ -115,6 +122,18 @@ def sweep_start(py: list[str], work: Path, n: int, n_compose: int) -> None:
                          "hydra.sweep.dir=start"], work, work / "start")
     print(f"sweep-start: {n_compose:,} runs, launcher basic: first run starts {s:.1f} s after "
           "the command")
+
+
+def slurm_start(py: list[str], work: Path, n: int) -> None:
+    """First run of an ``n``-run sweep on the Slurm preset, one run per task and 20 per
+    task (the arrays are cancelled once a run started)."""
+    base = [*py, "run", "-m", "+strategy=lions", f"seed=range(0,{n})", *TINY,
+            "hydra/launcher=slurm", "hydra.launcher.mem_gb=1", "hydra.launcher.timeout_min=5"]
+    for per_task in (1, 20):
+        s = first_run_start([*base, f"hydra.launcher.runs_per_task={per_task}",
+                             "hydra.sweep.dir=start"], work, work / "start")
+        print(f"slurm-start: {n} runs, hydra/launcher=slurm runs_per_task={per_task} "
+              f"({-(-n // per_task)} tasks): first run starts {s:.1f} s after the command")
 
 
 def throughput(py: list[str], work: Path, n: int) -> None:
@@ -193,7 +212,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
     sections = args.sections or list(SECTIONS)
-    if set(sections) - set(SECTIONS):
+    if set(sections) - {*SECTIONS, "slurm-start"}:
         ap.error(f"sections: {', '.join(sorted(set(sections) - set(SECTIONS)))}: unknown; "
                  f"choose among {', '.join(SECTIONS)}")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sim-bench-"))
@@ -206,6 +225,8 @@ def main() -> None:
         startup(py, work, args.repeat)
     if "sweep-start" in sections:
         sweep_start(py, work, args.runs, args.compose)
+    if "slurm-start" in sections:
+        slurm_start(py, work, args.runs)
     if "throughput" in sections:
         throughput(py, work, args.throughput)
     if "collect" in sections or "report" in sections:

@@ -526,6 +526,7 @@ def _single_run(overrides: list[str]) -> int:
     Returns:
         The exit code (0).
     """
+    # Hydra here, not at the top: status, collect, report ... do not need it
     from hydra import initialize_config_dir
     from hydra._internal.callbacks import Callbacks
     from hydra.core.global_hydra import GlobalHydra
@@ -581,7 +582,7 @@ def import_model():
     Returns:
         The :class:`~sim.model.LabourMarket` class.
     """
-    if "mesa" not in sys.modules:
+    if "mesa" not in sys.modules:  # (Mesa and the model here: only `run` needs them)
         registered = [name for name in ("mesa", "mesa.experimental") if _bare_package(name)]
         try:
             import mesa.agent
