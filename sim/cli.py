@@ -254,6 +254,8 @@ def check_sweep(overrides: list[str]) -> int:
     try:
         for _run, data, launcher, swept in runs:
             n += 1
+            if n == 1:
+                _check_launcher(launcher)
             mem_gb = launcher.get("mem_gb") if "slurm" in str(launcher.get("_target_")).lower() \
                 else None  # a Slurm job gets the memory it asks for, not this login node's
             try:
@@ -275,6 +277,16 @@ def check_sweep(overrides: list[str]) -> int:
     finally:
         runs.close()  # leaves Hydra's global state (initialize_config_dir) also on an error
     return n
+
+
+def _check_launcher(launcher: dict) -> None:
+    """One-line errors (exit 2) for the grouped launchers' own settings."""
+    for key, lowest in (("runs_per_task", 1), ("max_array_size", 1)):
+        value = launcher.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            fail(f"hydra.launcher.{key}={value}: must be a whole number >= {lowest}")
 
 
 def _skip_hydras_second_check() -> None:
@@ -360,6 +372,7 @@ def run_task(cfg) -> dict | None:
     from sim.sweep import ERROR
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    import_model()  # once per process (a sweep's worker or task): only the Mesa it needs
     hc = HydraConfig.get()
     folder = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)

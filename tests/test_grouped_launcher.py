@@ -59,8 +59,9 @@ def test_bad_runs_per_task_is_refused(tmp_path):
     r = sim("run", "-m", "+strategy=passive", "seed=0,1", *TINY,
             "hydra/launcher=submitit_local_grouped", "hydra.launcher.runs_per_task=0",
             "hydra.sweep.dir=sw", cwd=tmp_path)
-    assert r.returncode != 0 and "hydra.launcher.runs_per_task=0: must be >= 1" in r.stderr
-    assert not list((tmp_path / "sw").glob("*/summary.json"))
+    assert r.returncode == 2 and r.stderr.strip() == \
+        "error: hydra.launcher.runs_per_task=0: must be a whole number >= 1", r.stderr
+    assert not (tmp_path / "sw").exists()  # refused before the sweep folder is made
 
 
 # ----------------------------------------------------------------------------- on Slurm
