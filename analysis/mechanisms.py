@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CONTACT_CHANNELS = ("lead", "referral")
 WEAK_KINDS = ("acquaintance", "online")
-STRENGTH_THRESHOLD = 0.5
+WORK_STRENGTH = "ties.work_strength"  # the config key of the strength-based definition
 STRENGTH_BINS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 COMMON_BINS = (0, 1, 2, 4, 8, 16, 32, np.inf)
 
@@ -96,26 +96,73 @@ def hires_by_channel(data: Data, by: str | Sequence[str] | None = None,
     return out.sort_values([*by, "channel"], ignore_index=True)
 
 
+def work_strength(data: Data) -> pd.Series:
+    """``ties.work_strength`` of each spell's run (aligned with ``data.spells``).
+
+    Taken from the spells when swept, else from each run's ``summary.json``
+    (its config), else the configuration's default (a collected dataset without
+    its run folders: logged).
+    """
+    from sim.config import TiesConfig
+
+    spells = data.spells
+    if WORK_STRENGTH in spells.columns:
+        return pd.to_numeric(spells[WORK_STRENGTH], errors="coerce").astype(float)
+    default = TiesConfig().work_strength
+    per_run, missing = {}, 0
+    for run_id in spells["run_id"].unique():
+        value = _config_value(data.run_folders.get(run_id), ("ties", "work_strength"))
+        missing += value is None
+        per_run[run_id] = default if value is None else float(value)
+    if missing:
+        log.info("ties.work_strength unknown for %d run(s) (no summary.json): default %g",
+                 missing, default)
+    return spells["run_id"].map(per_run).astype(float)
+
+
+def _config_value(folder, keys: Sequence[str]):
+    """A value of a run's config from its ``summary.json`` (None if unavailable)."""
+    import json
+
+    if folder is None or not (folder / "summary.json").is_file():
+        return None
+    value = json.loads((folder / "summary.json").read_text()).get("config", {})
+    for k in keys:
+        if not isinstance(value, dict) or k not in value:
+            return None
+        value = value[k]
+    return value
+
+
 def contact_ties(data: Data, by: str | Sequence[str] | None = None,
                  weak_kinds: Sequence[str] = WEAK_KINDS,
-                 strength_threshold: float = STRENGTH_THRESHOLD, level: float = 0.95) -> pd.DataFrame:
+                 strength_threshold: float | None = None, level: float = 0.95) -> pd.DataFrame:
     """Weak vs strong ties among contact hires (leads and referrals).
 
-    Two definitions of a weak tie, reported side by side: by kind (``weak_kinds``,
-    default acquaintances and online-only connections, Granovetter's contacts seen
-    rarely) and by strength at the time of the hire (``tie_strength`` below
-    ``strength_threshold``).
+    Two definitions of a weak tie, reported side by side (the same two as
+    ``python -m sim validate``'s fact 2):
+
+    - by kind (``definition = "kind"``): ``tie_kind`` in ``weak_kinds`` (default
+      acquaintances and online-only connections, Granovetter's contacts seen
+      rarely; colleagues and supervisors are strong);
+    - by strength (``definition = "strength<T"``): the tie's strength at the hire
+      below ``T`` = ``strength_threshold``, by default each run's
+      ``ties.work_strength`` (the strength working together keeps: people the seeker
+      no longer sees every working day, most former colleagues included).
+      ``T`` is printed when it is one value, else the label reads
+      ``strength<ties.work_strength``.
 
     Args:
         data: loaded outputs.
         by: grouping columns (default: ``strategy`` and the swept parameters).
         weak_kinds: tie kinds counted as weak.
-        strength_threshold: strength below which a tie is weak.
+        strength_threshold: strength below which a tie is weak (default: the
+            run's ``ties.work_strength``, see :func:`work_strength`).
         level: confidence level.
 
     Returns:
-        One row per group and definition (``definition`` = ``"kind"`` or
-        ``"strength<threshold"``): ``n`` contact hires, ``k`` through weak ties,
+        One row per group and definition: ``definition``, ``meaning`` (the
+        definition in words), ``n`` contact hires, ``k`` through weak ties,
         ``share`` (weak share) with pooled and across-run intervals.
     """
     by = _by(data, by)
@@ -124,10 +171,23 @@ def contact_ties(data: Data, by: str | Sequence[str] | None = None,
     if contact.empty:
         log.info("no contact hire in the data")
         return pd.DataFrame()
+    if strength_threshold is None:
+        threshold = work_strength(data).loc[contact.index]
+        values = threshold.unique()
+        label = f"{values[0]:g}" if len(values) == 1 else WORK_STRENGTH
+        meaning = f"tie strength at the hire below {WORK_STRENGTH}" + (
+            f" ({values[0]:g})" if len(values) == 1 else " (of each run)")
+    else:
+        threshold = pd.Series(float(strength_threshold), index=contact.index)
+        label = f"{strength_threshold:g}"
+        meaning = f"tie strength at the hire below {strength_threshold:g}"
     kind = _shares(contact, by, contact["tie_kind"].isin(weak_kinds), level)
     kind.insert(len(by), "definition", "kind")
-    strength = _shares(contact, by, contact["tie_strength"] < strength_threshold, level)
-    strength.insert(len(by), "definition", f"strength<{strength_threshold:g}")
+    kind.insert(len(by) + 1, "meaning", f"tie kind {' or '.join(weak_kinds)}")
+    weak = contact["tie_strength"].astype(float) < threshold
+    strength = _shares(contact, by, weak, level)
+    strength.insert(len(by), "definition", f"strength<{label}")
+    strength.insert(len(by) + 1, "meaning", meaning)
     return pd.concat([kind, strength], ignore_index=True)
 
 

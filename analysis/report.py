@@ -567,7 +567,9 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
     add("channels", tables.channels_table(data), _estimand(
         "per strategy, over the hires ending spells begun in the horizon, the mean over runs of "
         "each run's share of hires by channel (formal application, lead, referral) and of contact "
-        "hires through weak ties (acquaintance or online). 95% t intervals across runs on the "
+        "hires through weak ties, by kind (acquaintance or online, not colleague or supervisor) "
+        "and by strength (tie strength at the hire below the run's ties.work_strength, the "
+        "strength working together keeps). 95% t intervals across runs on the "
         "logit scale (inside 0-100%); none with one run."))
     return sec, {"notes": notes, "tables": made}
 

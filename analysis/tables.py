@@ -314,7 +314,8 @@ def _cap_runs(spells: pd.DataFrame, cells: Sequence[str], max_spells: int
 
 def channels_table(data: Data) -> pd.DataFrame:
     """Hires by channel per strategy and cell, and the share of contact hires
-    through weak ties (acquaintance or online).
+    through weak ties by kind (acquaintance or online) and by strength (below the
+    run's ``ties.work_strength``).
 
     Estimands: over the hires that end spells begun in the horizon (the basis of
     every count and share), the mean over runs of each run's share of hires by
@@ -324,7 +325,8 @@ def channels_table(data: Data) -> pd.DataFrame:
 
     Returns:
         Columns: strategy, swept parameters, ``runs``, ``hires``, and for each of
-        ``formal``, ``lead``, ``referral``, ``weak_ties``: the share with
+        ``formal``, ``lead``, ``referral``, ``weak_ties`` (by kind),
+        ``weak_strength`` (by strength): the share with
         ``_lower``/``_upper``; ``note``.
     """
     keys = _keys(data)
@@ -337,6 +339,7 @@ def channels_table(data: Data) -> pd.DataFrame:
     weak = mechanisms.contact_ties(data, keys)
     if not weak.empty:
         frames.append(("weak_ties", weak[weak["definition"] == "kind"]))
+        frames.append(("weak_strength", weak[weak["definition"].str.startswith("strength<")]))
     notes = pd.Series([""] * len(out), index=out.index)
     for name, f in frames:
         f = f.assign(**{name: f["share_mean"], f"{name}_lower": f["mean_lower"],
@@ -395,7 +398,8 @@ CI_COLUMNS = {
     "within": ("within 4 wk %", 1, 100.0), "diff": ("difference", 2, 1.0),
     "hr": ("hazard ratio", 2, 1.0), "formal": ("formal %", 1, 100.0),
     "lead": ("lead %", 1, 100.0), "referral": ("referral %", 1, 100.0),
-    "weak_ties": ("weak ties % of contact hires", 1, 100.0),
+    "weak_ties": ("weak ties by kind (acquaintance, online) % of contact hires", 1, 100.0),
+    "weak_strength": ("weak ties by strength (< ties.work_strength) % of contact hires", 1, 100.0),
 }
 P_COLUMNS = ("p", "p_holm", "p_value", "rmst_p")
 HIDDEN = ("horizon", "at", "se", "coef", "z", "sd")

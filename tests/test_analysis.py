@@ -409,3 +409,93 @@ def test_pooled_rmst_interval_covers_the_truth_at_the_nominal_rate():
     covered = ((res["rmst_lower"] <= truth) & (truth <= res["rmst_upper"])).mean()
     # coverage ~ Binomial(200, 0.95) / 200: s.e. 0.0154; allow 3 s.e.
     assert abs(covered - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / n_sets), covered
+
+
+# ---------------------------------------------------------------------------- weak ties, two definitions
+
+
+def _hand_data(tmp_path, work_strengths: dict | None, swept: bool = False):
+    """Two runs of hand-made spells (contact hires with known kinds and strengths);
+    ``work_strengths``: run id -> ``ties.work_strength`` written to the run's
+    summary.json (None: no run folders)."""
+    from analysis.data import Data, _normalise
+
+    rows = [  # run, channel, tie kind, tie strength at the hire, censored
+        ("r0", "lead", "acquaintance", 0.30, False),
+        ("r0", "referral", "colleague", 0.45, False),
+        ("r0", "lead", "colleague", 0.50, False),
+        ("r0", "referral", "supervisor", 0.70, False),
+        ("r0", "formal", None, np.nan, False),  # not a contact hire
+        ("r0", "lead", "acquaintance", np.nan, True),  # censored: not a hire
+        ("r1", "lead", "online", 0.10, False),
+        ("r1", "lead", "colleague", 0.55, False),
+        ("r1", "referral", "colleague", 0.50, False),
+    ]
+    n = len(rows)
+    spells = pd.DataFrame({
+        "run_id": [r[0] for r in rows], "seed": [int(r[0][1]) for r in rows],
+        "worker_id": np.arange(n), "strategy": ["lions"] * n, "start_week": np.zeros(n, int),
+        "end_week": np.ones(n, int), "duration_weeks": np.ones(n, int),
+        "censored": [r[4] for r in rows], "channel": [r[1] if not r[4] else None for r in rows],
+        "helper_id": np.zeros(n, int), "tie_kind": [r[2] for r in rows],
+        "tie_strength": [r[3] for r in rows], "tie_common_neighbors": np.zeros(n, int),
+        "left_truncated": np.zeros(n, bool), "ability": np.zeros(n), "sector": np.zeros(n, int),
+        "degree_at_start": np.ones(n, int)})
+    if swept:
+        spells["ties.work_strength"] = spells["run_id"].map(work_strengths)
+    folders = {}
+    if work_strengths and not swept:
+        import json
+
+        for run_id, w in work_strengths.items():
+            folders[run_id] = tmp_path / run_id
+            folders[run_id].mkdir(parents=True)
+            (folders[run_id] / "summary.json").write_text(
+                json.dumps({"config": {"ties": {"work_strength": w}}}))
+    runs = pd.DataFrame({"run_id": ["r0", "r1"], "status": "complete", "seed": [0, 1]})
+    params = ["ties.work_strength"] if swept else []
+    return Data("sweep", tmp_path, _normalise(spells), runs, params, folders)
+
+
+def test_contact_ties_by_kind_and_by_the_runs_work_strength(tmp_path):
+    # hand count: r0 has 4 contact hires, 1 by kind (acquaintance), 2 below 0.5 (0.30,
+    # 0.45); r1 has 3, 1 by kind (online), 3 below its work strength 0.6
+    data = _hand_data(tmp_path, {"r0": 0.5, "r1": 0.6})
+    ct = mechanisms.contact_ties(data, by="strategy").set_index("definition")
+    assert list(ct.index) == ["kind", "strength<ties.work_strength"]
+    kind, strength = ct.loc["kind"], ct.loc["strength<ties.work_strength"]
+    assert (kind["n"], kind["k"], strength["n"], strength["k"]) == (7, 2, 7, 5)
+    assert kind["share_mean"] == pytest.approx((1 / 4 + 1 / 3) / 2)
+    assert strength["share_mean"] == pytest.approx((2 / 4 + 3 / 3) / 2)
+    assert "acquaintance or online" in kind["meaning"]
+    assert "ties.work_strength" in strength["meaning"]
+    # one work strength for all runs: its value in the label (r1 now: 0.10 only)
+    one = mechanisms.contact_ties(_hand_data(tmp_path / "b", {"r0": 0.5, "r1": 0.5}),
+                                  by="strategy").set_index("definition")
+    assert one.loc["strength<0.5", "k"] == 3 and "(0.5)" in one.loc["strength<0.5", "meaning"]
+    # swept: the spells' column decides (same counts as from summary.json)
+    swept = mechanisms.contact_ties(_hand_data(tmp_path / "c", {"r0": 0.5, "r1": 0.6}, swept=True),
+                                    by="strategy").set_index("definition")
+    assert swept.loc["strength<ties.work_strength", "k"] == 5
+    # an explicit threshold: 0.30, 0.45 in r0 and 0.10 in r1
+    fixed = mechanisms.contact_ties(data, by="strategy", strength_threshold=0.46)
+    assert fixed.set_index("definition").loc["strength<0.46", "k"] == 3
+
+
+def test_contact_ties_without_run_folders_uses_the_default_work_strength(tmp_path):
+    from sim.config import TiesConfig
+
+    ct = mechanisms.contact_ties(_hand_data(tmp_path, None), by="strategy")
+    w = TiesConfig().work_strength
+    assert w == 0.5  # the hand count below assumes the default
+    assert ct.set_index("definition").loc[f"strength<{w:g}", "k"] == 3  # 0.30, 0.45, 0.10
+
+
+def test_channels_table_shows_weak_ties_by_kind_and_by_strength(tmp_path):
+    from analysis import tables
+
+    tab = tables.channels_table(_hand_data(tmp_path, {"r0": 0.5, "r1": 0.6}))
+    row = tab.iloc[0]
+    assert row["weak_ties"] == pytest.approx((1 / 4 + 1 / 3) / 2)
+    assert row["weak_strength"] == pytest.approx((2 / 4 + 3 / 3) / 2)
+    assert {"weak_ties_lower", "weak_strength_upper"} <= set(tab.columns)
