@@ -6,7 +6,10 @@ fact on each run, and prints one table: fact, target, source, simulated value
 (mean over seeds with a 95 % t interval across seeds, formed on a scale on which
 the quantity's range is unbounded so that it never leaves the range: logit for
 shares, log for ratios and durations), pass/fail. With fewer than 5 seeds it
-says that the intervals rest on few runs. It exits 1 when a fact fails. The
+says that the intervals rest on few runs. It exits 1 when a fact fails.
+Informational rows (:data:`INFO_FACTS`: weak ties by kind) and, after the
+table, a stationarity diagnostic (:func:`stationarity`, :func:`stationarity_table`)
+are printed but never change the exit code. The
 measures are defined once here (:func:`measure`) and used by the calibration
 (``sim.calibrate``) and the tests.
 
@@ -18,6 +21,9 @@ Definitions (each documented in docs/VALIDATION.md):
   (``ties.work_strength``): people the seeker no longer sees every working day.
   This is Granovetter's (1973, 1974) definition by frequency of contact
   ("occasionally" or "rarely"), which counted most former colleagues as weak.
+  It is fact 2's pass/fail row.
+* **weak ties by kind** (informational row of fact 2): contact hires through an
+  acquaintance or an online-only tie (not a colleague or supervisor).
 * **help per tie**: contact hires through ties of a strength band per
   seeker-tie-week in that band (exposure sampled every ``every`` weeks); the
   fact compares strong (>= work strength) with weak ties.
@@ -34,6 +40,12 @@ Definitions (each documented in docs/VALIDATION.md):
   fixed effects: the square's coefficient (< 0) given a positive slope.
 * **work ties and ability**: hires through work ties (colleague, supervisor)
   per spell-week of the top ability tercile over the bottom tercile (> 1).
+* **stationarity** (diagnostic): per run, the least-squares slope per year of
+  the weekly mean degree, unemployment and vacancy rates and of the mean tie
+  strength at the sampled weeks, and the change per year of the share
+  re-employed within 4 weeks and the RMST of spells begun in the first vs the
+  second half of the horizon; then the mean slope over seeds with a t interval
+  (runs are the unit) and whether 0 lies in it.
 """
 
 from __future__ import annotations
@@ -106,7 +118,8 @@ FACTS: tuple[Fact, ...] = (
     Fact("contact_share", 1, "hires through personal contacts", "30-60 %",
          "Granovetter 1974; Ioannides & Loury 2004", "contact_share", 0.30, 0.60, fmt="{:.1%}",
          bounds=SHARE),
-    Fact("weak_share", 2, "contact hires through weak ties", "55-85 %",
+    Fact("weak_share", 2, "contact hires through weak ties, by strength (tie < ties.work_strength)",
+         "55-85 %",
          "Granovetter 1973/1974; Gee, Jones & Burke 2017", "weak_share", 0.55, 0.85, fmt="{:.1%}",
          bounds=SHARE),
     Fact("help_ratio", 3, "help per tie rises with strength (strong / weak)", "> 1",
@@ -150,6 +163,17 @@ FACTS: tuple[Fact, ...] = (
          bounds=POSITIVE),
 )
 FACT_BY_ID = {f.id: f for f in FACTS}
+
+# informational rows: printed under the fact of the same number, never pass or fail
+# (they do not change validate's result); shown when their key was measured
+INFO_FACTS: tuple[Fact, ...] = (
+    Fact("weak_share_by_kind", 2, "contact hires through weak ties, by kind (acquaintance or "
+         "online; not colleague or supervisor)", "55-85 %",
+         "Granovetter 1973/1974; Gee, Jones & Burke 2017", "weak_share_by_kind", 0.55, 0.85,
+         fmt="{:.1%}", bounds=SHARE),
+)
+INFO_BY_ID = {f.id: f for f in INFO_FACTS}
+WEAK_KINDS = ("acquaintance", "online")  # weak ties by kind: people seen rarely, not at work
 
 # the study's own figure, set beside the simulated outcome (not a target)
 EXPECTATION = ("everyone_contacts_4wk", "open networkers re-employed through contacts within 4 weeks",
@@ -222,6 +246,180 @@ def _everyone_contacts(sp: pd.DataFrame, weeks: int, within: int = 4) -> float:
     return float(hit.mean())
 
 
+# ---------------------------------------------------------------------- stationarity
+YEAR = 52.0  # weeks per year: trends are given per year
+S4_WITHIN, RMST_TAU = 4, 52  # weeks: the headline outcomes of the stationarity check
+
+
+def _slope_per_year(weeks: np.ndarray, values: np.ndarray) -> float:
+    """Least-squares slope of ``values`` on ``weeks``, per year (NaN with < 3 points)."""
+    w, v = np.asarray(weeks, float), np.asarray(values, float)
+    ok = np.isfinite(w) & np.isfinite(v)
+    if ok.sum() < 3 or np.ptp(w[ok]) == 0:
+        return math.nan
+    return float(np.polyfit(w[ok] / YEAR, v[ok], 1)[0])
+
+
+def _outcomes(sp: pd.DataFrame, tau: float) -> tuple[float, float]:
+    """(share re-employed within S4_WITHIN weeks, RMST to ``tau``) by Kaplan-Meier."""
+    from sim.metrics import km_cdf_at, km_rmst
+
+    if sp.empty:
+        return math.nan, math.nan
+    d = sp["duration_weeks"].to_numpy(float)
+    ev = ~sp["censored"].to_numpy(bool)
+    return km_cdf_at(d, ev, S4_WITHIN), km_rmst(d, ev, tau)
+
+
+def stationarity(ts: pd.DataFrame, sp: pd.DataFrame, weeks: int,
+                 strength_weeks: Sequence[int] = (), mean_strength: Sequence[float] = ()) -> dict:
+    """Levels and linear trends (per year) of one run over the recorded horizon.
+
+    Weekly series (mean degree overall and by strategy, unemployment rate,
+    vacancy rate) and the mean tie strength at the sampled weeks: the
+    least-squares slope on the week. Headline outcomes (share re-employed within
+    4 weeks, RMST to 52 weeks or a quarter of the horizon if shorter, by Kaplan-
+    Meier; all spells and by strategy) of the spells begun in the first and in the
+    second half of the horizon: (second - first) / (half the horizon in years),
+    the slope between the halves' midpoints. A run that has reached its steady
+    state has slopes near 0; the burn-in ends inside a transient when they are not.
+
+    Args:
+        ts: the weekly series (``timeseries_frame``, with a ``week`` column).
+        sp: the spells begun in the horizon (not left-truncated).
+        weeks: recorded weeks.
+        strength_weeks: the weeks at which the tie strengths were sampled.
+        mean_strength: the mean tie strength at those weeks.
+
+    Returns:
+        ``{"level_<q>": mean over the horizon, "trend_<q>": slope per year}`` for
+        each quantity ``q`` (see :data:`STATIONARITY_LABELS` for the names).
+    """
+    out: dict = {}
+    w = ts["week"].to_numpy(float)
+    series = ["mean_degree"] + sorted(c for c in ts.columns if c.startswith("mean_degree_"))
+    series += ["unemployment_rate", "vacancy_rate"]
+    for c in series:
+        if not ts[c].notna().any():  # a strategy without members
+            continue
+        out[f"level_{c}"] = float(ts[c].mean())
+        out[f"trend_{c}"] = _slope_per_year(w, ts[c].to_numpy(float))
+    ms = np.asarray(mean_strength, float)
+    out["level_mean_strength"] = float(ms.mean()) if len(ms) else math.nan
+    out["trend_mean_strength"] = _slope_per_year(np.asarray(strength_weeks, float), ms)
+    half = weeks // 2
+    tau = float(min(RMST_TAU, max(1, weeks // 4)))
+    groups = [("", None)] + [(f"_{s}", s) for s in sorted(sp["strategy"].astype(str).unique())]
+    years = (weeks - half) / YEAR if weeks > half else math.nan
+    strat = sp["strategy"].astype(str)
+    for suffix, s in groups:
+        g = sp if s is None else sp[strat == s]
+        both = _outcomes(g, tau)
+        a = _outcomes(g[g["start_week"] < half], tau)
+        b = _outcomes(g[g["start_week"] >= half], tau)
+        for j, name in enumerate(("s4", "rmst")):
+            out[f"level_{name}{suffix}"] = both[j]
+            out[f"trend_{name}{suffix}"] = (b[j] - a[j]) / years
+    if {"lions", "everyone"} <= set(strat.unique()):  # the claim's gap, lions - everyone
+        for name in ("s4", "rmst"):
+            for kind in ("level", "trend"):
+                out[f"{kind}_{name}_gap"] = out[f"{kind}_{name}_lions"] - out[f"{kind}_{name}_everyone"]
+    out["rmst_tau"] = tau
+    return out
+
+
+def _label(key: str, tau: float) -> str:
+    """The printed name of a stationarity quantity."""
+    base, _, strat = key.partition("_") if key.startswith(("s4_", "rmst_")) else (key, "", "")
+    names = {"mean_degree": "mean degree (all workers)", "unemployment_rate": "unemployment rate",
+             "vacancy_rate": "vacancy rate", "mean_strength": "mean tie strength (sampled weeks)",
+             "s4": f"re-employed within {S4_WITHIN} wk, by spell start half",
+             "rmst": f"RMST({tau:g}) weeks, by spell start half"}
+    if key.startswith("mean_degree_"):
+        return f"mean degree ({key[len('mean_degree_'):]})"
+    label = names.get(base, key)
+    strat = "lions - everyone" if strat == "gap" else strat
+    return f"{label} ({strat})" if strat else label
+
+
+def stationarity_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """One row per quantity: mean level, mean slope per year across runs with its
+    t interval (runs are the unit: one slope per run), and whether 0 lies in it.
+
+    Args:
+        runs: per-run measures (:func:`measure_seeds`), with ``level_*`` and
+            ``trend_*`` columns.
+        level: confidence level.
+
+    Returns:
+        Columns ``quantity`` (key), ``label``, ``level``, ``slope``, ``lower``,
+        ``upper``, ``seeds``, ``verdict`` ("no trend", "trend" or "no interval").
+    """
+    from analysis.stats import range_interval
+
+    tau = float(runs["rmst_tau"].iloc[0]) if "rmst_tau" in runs else float(RMST_TAU)
+    rows = []
+    for col in [c for c in runs.columns if c.startswith("trend_")]:
+        q = col[len("trend_"):]
+        x = runs[col].to_numpy(float)
+        r = range_interval(x[np.isfinite(x)], (None, None), level)
+        lo, hi = r["lower"], r["upper"]
+        verdict = ("no interval" if not np.isfinite(lo)
+                   else "no trend" if lo <= 0.0 <= hi else "trend")
+        rows.append({"quantity": q, "label": _label(q, tau),
+                     "level": float(np.nanmean(runs[f"level_{q}"])), "slope": r["mean"],
+                     "lower": lo, "upper": hi, "seeds": r["n"], "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def format_stationarity(st: pd.DataFrame, markdown: bool = False) -> str:
+    """The stationarity table as aligned text or Markdown, with its heading."""
+    def num(v: float, q: str, slope: bool = False) -> str:
+        if not np.isfinite(v):
+            return "n/a"
+        if q.endswith("_rate") or q.startswith("s4"):  # shares; their slopes in points
+            return f"{100 * v:.2f} pp" if slope else f"{v:.2%}"
+        return f"{v:.3g}"
+
+    cells = []
+    for _, r in st.iterrows():
+        q = r["quantity"]
+        ci = f" [{num(r['lower'], q, True)}, {num(r['upper'], q, True)}]" \
+            if np.isfinite(r["lower"]) else " (no interval)"
+        rel = r["slope"] / r["level"] if r["level"] and not q.endswith("_gap") else math.nan
+        cells.append([r["label"], num(r["level"], q), num(r["slope"], q, True) + ci,
+                      f"{rel:+.1%}/yr" if np.isfinite(rel) else "-", r["verdict"]])
+    head = ["quantity", "level over horizon", "slope per year (95 % CI over seeds)",
+            "slope / level", "0 in CI?"]
+    title = ("Stationarity (diagnostic, not a fact: does the market still drift after the "
+             "burn-in? slopes over the recorded horizon)")
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join([title, ""] + lines + ["| " + " | ".join(c) + " |" for c in cells])
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
+    return "\n".join([title] + lines + [fmt.format(*c) for c in cells])
+
+
+def weak_shares(contact: pd.DataFrame, work_strength: float) -> tuple[float, float]:
+    """Shares of contact hires through weak ties, by strength and by kind.
+
+    Args:
+        contact: the contact hires (lead or referral), with ``tie_strength`` (at the
+            hire) and ``tie_kind``.
+        work_strength: ``ties.work_strength``; a tie below it is weak by strength.
+
+    Returns:
+        ``(by_strength, by_kind)``: the share with ``tie_strength < work_strength``
+        and the share with ``tie_kind`` in :data:`WEAK_KINDS` (acquaintance,
+        online); NaN without contact hires.
+    """
+    strength = contact["tie_strength"].to_numpy(float)
+    return (_ratio((strength < work_strength).sum(), len(contact)),
+            _ratio(contact["tie_kind"].isin(WEAK_KINDS).sum(), len(contact)))
+
+
 class _Sampler:
     """What the facts need from the state of the market at sampled weeks."""
 
@@ -229,6 +427,8 @@ class _Sampler:
         self.in_progress: list[np.ndarray] = []
         self.corr: list[float] = []
         self.exposure = np.zeros(n_bins, dtype=np.float64)
+        self.strength_weeks: list[int] = []
+        self.mean_strength: list[float] = []
 
     def sample(self, model, every: int) -> None:
         week = model.week - 1  # the week just simulated
@@ -245,6 +445,9 @@ class _Sampler:
         strength = np.concatenate([t.strength[ua > 0], t.strength[ub > 0]])
         idx = np.clip(np.digitize(strength, STRENGTH_BINS) - 1, 0, len(STRENGTH_BINS) - 2)
         self.exposure += every * np.bincount(idx, minlength=len(STRENGTH_BINS) - 1)
+        if len(t.strength):
+            self.strength_weeks.append(week)
+            self.mean_strength.append(float(np.mean(t.strength)))
 
 
 def measure(cfg: SimConfig, every: int = 4) -> dict:
@@ -279,9 +482,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     contact = hired[hired["channel"].isin(CONTACT)]
     out["contact_share"] = _ratio(len(contact), len(hired))
     strength = contact["tie_strength"].to_numpy(float)
-    out["weak_share"] = _ratio((strength < work).sum(), len(contact))
-    out["weak_share_by_kind"] = _ratio(contact["tie_kind"].isin(("acquaintance", "online")).sum(),
-                                       len(contact))
+    out["weak_share"], out["weak_share_by_kind"] = weak_shares(contact, work)
     # help per tie, by strength band and strong vs weak
     idx = np.clip(np.digitize(strength, STRENGTH_BINS) - 1, 0, len(STRENGTH_BINS) - 2)
     hires_by_bin = np.bincount(idx, minlength=len(STRENGTH_BINS) - 1)
@@ -304,6 +505,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     out["degree_slope"], out["degree_curvature"] = _degree_fit(fresh, weeks)
     out["work_tie_ability"] = _work_tie_ability(fresh)
     out["everyone_contacts_4wk"] = _everyone_contacts(fresh, weeks)
+    out.update(stationarity(ts, fresh, weeks, sampler.strength_weeks, sampler.mean_strength))
     return out
 
 
@@ -392,13 +594,23 @@ def few_runs_line(n_seeds: int) -> str:
 def format_table(tab: pd.DataFrame, runs: pd.DataFrame, markdown: bool = False) -> str:
     """The validation table as aligned text or a Markdown table, with the
     few-runs warning (:func:`few_runs_line`) when it applies."""
+    info = [f for f in INFO_FACTS if f.key in runs.columns]
+    info_tab = table(runs, info).set_index("id") if info else None
+    rows = list(tab.iterrows())
     cells = []
-    for _, r in tab.iterrows():
+    for i, (_, r) in enumerate(rows):
         f = FACT_BY_ID[r["id"]]
         ci = f"[{_fmt(f, r['lower'])}, {_fmt(f, r['upper'])}]" if np.isfinite(r["lower"]) else \
             "(no interval)"
         cells.append([str(r["fact"]), r["measure"], r["target"], r["source"],
                       f"{_fmt(f, r['value'])} {ci}", "pass" if r["pass"] else "FAIL"])
+        last = i + 1 == len(rows) or rows[i + 1][1]["fact"] != r["fact"]
+        for g in (g for g in info if last and g.number == r["fact"]):  # after its fact's rows
+            q = info_tab.loc[g.id]
+            ci = f"[{_fmt(g, q['lower'])}, {_fmt(g, q['upper'])}]" if np.isfinite(q["lower"]) \
+                else "(no interval)"
+            cells.append([str(g.number), g.name, g.target, g.source, f"{_fmt(g, q['value'])} {ci}",
+                          "info: " + ("in target" if q["pass"] else "outside target")])
     head = ["#", "fact", "target", "source", "simulated (95 % CI over seeds)", "result"]
     e = expectation_row(runs)
     e_ci = f" [{e['lower']:.1%}, {e['upper']:.1%}]" if np.isfinite(e["lower"]) else ""
@@ -421,15 +633,21 @@ def format_table(tab: pd.DataFrame, runs: pd.DataFrame, markdown: bool = False) 
 # ---------------------------------------------------------------------- command
 def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConfig,
                   argv: Sequence[str]) -> None:
-    """validation.csv (the table), runs.csv (per-seed measures), validation.md,
-    validation.json (config and command); each written whole or not at all."""
+    """validation.csv (the table), runs.csv (per-seed measures), stationarity.csv
+    (the stationarity diagnostic), validation.md (both tables), validation.json
+    (config and command); each written whole or not at all."""
     from sim.config import to_dict
     from sim.runner import git_commit, package_versions, write_text_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "validation.csv", tab.to_csv(index=False))
     write_text_atomic(out / "runs.csv", runs.to_csv(index=False))
-    write_text_atomic(out / "validation.md", format_table(tab, runs, markdown=True) + "\n")
+    md = format_table(tab, runs, markdown=True)
+    if any(c.startswith("trend_") for c in runs.columns):
+        st = stationarity_table(runs)
+        write_text_atomic(out / "stationarity.csv", st.to_csv(index=False))
+        md += "\n\n" + format_stationarity(st, markdown=True)
+    write_text_atomic(out / "validation.md", md + "\n")
     write_text_atomic(out / "validation.json", json.dumps(
         {"command": ["python", "-m", "sim", "validate", *argv], "config": to_dict(cfg),
          "seeds": runs["seed"].tolist(), "versions": package_versions(), "git": git_commit()},
@@ -471,8 +689,8 @@ def config_from_args(args) -> SimConfig:
 
 def main(argv: Sequence[str]) -> None:
     def extra(p):
-        p.add_argument("--out", help="also write validation.csv, runs.csv, validation.md and "
-                       "validation.json here")
+        p.add_argument("--out", help="also write validation.csv, runs.csv, stationarity.csv, "
+                       "validation.md and validation.json here")
         p.add_argument("--facts", help="comma-separated fact ids to check (default: all): "
                        + ", ".join(FACT_BY_ID))
 
@@ -498,6 +716,9 @@ def main(argv: Sequence[str]) -> None:
     print(f"{cfg.strategy.name} population, {cfg.n_workers} workers x {cfg.weeks} weeks, "
           f"{args.seeds} seeds")
     print(format_table(tab, runs))
+    if any(c.startswith("trend_") for c in runs.columns):
+        print()
+        print(format_stationarity(stationarity_table(runs)))
     if args.out:
         write_outputs(Path(args.out), tab, runs, cfg, argv)
         print(f"written to {args.out}")

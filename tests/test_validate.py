@@ -339,3 +339,84 @@ def test_calvo_jackson_preset_reproduces_the_papers_qualitative_results():
     runs = validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
     for fid in ("neighbour_corr", "hazard_ratio"):
         _assert_fact(FACT_BY_ID[fid], runs)
+
+
+# ---------------------------------------------------------------- weak ties, stationarity
+def test_weak_shares_by_strength_and_by_kind_hand_counted():
+    contact = pd.DataFrame({
+        "tie_kind": ["acquaintance", "colleague", "colleague", "online", "supervisor"],
+        "tie_strength": [0.6, 0.49, 0.5, 0.1, 0.3]})
+    # by strength (< 0.5): 0.49, 0.1, 0.3 -> 3 of 5; by kind: acquaintance, online -> 2 of 5
+    assert validate.weak_shares(contact, 0.5) == (pytest.approx(3 / 5), pytest.approx(2 / 5))
+    assert validate.weak_shares(contact, 0.2)[0] == pytest.approx(1 / 5)
+    empty = validate.weak_shares(contact.iloc[:0], 0.5)
+    assert all(np.isnan(v) for v in empty)
+
+
+def test_weak_ties_by_kind_is_an_informational_row_under_fact_2():
+    runs = pd.DataFrame({f.key: [0.5, 0.6, 0.7] for f in FACTS} | {"seed": [0, 1, 2],
+                        "everyone_contacts_4wk": [0.2, 0.3, 0.25],
+                        "weak_share_by_kind": [0.01, 0.02, 0.015]})
+    tab = validate.table(runs)
+    assert len(tab) == len(FACTS) and "weak_share_by_kind" not in set(tab["id"])  # not a fact
+    lines = validate.format_table(tab, runs).splitlines()
+    i = next(j for j, ln in enumerate(lines) if "by strength (tie < ties.work_strength)" in ln)
+    assert "by kind (acquaintance or online" in lines[i + 1]
+    assert lines[i + 1].rstrip().endswith("info: outside target") and "1.5%" in lines[i + 1]
+    md = validate.format_table(tab, runs, markdown=True)
+    assert md.count("\n|") == len(FACTS) + 2 and "info: outside target" in md
+    # only fact 3 selected: no row of fact 2, no informational row
+    three = validate.table(runs, [validate.FACT_BY_ID["help_ratio"]])
+    assert "by kind" not in validate.format_table(three, runs)
+
+
+def _series(weeks: int, degree_slope: float) -> pd.DataFrame:
+    w = np.arange(weeks)
+    return pd.DataFrame({"week": w, "mean_degree": 10 + degree_slope * w,
+                         "mean_degree_lions": np.full(weeks, 5.0),
+                         "mean_degree_passive": np.full(weeks, np.nan),  # no member
+                         "unemployment_rate": np.full(weeks, 0.05),
+                         "vacancy_rate": 0.04 + 0.001 * (w % 2)})
+
+
+def test_stationarity_slopes_known_answers():
+    weeks = 104  # halves of 52 weeks: one year between their midpoints
+    ts = _series(weeks, degree_slope=0.1)
+    # spells begun in the first half all end after 2 weeks, in the second after 10
+    start = np.r_[np.arange(0, 52), np.arange(52, 90)]
+    d = np.where(start < 52, 2, 10)
+    sp = _spells(d, np.zeros(len(d)), start_week=start,
+                 strategy=np.where(np.arange(len(d)) % 2 == 0, "lions", "everyone"))
+    out = validate.stationarity(ts, sp, weeks, strength_weeks=[3, 7, 11, 15],
+                                mean_strength=[0.2, 0.25, 0.3, 0.35])
+    assert out["trend_mean_degree"] == pytest.approx(0.1 * 52)
+    assert out["level_mean_degree"] == pytest.approx(10 + 0.1 * 51.5)
+    assert out["trend_mean_degree_lions"] == pytest.approx(0.0, abs=1e-9)
+    assert "trend_mean_degree_passive" not in out
+    assert out["trend_unemployment_rate"] == pytest.approx(0.0, abs=1e-12)
+    assert abs(out["trend_vacancy_rate"]) < 1e-4  # alternating around 0.0405, no trend
+    assert out["trend_mean_strength"] == pytest.approx(0.05 / 4 * 52)
+    # S4: 1 in the first half, 0 in the second; RMST(26): 2 then 10 weeks
+    assert out["rmst_tau"] == 26
+    assert out["trend_s4"] == pytest.approx(-1.0) and out["trend_rmst"] == pytest.approx(8.0)
+    assert out["trend_s4_lions"] == pytest.approx(-1.0)
+    assert out["trend_s4_gap"] == pytest.approx(0.0) and out["trend_rmst_gap"] == pytest.approx(0.0)
+    assert out["level_s4"] == pytest.approx(52 / 90)
+
+
+def test_stationarity_table_interval_across_runs_and_verdict():
+    from scipy import stats
+
+    runs = pd.DataFrame({"seed": [0, 1, 2], "rmst_tau": [52] * 3,
+                         "level_mean_degree": [40.0, 42.0, 44.0], "trend_mean_degree": [1.0, 1.2, 0.8],
+                         "level_s4": [0.4] * 3, "trend_s4": [-0.01, 0.02, 0.0]})
+    st = validate.stationarity_table(runs).set_index("quantity")
+    r = st.loc["mean_degree"]
+    half = stats.t.ppf(0.975, 2) * 0.2 / np.sqrt(3)  # sd of (1.0, 1.2, 0.8) is 0.2
+    assert (r["slope"], r["level"]) == (pytest.approx(1.0), pytest.approx(42.0))
+    assert (r["lower"], r["upper"]) == (pytest.approx(1 - half), pytest.approx(1 + half))
+    assert r["verdict"] == "trend" and st.loc["s4", "verdict"] == "no trend"
+    one = validate.stationarity_table(runs.iloc[:1]).set_index("quantity")
+    assert (one["verdict"] == "no interval").all()
+    text = validate.format_stationarity(st.reset_index())
+    assert "Stationarity" in text and "+2.4%/yr" in text and "pp" in text
