@@ -670,6 +670,13 @@ def parse_args(argv: Sequence[str], prog: str, description: str,
     if extra:
         extra(p)
     args = p.parse_args(list(argv))
+    for o in args.overrides:  # the flags set these two: an override would be silently lost
+        key = o.split("=", 1)[0].lstrip("+~")
+        if key in ("n_workers", "weeks"):
+            from sim.cli import fail
+
+            fail(f"{o}: set it with --{key.replace('_', '-')} {o.split('=', 1)[-1]} "
+                 f"(the option decides {key} for every run)")
     for key in ("seeds", "n_workers", "weeks", "jobs", "every"):
         if getattr(args, key) < 1:
             from sim.cli import fail

@@ -216,6 +216,8 @@ def _sim(*args, cwd=None):
     (["validate", "--seeds", "0"], "--seeds=0: must be >= 1"),
     (["validate", "--facts", "nope"], "--facts=nope: unknown fact id"),
     (["validate", "n_wrkers=3"], "n_wrkers=3: unknown key (did you mean 'n_workers'?)"),
+    (["validate", "n_workers=5000"], "n_workers=5000: set it with --n-workers 5000"),
+    (["calibrate", "weeks=52"], "weeks=52: set it with --weeks 52"),
     (["calibrate", "hiring.applications=-1"], "hiring.applications=-1"),
     (["sensitivity", "--sobol-n", "3"], "--sobol-n=3: must be 0 or a power of 2"),
     (["sensitivity", "--seeds-per-point", "0"], "--seeds-per-point=0: must be >= 1"),
