@@ -10,13 +10,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from hydra_plugins.sim_launcher.grouped import groups_of, slurm_max_array_size
 from tests.test_durability import TINY, computed, events, outputs, run_of, sim
+from tests.test_slurm_resume import wait_for
 
 SLURM = os.environ.get("SIM_SLURM_AVAILABLE") == "1"
 
@@ -77,14 +77,6 @@ def queued(jobs: list[str]) -> set[str]:
     out = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True,
                          text=True).stdout.split()
     return {j for j in out if j.split("_")[0] in jobs}
-
-
-def wait_for(what, timeout: float, message: str):
-    deadline = time.time() + timeout
-    while not (value := what()):
-        assert time.time() < deadline, message
-        time.sleep(0.5)
-    return value
 
 
 def files_state(sweep: Path) -> dict[str, tuple[int, int, int]]:
