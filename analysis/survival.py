@@ -42,7 +42,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 from scipy import stats
@@ -423,8 +423,9 @@ def strategy_difference(data: Data | pd.DataFrame, a: str = "lions", b: str = "e
     swept factor does not break the pairing), then differenced per seed; the
     interval is the paired t interval across seeds, intersected with the
     difference's possible range, with a one-sample t test (``p_value``) and
-    Holm's adjustment across the cells returned (``p_holm``). When the seeds of
-    ``a`` and ``b`` do not match (no pairing possible) the interval is Welch's on
+    Holm's adjustment across the cells returned (``p_holm``). Seeds that lack one
+    of the two strategies (a failed run) are left out of the pairing and counted in
+    ``note``; only when fewer than two seeds have both is the interval Welch's on
     the seed means (``paired`` False).
 
     Args:
@@ -476,12 +477,17 @@ def _difference(va: pd.DataFrame, vb: pd.DataFrame, metric: str, level: float,
         mb = vb.groupby("seed")[metric].mean()
     else:
         ma, mb = va[metric].reset_index(drop=True), vb[metric].reset_index(drop=True)
-    if "seed" in va and "seed" in vb and set(ma.index) == set(mb.index):
-        d = (ma - mb.reindex(ma.index)).to_numpy(float)
+    common = ma.index.intersection(mb.index) if "seed" in va and "seed" in vb else ma.index[:0]
+    if len(common) >= 2 or (len(common) == 1 and len(ma) == len(mb) == 1):
+        # paired on the seeds that have both (a failed run costs its seed, not the pairing)
+        d = (ma.reindex(common) - mb.reindex(common)).to_numpy(float)
         res = paired_difference(d, bounds, level)
+        dropped = len(ma.index.union(mb.index)) - len(common)
+        note = "; ".join(x for x in (interval_note(len(d), res["sd"]),
+                                     f"{dropped} seeds without both left out" if dropped else "")
+                         if x)
         return {"diff": res["diff"], "lower": res["lower"], "upper": res["upper"],
-                "p_value": res["p_value"], "paired": True, "n_seeds": len(d),
-                "note": interval_note(len(d), res["sd"])}
+                "p_value": res["p_value"], "paired": True, "n_seeds": len(d), "note": note}
     x, y = ma.to_numpy(float), mb.to_numpy(float)
     diff = x.mean() - y.mean()
     if len(x) < 2 or len(y) < 2 or not (np.std(x) > 0 or np.std(y) > 0):
@@ -528,7 +534,7 @@ def km_run_level(data: Data | pd.DataFrame, by: str | Sequence[str] | None = Non
             _km_on_grid(g["duration_weeks"].to_numpy(float), _observed(g), weeks)]
         ri = range_interval(np.vstack(curves), (0.0, 1.0), level)
         f = pd.DataFrame({"week": weeks, "survival": ri["mean"], "lower": ri["lower"],
-                          "upper": ri["upper"], "n_runs": len(curves)})
+                          "upper": ri["upper"], "n_runs": ri["n"]})  # runs followed that long
         for c, v in reversed(list(zip(by, key, strict=True))):
             f.insert(0, c, v)
         frames.append(f)
@@ -819,11 +825,6 @@ def logrank(data: Data | pd.DataFrame, group: str = "strategy",
     return out
 
 
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment (kept for callers; :func:`analysis.stats.holm`)."""
-    return holm(p)
-
-
 # ---------------------------------------------------------------------------- Cox
 
 
@@ -989,21 +990,27 @@ def cox_by_seed(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFF
             g["strategy"].dtype, pd.CategoricalDtype) else sorted(g["strategy"].unique()))
             if (g["strategy"] == s).any()]
         ref = reference or ("passive" if "passive" in present else present[0])
-        coefs, n, events, failed = [], 0, 0, 0
+        coefs, n, events, failed, missing = [], 0, 0, 0, 0
         for _, gs in g.groupby("seed", sort=True):
             if set(gs["strategy"].astype(str).unique()) != set(map(str, present)):
-                continue  # a seed without every strategy of the cell
+                missing += 1  # a seed without every strategy of the cell
+                continue
             design, strata, _ = _cox_design(gs, covariates, sector, ref, "log2", None)
             if design is None:
                 continue
             cph = CoxPHFitter()
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
                     cph.fit(design, duration_col="duration_weeks", event_col="event",
                             strata=strata)
             except ConvergenceError:
                 failed += 1
+                continue
+            if any(issubclass(w.category, ConvergenceWarning) and (
+                    "failed to converge" in str(w.message) or "separation" in str(w.message))
+                    for w in caught):
+                failed += 1  # e.g. a strategy without events: a diverging log-HR, not an estimate
                 continue
             coefs.append(cph.params_)
             n += len(design)
@@ -1023,7 +1030,8 @@ def cox_by_seed(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFF
                          "n": n, "events": events, "reference": ref,
                          "note": "; ".join(x for x in (
                              interval_note(ri["n"], ri["sd"]),
-                             f"{failed} seeds' fits did not converge (left out)" if failed else "")
+                             f"{failed} seeds' fits did not converge (left out)" if failed else "",
+                             f"{missing} seeds without every strategy (left out)" if missing else "")
                              if x)})
     return pd.DataFrame(rows)
 

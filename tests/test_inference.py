@@ -350,3 +350,38 @@ def test_cox_by_seed_covers_with_run_effects_pooled_cox_does_not():
     # pooled s.e. is about 0.045: the pooled interval covers P(|Z| < 0.77), about 55%
     # (60% at this seed; the combined interval 98%)
     assert cov_pooled < 0.75, cov_pooled
+
+
+def test_difference_stays_paired_when_a_run_is_missing():
+    """A failed run costs its seed, not the pairing: lions has seeds 0-4, everyone 0-3;
+    the difference is the paired one over seeds 0-3, and the note says one seed was
+    left out."""
+    rng = np.random.default_rng(23)
+    frames = []
+    for seed in range(5):
+        shift = rng.normal(0, 0.3)
+        for strat, lam in (("lions", 0.12), ("everyone", 0.10)):
+            if strat == "everyone" and seed == 4:
+                continue  # its run failed
+            frames.append(exp_spells(rng, 300, lam * math.exp(shift), 0.02, strategy=strat,
+                                     seed=seed, run_id=f"{strat}{seed}"))
+    df = pd.concat(frames, ignore_index=True)
+    row = survival.strategy_difference(df, "lions", "everyone", "rmst", by=[],
+                                       horizon=20).iloc[0]
+    assert row["paired"] and row["n_seeds"] == 4
+    assert "1 seeds without both left out" in row["note"]
+    est = survival.per_run(df, ["strategy"], horizon=20)
+    by_seed = est.groupby(["seed", "strategy"], observed=True)["rmst"].mean().unstack()
+    d = (by_seed["lions"] - by_seed["everyone"]).dropna().to_numpy()
+    assert row["diff"] == pytest.approx(d.mean())
+
+
+def test_km_run_level_counts_the_runs_followed_each_week():
+    """n_runs is the number of runs still followed at that week, not a constant."""
+    df = pd.concat([pd.DataFrame({"duration_weeks": [1.0, 2.0, 3.0], "censored": False,
+                                  "strategy": "lions", "run_id": "r0", "seed": 0}),
+                    pd.DataFrame({"duration_weeks": [1.0, 2.0, 8.0], "censored": False,
+                                  "strategy": "lions", "run_id": "r1", "seed": 1})],
+                   ignore_index=True)
+    km = survival.km_run_level(df, by="strategy", max_week=8).set_index("week")
+    assert km.loc[2, "n_runs"] == 2 and km.loc[6, "n_runs"] == 1
