@@ -493,6 +493,12 @@ def _hydra_run(argv: list[str]) -> None:
         sys.exit(0)
     multirun = "-m" in argv or "--multirun" in argv
     flags = {a for a in argv if a.startswith("-")}
+    from sim.runner import lease_timeout  # (sim.runner: only run and sweep commands need it)
+
+    try:
+        lease_timeout()  # checked before any folder is made, for a run and a sweep alike
+    except ValueError as e:
+        fail(str(e))
     if not flags:
         sys.exit(_single_run(argv))
     if flags <= {"-m", "--multirun"}:  # other flags (--cfg, -cn NAME ...): Hydra's own
@@ -596,16 +602,19 @@ def import_model():
         The :class:`~sim.model.LabourMarket` class.
     """
     if "mesa" not in sys.modules:  # (Mesa and the model here: only `run` needs them)
-        registered = [name for name in ("mesa", "mesa.experimental") if _bare_package(name)]
+        for name in ("mesa", "mesa.experimental"):
+            _bare_package(name)
         try:
             import mesa.agent
             import mesa.model
 
             mesa.Model, mesa.Agent = mesa.model.Model, mesa.agent.Agent
-        except BaseException:
-            for name in registered:
-                sys.modules.pop(name, None)
-            raise
+        except Exception as e:  # a Mesa whose modules need its __init__ while importing
+            for name in [m for m in sys.modules if m == "mesa" or m.startswith("mesa.")]:
+                sys.modules.pop(name)  # the bare packages and any half-imported module
+            log.warning("importing only part of Mesa failed (%s: %s); importing all of it",
+                        type(e).__name__, e)
+            import mesa  # noqa: F401  (the plain, complete import)
     from sim.model import LabourMarket
 
     return LabourMarket
@@ -622,7 +631,7 @@ def _bare_package(name: str) -> bool:
     package = importlib.util.module_from_spec(spec)
 
     def rest_of_package(attr: str):
-        if attr.startswith("__"):  # e.g. __path__ lookups by importlib: not a use
+        if attr.startswith("__") and attr != "__version__":  # importlib's lookups: not a use
             raise AttributeError(attr)
         del package.__dict__["__getattr__"]
         spec.loader.exec_module(package)  # the package's own __init__, in place

@@ -241,3 +241,28 @@ def test_summary_of_a_tiny_market_has_rows_or_says_why_not(tmp_path):
     assert r.returncode == 0 and lines[1].startswith("strategy") and len(lines) == 3, r.stdout
     assert lines[2] == ("(no row: no unemployment spell began in the recorded weeks; more "
                         "workers or more weeks give some)")
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_import_model_loads_only_the_mesa_it_needs_and_the_rest_still_works():
+    r = _python("import sys; from sim.cli import import_model; M = import_model(); "
+                "print('scipy.spatial' in sys.modules, 'networkx' in sys.modules); "
+                "import mesa; print(mesa.__version__ == __import__('importlib.metadata')"
+                ".metadata.version('mesa')); print(mesa.space.SingleGrid is not None, "
+                "M.__name__)")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["False", "False", "True", "True", "LabourMarket"]
+
+
+def test_import_model_falls_back_to_the_whole_of_mesa():
+    """If importing part of Mesa fails (a Mesa whose modules need its __init__), the plain
+    import is used, with a warning, and the model works."""
+    r = _python("import sys; sys.modules['mesa.agent'] = None; "  # makes `import mesa.agent` fail
+                "from sim.cli import import_model; M = import_model(); "
+                "M({'n_workers': 200, 'weeks': 2, 'burn_in': 1}).run(); print('ok')")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "ok" and "importing all of it" in r.stderr

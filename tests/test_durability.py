@@ -333,3 +333,12 @@ def test_status_of_one_run_folder(tmp_path):
     shutil.copy(tmp_path / "one" / "timeseries.parquet", tmp_path / "one" / "spells.parquet")
     s = sim("status", "one", cwd=tmp_path)
     assert s.returncode == 1 and "corrupt    one: spells.parquet" in s.stdout
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]])
+def test_bad_lease_timeout_is_one_line_and_leaves_no_folder(tmp_path, mode):
+    r = sim("run", *mode, "+strategy=passive", *TINY, cwd=tmp_path,
+            env={"SIM_LEASE_TIMEOUT": "abc"})
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: SIM_LEASE_TIMEOUT=abc: must be a number of seconds > 0"
+    assert not list(tmp_path.iterdir())
