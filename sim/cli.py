@@ -8,6 +8,8 @@ commands are plain argparse programs that need no run folder.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,6 +364,7 @@ def run_task(cfg) -> dict | None:
         RunBusy,
         RunCorrupt,
         RunExists,
+        current_lease,
         hook_log,
         is_complete,
         lease_timeout,
@@ -423,6 +426,16 @@ def run_task(cfg) -> dict | None:
     except Exception as e:  # recorded for `sim status`; the sweep goes on
         import traceback
 
+        other = current_lease(folder)
+        mine = (socket.gethostname(), os.getpid())
+        if not isinstance(e, StaleRun) and (
+                (other is not None and other.live and
+                 (other.data.get("host"), other.data.get("pid")) != mine) or is_complete(folder)):
+            # another process took the run over meanwhile (and may have removed files under
+            # this one): its run stands, and an error.json here would mark it failed
+            log.warning("run taken over by another process (%s: %s), not recorded: %s",
+                        type(e).__name__, e, folder)
+            return None
         (folder / ERROR).write_text(json.dumps({
             "type": type(e).__name__, "message": str(e).splitlines()[0] if str(e) else "",
             "overrides": overrides, "traceback": traceback.format_exc()}, indent=2))

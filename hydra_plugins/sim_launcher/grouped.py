@@ -36,7 +36,9 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmitit
 log = logging.getLogger(__name__)
 DEFAULT_MAX_ARRAY_SIZE = 1001  # Slurm's default MaxArraySize
 QUEUE_CHECK_S = 15.0  # seconds between two looks at the Slurm queue while waiting
-GONE_GRACE_S = 20.0  # a task out of the queue this long without a result has ended without one
+# a task out of the queue this long without a result has ended without one (longer than
+# the 60 s attribute cache of a network file system, which may hide a result just written)
+GONE_GRACE_S = 90.0
 
 
 def slurm_max_array_size() -> int:
@@ -56,10 +58,11 @@ def slurm_max_array_size() -> int:
 
 
 def slurm_queue() -> set[str] | None:
-    """Ids of the jobs in the Slurm queue, array tasks one by one (``123_4``), or None if
-    ``squeue`` cannot be asked."""
-    try:
-        r = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True,
+    """Ids of this user's jobs in the Slurm queue, array tasks one by one (``123_4``), or
+    None if ``squeue`` cannot be asked."""
+    try:  # (not -j: squeue exits non-zero once the jobs are gone)
+        r = subprocess.run(["squeue", "--me", "-h", "-r", "-o", "%i"], capture_output=True,
+                           text=True,
                            timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
