@@ -639,9 +639,13 @@ def piecewise_hazard_ratio(data: Data | pd.DataFrame, a: str, b: str,
     geometric mean over seeds of the ratio of the re-employment rates of ``a`` and
     ``b``, a rate being hires in the band over the weeks searched in the band by
     the spells still searching (a piecewise-constant hazard). It does not assume
-    proportional hazards across bands. Per run, the log rate; per seed and
-    strategy, the mean over the other swept factors; per seed, the difference;
-    then a paired t interval across seeds, exponentiated (so in (0, inf)).
+    proportional hazards across bands. Per seed and strategy, hires and weeks
+    searched are summed over the runs (the other swept factors) and the log rate
+    taken with half a hire added (so a seed whose strategy has no hire in a sparse
+    band counts, instead of being dropped for a rate of 0, which would bias the
+    ratio); per seed, the difference; then a paired t interval across seeds,
+    exponentiated (so in (0, inf)). Seeds without weeks searched in the band are
+    left out and counted in ``note``.
 
     Args:
         data: a :class:`~analysis.data.Data` or a spells DataFrame with ``run_id``, ``seed``.
@@ -675,10 +679,11 @@ def piecewise_hazard_ratio(data: Data | pd.DataFrame, a: str, b: str,
         f["strategy"] = f["strategy"].astype(str)
         runs = f.groupby([*factors, "strategy", "run_id", "seed"], observed=True,
                          dropna=False)[["exposure", "event"]].sum().reset_index()
-        with np.errstate(divide="ignore"):
-            runs["log_rate"] = np.log(runs["event"] / runs["exposure"])
         for key, g in _groups(runs, cells):
-            seed = g.groupby(["seed", "strategy"])["log_rate"].mean().unstack("strategy")
+            tot = g.groupby(["seed", "strategy"])[["event", "exposure"]].sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_rate = np.log((tot["event"] + 0.5) / tot["exposure"].where(tot["exposure"] > 0))
+            seed = log_rate.unstack("strategy")
             if a not in seed or b not in seed:
                 continue
             diff = (seed[a] - seed[b]).to_numpy(float)
@@ -686,7 +691,8 @@ def piecewise_hazard_ratio(data: Data | pd.DataFrame, a: str, b: str,
             res = paired_difference(diff[ok], (-np.inf, np.inf), level)
             note = interval_note(int(ok.sum()), res["sd"])
             if (~ok).any():
-                note = (note + "; " if note else "") + f"{int((~ok).sum())} seeds without a hire"
+                note = (note + "; " if note else "") + \
+                    f"{int((~ok).sum())} seeds without weeks searched in the band (left out)"
             rows.append({**dict(zip(cells, key, strict=True)), "band": f"{lo}-{int(hi_)}",
                          "hr": math.exp(res["diff"]) if np.isfinite(res["diff"]) else np.nan,
                          "hr_lower": math.exp(res["lower"]) if np.isfinite(res["lower"]) else np.nan,

@@ -385,3 +385,26 @@ def test_km_run_level_counts_the_runs_followed_each_week():
                    ignore_index=True)
     km = survival.km_run_level(df, by="strategy", max_week=8).set_index("week")
     assert km.loc[2, "n_runs"] == 2 and km.loc[6, "n_runs"] == 1
+
+
+def test_piecewise_keeps_seeds_without_a_hire_in_a_sparse_band():
+    """Few spells reach the last band: a seed where lions has no hire there is kept (half
+    a hire added), not dropped; dropping the low-rate seeds would bias the ratio up."""
+    rows = []
+    for seed in range(6):
+        # everyone: 3 spells searching through weeks 27-52, one hired at week 30
+        rows += [("everyone", seed, 30.0, False), ("everyone", seed, 52.0, True),
+                 ("everyone", seed, 52.0, True)]
+        # lions: the same exposure, hired only in even seeds
+        rows += [("lions", seed, 30.0 if seed % 2 == 0 else 52.0, seed % 2 != 0),
+                 ("lions", seed, 52.0, True), ("lions", seed, 52.0, True)]
+    df = pd.DataFrame(rows, columns=["strategy", "seed", "duration_weeks", "censored"])
+    df["run_id"] = df["strategy"] + df["seed"].astype(str)
+    pw = survival.piecewise_hazard_ratio(df, "lions", "everyone", bands=[(27, 52)], by=[])
+    r = pw.iloc[0]
+    assert r["n_seeds"] == 6 and "left out" not in r["note"]
+    # weeks searched in the band: 4 + 26 + 26 = 56 with a hire at week 30, 3 x 26 = 78 without
+    d = [math.log((1 + 0.5) / 56) - math.log(1.5 / 56) if s % 2 == 0 else
+         math.log(0.5 / 78) - math.log(1.5 / 56) for s in range(6)]
+    assert r["hr"] == pytest.approx(math.exp(np.mean(d)))
+    assert r["hr"] < 1  # lions hired in half the seeds: slower in this band
