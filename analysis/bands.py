@@ -12,7 +12,7 @@ paired per-seed differences (:func:`analysis.stats.paired_difference`). This
 module adds what the figures need beyond them:
 
 - :func:`stars` from Holm-adjusted p-values;
-- :func:`few_runs_note`: the sentence a figure carries when its intervals rest
+- :func:`few_runs_sentence`: the sentence a figure carries when its intervals rest
   on fewer than :data:`FEW_RUNS` runs.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from analysis.stats import FEW_RUNS
 
-__all__ = ["FEW_RUNS", "few_runs_note", "stars"]
+__all__ = ["FEW_RUNS", "few_runs_sentence", "stars"]
 
 
 def stars(p_holm: float) -> str:
@@ -39,7 +39,7 @@ def stars(p_holm: float) -> str:
     return "***" if p_holm < 0.001 else "**" if p_holm < 0.01 else "*" if p_holm < 0.05 else ""
 
 
-def few_runs_note(n_min: int, unit: str = "runs", per: str = "cell") -> str:
+def few_runs_sentence(n_min: int, unit: str = "runs", per: str = "cell") -> str:
     """A warning for a figure whose smallest cell has ``n_min`` runs (empty if enough).
 
     Args:

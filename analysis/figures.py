@@ -260,6 +260,16 @@ def _runs_per_curve(data: Data, keys: list[str]) -> tuple[pd.Series, bool]:
     return n, bool(n.max() < 2)
 
 
+def _curves(data: Data, max_week: float | None) -> tuple[int, list[str], pd.Series, bool]:
+    """What a figure of curves by week needs: the last week shown (default 52 or the
+    horizon), its curves' keys (strategy and the swept parameters), the runs per curve
+    and whether every curve comes from a single run; :class:`Skip` without spells."""
+    if data.spells.empty:
+        raise Skip("no spell starts in the horizon")
+    keys = ["strategy", *data.params]
+    return int(max_week or min(52, data.horizon_weeks)), keys, *_runs_per_curve(data, keys)
+
+
 def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: int = 1) -> Figure:
     """Kaplan-Meier curves of the share still unemployed by strategy: the mean of
     the per-run curves with a pointwise 95% t band across runs on the logit scale
@@ -277,11 +287,7 @@ def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: 
     Returns:
         The figure (attribute ``n_pages``).
     """
-    max_week = int(max_week or min(52, data.horizon_weeks))
-    keys = ["strategy", *data.params]
-    if data.spells.empty:
-        raise Skip("no spell starts in the horizon")
-    n_runs, within = _runs_per_curve(data, keys)
+    max_week, keys, n_runs, within = _curves(data, max_week)
     if within:
         table = survival.km_table(survival.fit_km(data, keys))
     else:
@@ -317,7 +323,7 @@ def plot_km(data: Data, size: str = "one", max_week: float | None = None, page: 
             est = ("Share still unemployed after t weeks of search (Kaplan-Meier), by strategy: "
                    "mean of the per-run curves.")
         header(fig, size, est, band,
-               "" if within else bands.few_runs_note(int(n_runs.min()), per="curve"), page_note)
+               "" if within else bands.few_runs_sentence(int(n_runs.min()), per="curve"), page_note)
     fig.n_pages = n_pages
     return fig
 
@@ -345,11 +351,7 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
     Returns:
         The figure (attribute ``n_pages``).
     """
-    max_week = int(max_week or min(52, data.horizon_weeks))
-    keys = ["strategy", *data.params]
-    if data.spells.empty:
-        raise Skip("no spell starts in the horizon")
-    n_runs, within = _runs_per_curve(data, keys)
+    max_week, keys, n_runs, within = _curves(data, max_week)
     if within:
         table = survival.hazard_by_duration(data, by=keys, max_week=max_week)
         table = table[table["at_risk"] >= 20].rename(columns={"hazard": "mean"})
@@ -400,7 +402,7 @@ def plot_hazard(data: Data, size: str = "one", max_week: int | None = None,
                 band = (f"Band: pointwise 95% t interval across runs ({_runs_text(n_runs)}) on "
                         f"the logit scale, inside [0, 1]; {count}")
         header(fig, size, est, band,
-               "" if within or few else bands.few_runs_note(int(n_runs.min()), per="curve"),
+               "" if within or few else bands.few_runs_sentence(int(n_runs.min()), per="curve"),
                page_note)
     fig.n_pages = n_pages
     return fig
@@ -467,7 +469,7 @@ def plot_outcome_vs_param(data: Data, param: str, metric: str = "rmst", size: st
         missing = ("" if metric != "median" or table[mid].notna().all() else
                    "Points missing: a run's curve there does not reach 0.5 (no median).")
         header(fig, size, f"{_estimand(metric, tau, at)}: mean across runs, by strategy.", band,
-               bands.few_runs_note(int(n.min()), per="point") if n.min() >= 2 else "", missing, page_note)
+               bands.few_runs_sentence(int(n.min()), per="point") if n.min() >= 2 else "", missing, page_note)
     fig.n_pages = n_pages
     return fig
 
@@ -561,7 +563,7 @@ def plot_difference_heatmap(data: Data, x: str, y: str, a: str = "lions", b: str
             band = f"No interval and no test ({seeds})."
         notes = ["(u): no common seed, unpaired Welch interval over runs."
                  if unpaired.to_numpy(bool).any() else "",
-                 bands.few_runs_note(int(n.min()), "seeds") if n.min() >= 2 else ""]
+                 bands.few_runs_sentence(int(n.min()), "seeds") if n.min() >= 2 else ""]
         header(fig, size, est + ".", band, *notes)
     return fig
 
@@ -669,7 +671,7 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
         header(fig, size, f"{_estimand(metric, tau, at)} of each strategy's workers and of all "
                f"workers, against the share following {strategy}. Dots: runs; lines: mean "
                f"across runs; bars: 95% t interval across runs on the logit scale of {rng}.",
-               bands.few_runs_note(n, per="share"), page_note)
+               bands.few_runs_sentence(n, per="share"), page_note)
     fig.n_pages = n_pages
     return fig
 
@@ -806,7 +808,7 @@ def plot_market(data: Data, size: str = "one", page: int = 1) -> Figure:
                     f"{'; lines from one run have no band' if n_runs.min() < 2 else ''}.")
         header(fig, size, "Unemployment rate (unemployed / labour force) and vacancy rate by "
                "week, by the runs' strategy: mean across runs.", band,
-               bands.few_runs_note(int(n_runs.min()), per="line") if not few else "", page_note)
+               bands.few_runs_sentence(int(n_runs.min()), per="line") if not few else "", page_note)
     fig.n_pages = n_pages
     return fig
 

@@ -55,7 +55,7 @@ def _seeds_note(n: pd.Series | list) -> str:
     if not len(n):
         return ""
     lo, hi = int(n.min()), int(n.max())
-    few = bands.few_runs_note(lo, "seeds", "estimate")
+    few = bands.few_runs_sentence(lo, "seeds", "estimate")
     return few or f"n = {lo if lo == hi else f'{lo}-{hi}'} seeds per estimate."
 
 

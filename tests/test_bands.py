@@ -72,9 +72,9 @@ def logit_t(values, level: float = 0.95) -> tuple[float, float, float]:
 def test_stars_and_few_runs_note():
     assert bands.stars(0.049) == "*" and bands.stars(0.0009) == "***" and bands.stars(0.05) == ""
     assert bands.stars(np.nan) == ""
-    assert bands.few_runs_note(5) == ""
-    assert "rest on few runs" in bands.few_runs_note(2)
-    assert "no interval" in bands.few_runs_note(1, "seeds")
+    assert bands.few_runs_sentence(5) == ""
+    assert "rest on few runs" in bands.few_runs_sentence(2)
+    assert "no interval" in bands.few_runs_sentence(1, "seeds")
 
 
 def test_hazard_band_by_hand():
