@@ -25,22 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.config import TIE_KINDS
-from sim.records import CHANNELS
-from sim.runner import verify_run
-from sim.sweep import summary_row
+from sim.results.contract import CHANNELS, COLLECTED, SPELL_COLUMNS, SUMMARY, TIE_KINDS
+from sim.results.files import verify_run
+from sim.results.folders import summary_row
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "summary.json"
-COLLECTED = "collected"
-#: Columns of a run's spells.parquet (README "Outputs"); any other column of a
-#: collected dataset (besides ``run_id``) is a swept parameter.
-SPELL_COLUMNS = (
-    "worker_id", "strategy", "start_week", "end_week", "duration_weeks", "censored", "channel",
-    "helper_id", "tie_kind", "tie_strength", "tie_common_neighbors", "left_truncated", "ability",
-    "sector", "degree_at_start",
-)
 #: Preferred display order of strategies (others follow, sorted).
 STRATEGY_ORDER = ("passive", "everyone", "lions", "broadcast")
 #: Swept keys that are not experimental factors: ``seed`` indexes replicates,
@@ -148,7 +138,7 @@ def load(path: str | Path, recollect: bool = False) -> Data:
 
     Args:
         path: a sweep folder (its ``collected/`` dataset is used; it is made with
-            :func:`sim.sweep.collect` first if missing), a collected folder
+            :func:`sim.results.folders.collect` first if missing), a collected folder
             (``spells.parquet`` + ``runs.parquet``), or one run folder (with
             ``summary.json``).
         recollect: collect the sweep again even if ``collected/`` exists (e.g.
@@ -181,7 +171,7 @@ def load(path: str | Path, recollect: bool = False) -> Data:
                 # checked before collect writes anything: nothing is left behind
                 raise ValueError(f"{path}: no complete run to analyse "
                                  f"({len(runs_below)} run folders, none with summary.json)")
-            from sim.sweep import collect
+            from sim.results.folders import collect
 
             res = collect(path)
             log.info("collected %s: %s", path, res["by_status"])

@@ -103,7 +103,7 @@ def work_strength(data: Data) -> pd.Series:
     (its config), else the configuration's default (a collected dataset without
     its run folders: logged).
     """
-    from sim.config import TiesConfig
+    from sim.core.config import TiesConfig
 
     spells = data.spells
     if WORK_STRENGTH in spells.columns:

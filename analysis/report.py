@@ -44,7 +44,7 @@ import pandas as pd
 from analysis import tables
 from analysis.data import COLLECTED, SUMMARY, Data, load
 from analysis.stats import FEW_RUNS
-from sim.runner import write_text_atomic
+from sim.results.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def fixed_config(summaries: list[dict], varied: set[str]) -> tuple[pd.DataFrame,
         (non-default values first), and keys that differ across runs although not
         swept (should be empty).
     """
-    from sim.config import build_config, to_dict
+    from sim.core.config import build_config, to_dict
 
     if not summaries:
         return pd.DataFrame(columns=["key", "value", "default", "changed"]), []
@@ -408,7 +408,7 @@ def _status_line(data: Data) -> str:
     sweep = _sweep_dir(data)
     if sweep is None:
         return ""
-    from sim.sweep import sweep_status
+    from sim.results.folders import sweep_status
 
     runs = sweep_status(sweep)
     bad = [r for r in runs if r.status != "complete"]

@@ -8,7 +8,7 @@ interval across seeds kept inside the quantity's range
 (:func:`analysis.stats.range_interval`), and lions - everyone is paired by seed
 (:func:`analysis.stats.paired_difference`).
 
-Outcomes per run (spells begun in the recorded horizon, as ``sim.metrics.headline``):
+Outcomes per run (spells begun in the recorded horizon, as ``sim.results.metrics.headline``):
 Kaplan-Meier median weeks and RMST(52) weeks per strategy, share re-employed within 4
 weeks (S4), share of hires through contacts, mean unemployment rate over the horizon,
 mean degree over the horizon (all workers). Mechanism measurements (``measured_market``),
@@ -48,7 +48,7 @@ SAMPLE_EVERY = 13  # weeks between two samples of the searchers' aware contacts
 
 
 def measured_market(cfg):
-    """A :class:`sim.model.LabourMarket` that also measures the market-size mechanism.
+    """A :class:`sim.core.model.LabourMarket` that also measures the market-size mechanism.
 
     Args:
         cfg: the run's configuration.
@@ -61,9 +61,9 @@ def measured_market(cfg):
         job losses with their ties to the firm left; hires, contact hires, and those of
         them back at the last employer.
     """
-    from sim.model import LabourMarket
-    from sim.records import FORMAL
-    from sim.ties import ACQUAINTANCE, COLLEAGUE, ONLINE, SUPERVISOR
+    from sim.core.model import LabourMarket
+    from sim.core.records import FORMAL
+    from sim.core.ties import ACQUAINTANCE, COLLEAGUE, ONLINE, SUPERVISOR
 
     class Measured(LabourMarket):
         def __init__(self, c):
@@ -143,7 +143,7 @@ def measured_market(cfg):
 
 def run_one(spec: dict) -> dict:
     """One run: the outcomes and mechanism measurements of ``spec`` (a config mapping)."""
-    from sim.metrics import headline, km_rmst
+    from sim.results.metrics import headline, km_rmst
 
     t0 = time.perf_counter()
     m = measured_market(spec).run()
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = lambda x, s: spec_of(n, x, s, a.weeks, a.burn_in, None, extra)  # noqa: E731
         xname = "market_size"
         what = f"n_workers={n:,}"
-    from sim.config import ConfigError, build_config
+    from sim.core.config import ConfigError, build_config
 
     todo, rows = [], []
     for x, _ in xs:

@@ -42,8 +42,8 @@ HIGH_DEGREE = {"name": "everyone-high", "shares": {"everyone": 1.0},
 def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
     """Run one configuration in this process; return its measurements."""
     t0 = time.perf_counter()
-    from sim.config import memory_estimate
-    from sim.model import LabourMarket
+    from sim.core.config import memory_estimate
+    from sim.core.model import LabourMarket
 
     cfg = {"n_workers": n, "weeks": weeks, "burn_in": burn_in, "seed": 1,
            "strategy": {"name": strategy, "shares": {strategy: 1.0}}, **extra}

@@ -44,8 +44,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    from sim.model import LabourMarket
-    from sim.reference import ReferenceMarket
+    from sim.core.model import LabourMarket
+    from sim.core.reference import ReferenceMarket
 
     cfg = {"n_workers": args.workers, "weeks": args.weeks, "burn_in": args.burn_in,
            "seed": args.seed, "output": {"progress": "off"},

@@ -5,7 +5,7 @@ sweep), a document ``experiments/<doc>`` (question, sweep, figures, how to read
 them, time at full size) and an entry of :data:`EXPERIMENTS` (smoke-size
 overrides and the experiment's own figure). ``python -m sim experiment e1`` runs
 the sweep, collects it, makes the figures and the report
-(:mod:`experiments.runner`).
+(:mod:`experiments.launch`).
 """
 
 from __future__ import annotations

@@ -30,11 +30,11 @@ COMMANDS = {
 # commands implemented in their own module as ``main(argv)`` (imported only when used)
 MODULES = {
     "report": "analysis.report",
-    "experiment": "experiments.runner",
+    "experiment": "experiments.launch",
     "viz": "sim.viz",
-    "validate": "sim.validate",
-    "calibrate": "sim.calibrate",
-    "sensitivity": "sim.sensitivity",
+    "validate": "sim.studies.validate",
+    "calibrate": "sim.studies.calibrate",
+    "sensitivity": "sim.studies.sensitivity",
 }
 
 log = logging.getLogger("sim")
@@ -120,7 +120,7 @@ def _given(key: str, overrides: list[str]) -> str | None:
 def compose(overrides: list[str]):
     """Compose and validate a run's config from ``configs/`` and Hydra overrides.
 
-    Returns the :class:`~sim.config.SimConfig`. Exits with a one-line error (code
+    Returns the :class:`~sim.core.config.SimConfig`. Exits with a one-line error (code
     2) naming the offending key and value. Used by ``run`` before Hydra makes a
     folder, and by the commands that run models in-process (validate, calibrate,
     sensitivity).
@@ -129,7 +129,7 @@ def compose(overrides: list[str]):
     from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
-    from sim.config import ConfigError
+    from sim.core.config import ConfigError
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3", job_name="sim"):
         base = OmegaConf.to_container(hydra_compose("config"), resolve=False)
@@ -249,7 +249,7 @@ def check_sweep(overrides: list[str]) -> int:
     from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
-    from sim.config import ConfigError
+    from sim.core.config import ConfigError
 
     n = 0
     runs = sweep_configs(overrides)
@@ -305,7 +305,7 @@ def _set_override(data: dict, override) -> None:
     """Apply a parsed Hydra value override (``k=v``, ``+k=v``, ``++k=v``, ``~k``) to a
     plain config dict, as Hydra applies it to the composed config (a mapping merges
     into a mapping; anything else replaces)."""
-    from sim.config import ConfigError
+    from sim.core.config import ConfigError
 
     def merge(into: dict, key: str, value) -> None:
         if isinstance(value, dict) and isinstance(into.get(key), dict):
@@ -327,13 +327,13 @@ def _set_override(data: dict, override) -> None:
 
 
 def validate(data: dict, memory: float | None = None, where: str = "on this machine"):
-    """Build the run's :class:`~sim.config.SimConfig` from a composed config, and check
+    """Build the run's :class:`~sim.core.config.SimConfig` from a composed config, and check
     that the run fits in ``memory`` bytes (default: what this machine has available;
     ``where`` says where that memory is)."""
-    from sim.config import ConfigError, build_config, check_memory
+    from sim.core.config import ConfigError, build_config, check_memory
 
     if "strategy" not in data:
-        from sim.strategies import available
+        from sim.core.strategies import available
 
         raise ConfigError(
             "no strategy chosen: add +strategy=NAME, one of: "
@@ -358,21 +358,11 @@ def run_task(cfg) -> dict | None:
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from sim.metrics import format_headline
-    from sim.runner import (
-        LeaseLost,
-        RunBusy,
-        RunCorrupt,
-        RunExists,
-        current_lease,
-        hook_log,
-        is_complete,
-        lease_timeout,
-        run_simulation,
-        tidy,
-        verify_run,
-    )
-    from sim.sweep import ERROR
+    from sim.results.files import RunCorrupt, is_complete, verify_run
+    from sim.results.folders import ERROR
+    from sim.results.leases import LeaseLost, RunBusy, current_lease, lease_timeout, tidy
+    from sim.results.metrics import format_headline
+    from sim.workflow.run import RunExists, hook_log, run_simulation
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     import_model()  # once per process (a sweep's worker or task): only the Mesa it needs
@@ -452,8 +442,8 @@ def config_changes(folder: Path, sim_cfg) -> str:
     and ``sim_cfg`` (``""`` when they agree), e.g. ``hiring.applications 0.06 -> 0.064``."""
     import json
 
-    from sim.config import to_dict
-    from sim.runner import SUMMARY
+    from sim.core.config import to_dict
+    from sim.results.contract import SUMMARY
 
     stored = dict(_flat_items(json.loads((folder / SUMMARY).read_text()).get("config", {})))
     now = dict(_flat_items(json.loads(json.dumps(to_dict(sim_cfg)))))
@@ -506,7 +496,7 @@ def _hydra_run(argv: list[str]) -> None:
         sys.exit(0)
     multirun = "-m" in argv or "--multirun" in argv
     flags = {a for a in argv if a.startswith("-")}
-    from sim.runner import lease_timeout  # (sim.runner: only run and sweep commands need it)
+    from sim.results.leases import lease_timeout
 
     try:
         lease_timeout()  # checked before any folder is made, for a run and a sweep alike
@@ -534,7 +524,7 @@ def _hydra_run(argv: list[str]) -> None:
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     if multirun and Path(sweep_dir).is_dir():
-        from sim.sweep import format_status, sweep_status
+        from sim.results.folders import format_status, sweep_status
 
         runs = sweep_status(sweep_dir)
         print(format_status(runs, sweep_dir))
@@ -566,7 +556,7 @@ def _single_run(overrides: list[str]) -> int:
     from hydra.types import HydraContext, RunMode
     from omegaconf import OmegaConf, open_dict
 
-    from sim.config import ConfigError
+    from sim.core.config import ConfigError
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3", job_name="sim"):
         hydra = GlobalHydra.instance().hydra
@@ -599,7 +589,7 @@ def _single_run(overrides: list[str]) -> int:
 
 
 def import_model():
-    """Import the model (:mod:`sim.model`) with only the parts of Mesa it uses.
+    """Import the model (:mod:`sim.core.model`) with only the parts of Mesa it uses.
 
     ``import mesa`` runs Mesa's ``__init__``, which imports every Mesa module: grids
     and networks (scipy.spatial, networkx), the batch runner, and through
@@ -612,7 +602,7 @@ def import_model():
     logger calls ``inspect.stack()``, whose cost grows with the stack's depth.
 
     Returns:
-        The :class:`~sim.model.LabourMarket` class.
+        The :class:`~sim.core.model.LabourMarket` class.
     """
     if "mesa" not in sys.modules:  # (Mesa and the model here: only `run` needs them)
         for name in ("mesa", "mesa.experimental"):
@@ -628,7 +618,7 @@ def import_model():
             log.warning("importing only part of Mesa failed (%s: %s); importing all of it",
                         type(e).__name__, e)
             import mesa  # noqa: F401  (the plain, complete import)
-    from sim.model import LabourMarket
+    from sim.core.model import LabourMarket
 
     return LabourMarket
 
@@ -719,8 +709,8 @@ def _sweep_command(command: str, argv: list[str]) -> None:
     if command == "collect":
         parser.add_argument("--out", help="output folder (default: SWEEP_DIR/collected)")
     args = parser.parse_args(argv)
-    from sim.runner import lease_timeout
-    from sim.sweep import collect, folder_kind, format_status, sweep_status
+    from sim.results.folders import collect, folder_kind, format_status, sweep_status
+    from sim.results.leases import lease_timeout
 
     if not Path(args.sweep_dir).is_dir():
         fail(f"sweep_dir={args.sweep_dir}: no such folder")

@@ -1,9 +1,9 @@
 """Interactive exploration page: ``python -m sim viz`` (Mesa SolaraViz).
 
-The page runs the project's own model, :class:`sim.model.LabourMarket`, week by
+The page runs the project's own model, :class:`sim.core.model.LabourMarket`, week by
 week in the browser. :class:`ExploreMarket` only gives it the keyword constructor
 that Mesa's SolaraViz needs to (re)build a model from the page's inputs; the
-inputs become a config dict that goes through :func:`sim.config.build_config`,
+inputs become a config dict that goes through :func:`sim.core.config.build_config`,
 like any run, so bad input shows the same one-line error and nothing runs. The
 burn-in runs at (re)build time, so the page opens at week 0.
 
@@ -39,10 +39,10 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from analysis.style import CHANNEL_COLORS, STRATEGY_COLORS, strategy_line
-from sim.config import TIE_KINDS, ConfigError, SimConfig, build_config
-from sim.metrics import kaplan_meier
-from sim.model import LabourMarket
-from sim.records import CHANNELS
+from sim.core.config import ConfigError, SimConfig, build_config
+from sim.core.model import LabourMarket
+from sim.results.contract import CHANNELS, TIE_KINDS
+from sim.results.metrics import kaplan_meier
 
 CONFIG_DIR = FilePath(__file__).resolve().parent.parent / "configs"
 DEFAULT_N_WORKERS = 2000  # small enough that Reset (with burn-in) and Step feel instant
@@ -142,7 +142,7 @@ def model_params(n_workers: int | None = None) -> dict:
 
 
 class ExploreMarket(LabourMarket):
-    """:class:`~sim.model.LabourMarket` built from the page's inputs, after burn-in.
+    """:class:`~sim.core.model.LabourMarket` built from the page's inputs, after burn-in.
 
     Takes :func:`page_config`'s keyword arguments (SolaraViz passes the page's
     inputs by name). Invalid input does not raise (SolaraViz's Reset would only log
@@ -200,7 +200,7 @@ def km_by_strategy(model: LabourMarket) -> dict[str, tuple[np.ndarray, np.ndarra
     """Kaplan-Meier curve of each strategy that has workers: ``{name: (t, S(t), n_spells)}``.
 
     The curve starts at ``(0, 1)``, is the product-limit estimate of
-    :func:`sim.metrics.kaplan_meier` at each event time, and goes on flat to the longest
+    :func:`sim.results.metrics.kaplan_meier` at each event time, and goes on flat to the longest
     follow-up (the longest spell, censored or not), so that spells with no event yet
     still show as a curve at S = 1 for as long as they have been followed.
     """
@@ -222,7 +222,7 @@ def km_by_strategy(model: LabourMarket) -> dict[str, tuple[np.ndarray, np.ndarra
 
 def channel_counts(model: LabourMarket) -> dict[str, np.ndarray]:
     """Hires in weeks ``0 .. week-1`` by strategy and channel: ``{strategy: counts}``,
-    counts in the order of :data:`sim.records.CHANNELS`."""
+    counts in the order of :data:`sim.core.records.CHANNELS`."""
     c, n = model.spells.cols, model.spells.n
     hired = c["closed"][:n] & (c["end_week"][:n] >= 0)
     k = len(model.strategy_names)

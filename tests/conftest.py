@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from sim.config import build_config
+from sim.core.config import build_config
 
 SMALL = {"n_workers": 1500, "weeks": 40, "burn_in": 20, "output": {"progress": "off"}}
 

@@ -1,5 +1,5 @@
 """Helper of tests/test_durability.py: processes racing for one run's lease (kept apart
-from the test module so that the spawned processes import only sim.runner)."""
+from the test module so that the spawned processes import only sim.workflow.run)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import multiprocessing as mp
 import os
 from pathlib import Path
 
-from sim.runner import RunBusy, acquire_lease
+from sim.results.leases import RunBusy, acquire_lease
 
 
 def try_lease(folder: str, timeout: float, ready, start, results, done) -> None:

@@ -19,9 +19,9 @@ from scipy import integrate, stats
 
 from analysis import load, mechanisms, survival
 from analysis.stats import clopper_pearson, km_rmst_variance, poisson_interval, t_interval
-from sim.config import build_config
-from sim.metrics import km_cdf_at, km_median
-from sim.runner import run_simulation
+from sim.core.config import build_config
+from sim.results.metrics import km_cdf_at, km_median
+from sim.workflow.run import run_simulation
 
 # ---------------------------------------------------------------------------- synthetic data
 
@@ -483,7 +483,7 @@ def test_contact_ties_by_kind_and_by_the_runs_work_strength(tmp_path):
 
 
 def test_contact_ties_without_run_folders_uses_the_default_work_strength(tmp_path):
-    from sim.config import TiesConfig
+    from sim.core.config import TiesConfig
 
     ct = mechanisms.contact_ties(_hand_data(tmp_path, None), by="strategy")
     w = TiesConfig().work_strength

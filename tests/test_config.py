@@ -1,4 +1,4 @@
-"""Configuration building and validation (sim/config.py), and the YAML files under configs/."""
+"""Configuration building and validation (sim/core/config.py), and the YAML files under configs/."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.config import ConfigError, SimConfig, build_config, to_dict
-from sim.strategies import available
+from sim.core.config import ConfigError, SimConfig, build_config, to_dict
+from sim.core.strategies import available
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -271,7 +271,7 @@ def test_preset_yaml_builds():
 
 
 def test_memory_check_refuses_what_cannot_fit():
-    from sim.config import check_memory, expected_ties, memory_estimate
+    from sim.core.config import check_memory, expected_ties, memory_estimate
 
     cfg = build_config({"n_workers": 1_000_000, "strategy": {"shares": {"lions": 1.0}}})
     assert expected_ties(cfg) == 8_000_000  # (4 + 6 + 6) / 2 per worker
@@ -296,9 +296,9 @@ def test_memory_estimate_does_not_overstate_the_measured_peak(tmp_path):
     import subprocess
     import sys
 
-    from sim.config import memory_estimate
+    from sim.core.config import memory_estimate
 
-    code = ("import resource, json; from sim.model import LabourMarket; "
+    code = ("import resource, json; from sim.core.model import LabourMarket; "
             "LabourMarket({'n_workers': 200000, 'weeks': 26, 'burn_in': 52, 'seed': 1, "
             "'strategy': {'shares': {'lions': 1.0}}}).run(); "
             "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))")

@@ -1,6 +1,6 @@
 """Docking (Axtell et al. 1996): the fast model against the plain-Mesa reference.
 
-``sim/reference.py`` implements the same mechanics the plain way (one object per
+``sim/core/reference.py`` implements the same mechanics the plain way (one object per
 worker, a networkx graph, agents acting themselves). The two models draw different
 random numbers, so they are compared as distributions over independent replicates:
 30 fixed seeds per model and strategy, at a small market size that keeps the slow
@@ -48,9 +48,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.metrics import kaplan_meier, km_cdf_at
-from sim.model import LabourMarket
-from sim.reference import ReferenceMarket
+from sim.core.model import LabourMarket
+from sim.core.reference import ReferenceMarket
+from sim.results.metrics import kaplan_meier, km_cdf_at
 
 SEEDS = range(30)
 # Small markets and short horizons: the reference costs about 23 ms (CPU) per week with 400
@@ -88,7 +88,7 @@ def summarise(spells: pd.DataFrame, series: pd.DataFrame) -> dict:
     fresh = spells[~spells["left_truncated"]]  # spells that started in the horizon
     dur = fresh["duration_weeks"].to_numpy()
     obs = ~fresh["censored"].to_numpy()
-    hires = spells[~spells["censored"]]  # every hire of the horizon, as in sim.metrics
+    hires = spells[~spells["censored"]]  # every hire of the horizon, as in sim.results.metrics
     channels = hires["channel"].value_counts().reindex(["formal", "lead", "referral"],
                                                        fill_value=0).to_numpy()
     return {

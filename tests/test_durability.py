@@ -17,16 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.runner import (
-    LeaseLost,
-    RunBusy,
-    acquire_lease,
-    current_lease,
-    file_digest,
-    tidy,
-    verify_run,
-    write_atomic,
-)
+from sim.results.files import file_digest, verify_run, write_atomic
+from sim.results.leases import LeaseLost, RunBusy, acquire_lease, current_lease, tidy
 from tests.lease_race import race
 
 TINY = ["n_workers=300", "weeks=12", "burn_in=4", "output.progress=off"]

@@ -17,8 +17,8 @@ import yaml
 
 from analysis import load
 from experiments import EXPERIMENTS, SMOKE, get
-from experiments.runner import sweep_args, sweep_folder
-from sim.sweep import sweep_status
+from experiments.launch import sweep_args, sweep_folder
+from sim.results.folders import sweep_status
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERIC = {"km", "hazard", "channels", "market"}

@@ -14,8 +14,8 @@ from matplotlib.image import imread
 from analysis import load
 from analysis.figures import make_figures
 from analysis.style import OKABE_ITO, WIDTHS, figure, save, strategy_color, style
-from sim.config import build_config
-from sim.runner import run_simulation
+from sim.core.config import build_config
+from sim.workflow.run import run_simulation
 
 SWEEP = ["+strategy=mixed", "strategy.shares.lions=0.25,0.75", "market.vacancy_rate=0.02,0.04",
          "seed=0,1", "n_workers=600", "weeks=30", "burn_in=10", "output.progress=off",

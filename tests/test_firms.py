@@ -1,4 +1,4 @@
-"""Firms and positions (sim/firms.py): sizes, sector order, coworker draws."""
+"""Firms and positions (sim/core/firms.py): sizes, sector order, coworker draws."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.firms import CLOSED, FILLED, OPEN, Firms
+from sim.core.firms import CLOSED, FILLED, OPEN, Firms
 
 
 def check_layout(f: Firms, n_positions: int, mean_size: float) -> None:

@@ -1,4 +1,4 @@
-"""Compiled kernels (sim/kernels.py): segmented top-k against a sort-per-group reference,
+"""Compiled kernels (sim/core/kernels.py): segmented top-k against a sort-per-group reference,
 and the tie kernels against numpy."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.kernels import group_top_k
+from sim.core.kernels import group_top_k
 
 
 def brute_top_k(group, score, k):
@@ -76,7 +76,7 @@ def test_minus_infinity_scores_are_still_ranked():
 
 
 def test_invest_skipping_the_share_columns_changes_nothing_when_no_share_is_set():
-    from sim.kernels import invest
+    from sim.core.kernels import invest
 
     rng = np.random.default_rng(3)
     n, m = 300, 5000
@@ -93,7 +93,7 @@ def test_invest_skipping_the_share_columns_changes_nothing_when_no_share_is_set(
 
 
 def test_set_cowork_with_repeated_rows():
-    from sim.kernels import set_cowork
+    from sim.core.kernels import set_cowork
 
     rng = np.random.default_rng(4)
     n, m = 50, 2000

@@ -1,4 +1,4 @@
-"""Headline metrics (sim/metrics.py): the Kaplan-Meier estimator against lifelines, its
+"""Headline metrics (sim/results/metrics.py): the Kaplan-Meier estimator against lifelines, its
 median against the known median of an exponential, and ``headline`` on hand-made spells."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from sim.metrics import format_headline, headline, kaplan_meier, km_cdf_at, km_median
+from sim.results.metrics import format_headline, headline, kaplan_meier, km_cdf_at, km_median
 
 
 def censored_exponential(seed, n, rate, censor_rate, horizon=math.inf, weeks=False):
@@ -174,7 +174,7 @@ def test_headline_with_plain_string_columns():
 def test_km_rmst_matches_lifelines(horizon):
     from lifelines.utils import restricted_mean_survival_time
 
-    from sim.metrics import km_rmst
+    from sim.results.metrics import km_rmst
 
     rng = np.random.default_rng(3)
     d = rng.geometric(0.08, size=400).astype(float)
@@ -185,7 +185,7 @@ def test_km_rmst_matches_lifelines(horizon):
 
 
 def test_km_rmst_without_censoring_is_mean_of_truncated_durations():
-    from sim.metrics import km_rmst
+    from sim.results.metrics import km_rmst
 
     d = np.array([1.0, 2.0, 3.0, 10.0])
     assert km_rmst(d, np.ones(4, bool), 5.0) == pytest.approx(np.minimum(d, 5.0).mean())

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.firms import CLOSED, FILLED, OPEN
-from sim.model import LabourMarket
-from sim.ties import ACQUAINTANCE, COLLEAGUE, ONLINE
+from sim.core.firms import CLOSED, FILLED, OPEN
+from sim.core.model import LabourMarket
+from sim.core.ties import ACQUAINTANCE, COLLEAGUE, ONLINE
 from tests.conftest import mix, small
 
 ALL4 = mix(lions=0.25, everyone=0.25, passive=0.25, broadcast=0.25)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.metrics import headline
-from sim.model import LabourMarket
+from sim.core.model import LabourMarket
+from sim.results.metrics import headline
 from tests.conftest import mix, small
 
 BASELINE = Path(__file__).parent / "baselines" / "regression.json"

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import sensitivity
-from sim.config import build_config
+from sim.core.config import build_config
+from sim.studies import sensitivity
 
 EFFECT = 4.0  # weeks of lions' RMST over the whole range of formal applications
 SD = 1.0  # s.d. of one run's RMST (each population)
@@ -53,7 +53,7 @@ def test_evaluate_averages_seeds_and_pairs_the_populations(fake_model):
     r = sensitivity.evaluate(lions, everyone, v, [0, 1, 2])
     from dataclasses import replace
 
-    from sim.config import with_values
+    from sim.core.config import with_values
 
     rl = [_fake_rmst(replace(with_values(lions, v), seed=s)) for s in (0, 1, 2)]
     re = [_fake_rmst(replace(with_values(everyone, v), seed=s)) for s in (0, 1, 2)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import kernels
-from sim.model import LabourMarket
-from sim.strategies import Context, available, get_policy
+from sim.core import kernels
+from sim.core.model import LabourMarket
+from sim.core.strategies import Context, available, get_policy
 from tests.conftest import mix, small
 
 

@@ -253,7 +253,7 @@ def test_expected_run_ids_are_hydras_folder_names(tmp_path):
     from hydra._internal.config_loader_impl import get_overrides_dirname
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from sim.sweep import expected_runs
+    from sim.results.folders import expected_runs
 
     task = ["+strategy=lions,passive", "seed=range(0,3)", "market.vacancy_rate=0.02,0.04",
             "++output.progress=off", "ties.decay.online=0.05", "~leads.per_helper"]

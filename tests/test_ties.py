@@ -1,4 +1,4 @@
-"""The tie store (sim/ties.py): creation, reinforcement, lookup, pruning and queries."""
+"""The tie store (sim/core/ties.py): creation, reinforcement, lookup, pruning and queries."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.config import TIE_KINDS
-from sim.ties import ACQUAINTANCE, COLLEAGUE, KIND_RANK, ONLINE, SUPERVISOR, HalfEdges, Ties
+from sim.core.ties import ACQUAINTANCE, COLLEAGUE, KIND_RANK, ONLINE, SUPERVISOR, HalfEdges, Ties
+from sim.results.contract import TIE_KINDS
 
 ALL_COLUMNS = ["a", "b", "kind", "strength", "knows_a", "knows_b", "created",
                "share_a", "share_b", "asks_a", "asks_b"]
@@ -344,7 +344,7 @@ def test_tie_context_knows_is_how_well_the_alter_knows_the_egos_work():
     t.add(np.array([4, 1, 2]), np.array([1, 3, 5]), COLLEAGUE, 0.5,
           knows_u=np.array([0.1, 0.2, 0.3]), knows_v=np.array([0.6, 0.7, 0.8]), week=0)
     h = t.incident(np.ones(6, bool))
-    from sim.kernels import tie_context
+    from sim.core.kernels import tie_context
 
     knows = tie_context(h, t, np.ones(6, bool), np.zeros(6, np.int32))[1]
     got = {(int(e), int(a)): float(k) for e, a, k in zip(h.ego, h.alter, knows, strict=True)}

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibrate, sensitivity, validate
-from sim.config import build_config, with_values
-from sim.validate import FACT_BY_ID, FACTS, Fact
+from sim.core.config import build_config, with_values
+from sim.studies import calibrate, sensitivity, validate
+from sim.studies.validate import FACT_BY_ID, FACTS, Fact
 
 
 # ---------------------------------------------------------------- measures, known answers
@@ -150,7 +150,7 @@ def test_with_values_sets_dotted_keys_and_validates():
     cfg = build_config({"strategy": {"name": "lions"}})
     new = with_values(cfg, {"hiring.applications": 0.1, "leads.hear_prob": 0.02})
     assert new.hiring.applications == 0.1 and new.leads.hear_prob == 0.02
-    from sim.config import ConfigError
+    from sim.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="hear_prob"):
         with_values(cfg, {"leads.hear_prob": 2.0})

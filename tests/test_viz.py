@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 from sim import viz
-from sim.config import ConfigError
-from sim.metrics import kaplan_meier
-from sim.model import LabourMarket
+from sim.core.config import ConfigError
+from sim.core.model import LabourMarket
+from sim.results.metrics import kaplan_meier
 from tests.conftest import mix, small
 
 CHROMIUM = "/usr/bin/chromium"

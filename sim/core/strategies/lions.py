@@ -9,7 +9,7 @@ aware of the search and favour the worker when they hear of an opening.
 The ranking is redone at every plan (``networking.plan_every`` weeks).
 
 :meth:`Lions.plan` is the readable reference. The model runs
-:meth:`Lions.plan_ties`, a compiled equivalent (``sim/kernels.py``);
+:meth:`Lions.plan_ties`, a compiled equivalent (``sim/core/kernels.py``);
 ``tests/test_strategies.py`` checks that both give identical plans. Change both
 together, or delete ``plan_ties`` to have the model use ``plan``.
 """
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import kernels
-from sim.config import param
-from sim.strategies.base import Context, Plan, Policy
+from sim.core import kernels
+from sim.core.params import param
+from sim.core.strategies.base import Context, Plan, Policy
 
 
 class Lions(Policy):
@@ -53,7 +53,7 @@ class Lions(Policy):
         """Same plan as :meth:`plan`, written straight into ``ties`` (fast path).
 
         Args:
-            ties: the :class:`~sim.ties.Ties` store (its shares and asks are set).
+            ties: the :class:`~sim.core.ties.Ties` store (its shares and asks are set).
             members: mask of the workers following this strategy.
             employed, sector: the workers' state arrays.
 

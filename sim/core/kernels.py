@@ -239,7 +239,7 @@ def _lions_plan(a, b, knows_a, knows_b, strength, code, start, k, w_other, ask,
 
 def lions_plan(ties, member: np.ndarray, employed: np.ndarray, sector: np.ndarray, k: int,
                other_sector_weight: float, ask: bool, scratch: dict | None = None) -> None:
-    """Compiled equivalent of :meth:`sim.strategies.lions.Lions.plan` over all ties:
+    """Compiled equivalent of :meth:`sim.core.strategies.lions.Lions.plan` over all ties:
     rank each member's ties by knows-work x strength x placement, give the top ``k`` an
     equal share of the hours and (if ``ask``) ask them; the member's other ties get
     nothing. Writes ``share_*`` and ``asks_*`` of the ties in place. ``scratch``: a dict

@@ -27,19 +27,11 @@ from pathlib import Path
 
 import yaml
 
-from sim.runner import (
-    SUMMARY,
-    LeaseInfo,
-    current_lease,
-    lease_timeout,
-    read_summary,
-    verify_outputs,
-    write_atomic,
-)
+from sim.results.contract import COLLECTED, ERROR, RUNS, SPELLS, SUMMARY
+from sim.results.files import read_summary, verify_outputs, write_atomic
+from sim.results.leases import LeaseInfo, current_lease, lease_timeout
 
-ERROR = "error.json"
 ROW_GROUP = 500_000  # spells per Parquet row group when collecting (bounds memory)
-COLLECTED = "collected"
 #: keys of summary.json that collect uses (the outputs' digests, the runs.parquet row)
 COLLECTED_SUMMARY_KEYS = ("files", "seed", "strategy", "wall_time_s", "metrics", "market")
 log = logging.getLogger(__name__)
@@ -383,8 +375,8 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
             if r.status == "complete":
                 try:
                     summary = summaries.pop(r.folder, None) or read_summary(r.folder)
-                    raw = (r.folder / "spells.parquet").read_bytes()  # read once: hashed, parsed
-                    problem = verify_outputs(r.folder, summary, data={"spells.parquet": raw})
+                    raw = (r.folder / SPELLS).read_bytes()  # read once: hashed, parsed
+                    problem = verify_outputs(r.folder, summary, data={SPELLS: raw})
                     if problem is not None:
                         raise ValueError(problem)
                     spells = pq.ParquetFile(pa.BufferReader(raw)).read(use_threads=False)
@@ -413,13 +405,13 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(spells_tmp, out_dir / "spells.parquet")
-        files.append("spells.parquet")
+        os.replace(spells_tmp, out_dir / SPELLS)
+        files.append(SPELLS)
     else:  # no complete run: an older collection's spells must not pass for this one's
-        (out_dir / "spells.parquet").unlink(missing_ok=True)
+        (out_dir / SPELLS).unlink(missing_ok=True)
     runs_df = pd.DataFrame(rows)
-    write_atomic(out_dir / "runs.parquet", lambda p: runs_df.to_parquet(p, index=False))
-    files.append("runs.parquet")
+    write_atomic(out_dir / RUNS, lambda p: runs_df.to_parquet(p, index=False))
+    files.append(RUNS)
     by_status = runs_df["status"].value_counts().to_dict() if len(runs_df) else {}
     return {"runs": len(runs_df), "by_status": by_status, "spells": n_spells,
             "problems": problems, "out_dir": str(out_dir), "files": files}

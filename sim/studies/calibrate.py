@@ -2,10 +2,10 @@
 
 ``python -m sim calibrate`` fits the parameters in :data:`FREE` so that the
 default population reproduces the stylized facts of docs/RESEARCH.md section 5
-(:mod:`sim.validate` measures them). The procedure (docs/VALIDATION.md):
+(:mod:`sim.studies.validate` measures them). The procedure (docs/VALIDATION.md):
 
 1. Moments: for each candidate, the run-level measures of
-   :func:`sim.validate.measure` averaged over the same seeds (common random
+   :func:`sim.studies.validate.measure` averaged over the same seeds (common random
    numbers, so that differences between candidates are not seed noise).
 2. Distance: for a fact with a target range ``[lo, hi]``, the squared distance
    to the middle of the range in units of its half-width,
@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import SimConfig, to_dict, with_values
-from sim.runner import write_text_atomic
-from sim.validate import FACT_BY_ID, config_from_args, measure_seeds, parse_args
+from sim.core.config import SimConfig, to_dict, with_values
+from sim.results.files import write_text_atomic
+from sim.studies.validate import FACT_BY_ID, config_from_args, measure_seeds, parse_args
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def main(argv: Sequence[str]) -> None:
     seeds = list(range(args.seeds))
     study, defaults = calibrate(cfg, out, args.trials, seeds, args.jobs, args.every,
                                 progress=sys.stderr.isatty())
-    from sim.runner import git_commit
+    from sim.workflow.run import git_commit
 
     git = git_commit() or {}
     provenance = {"command": "python -m sim calibrate " + " ".join(argv),

@@ -11,7 +11,7 @@ Informational rows (:data:`INFO_FACTS`: weak ties by kind) and, after the
 table, a stationarity diagnostic (:func:`stationarity`, :func:`stationarity_table`)
 are printed but never change the exit code. The
 measures are defined once here (:func:`measure`) and used by the calibration
-(``sim.calibrate``) and the tests.
+(``sim.studies.calibrate``) and the tests.
 
 Definitions (each documented in docs/VALIDATION.md):
 
@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import SimConfig
+from sim.core.config import SimConfig
 
 # the default population of the validation: both strategies of the claim in one market
 DEFAULT_OVERRIDES = ["+strategy=mixed"]
@@ -262,7 +262,7 @@ def _slope_per_year(weeks: np.ndarray, values: np.ndarray) -> float:
 
 def _outcomes(sp: pd.DataFrame, tau: float) -> tuple[float, float]:
     """(share re-employed within S4_WITHIN weeks, RMST to ``tau``) by Kaplan-Meier."""
-    from sim.metrics import km_cdf_at, km_rmst
+    from sim.results.metrics import km_cdf_at, km_rmst
 
     if sp.empty:
         return math.nan, math.nan
@@ -464,7 +464,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     """
     import logging
 
-    from sim.model import LabourMarket
+    from sim.core.model import LabourMarket
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     model = LabourMarket(cfg)
@@ -636,8 +636,9 @@ def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConf
     """validation.csv (the table), runs.csv (per-seed measures), stationarity.csv
     (the stationarity diagnostic), validation.md (both tables), validation.json
     (config and command); each written whole or not at all."""
-    from sim.config import to_dict
-    from sim.runner import git_commit, package_versions, write_text_atomic
+    from sim.core.config import to_dict
+    from sim.results.files import write_text_atomic
+    from sim.workflow.run import git_commit, package_versions
 
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "validation.csv", tab.to_csv(index=False))

@@ -50,8 +50,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import SimConfig, to_dict, with_values
-from sim.runner import write_atomic, write_text_atomic
+from sim.core.config import SimConfig, to_dict, with_values
+from sim.results.files import write_atomic, write_text_atomic
 
 OUTPUTS = {"rmst": "time to re-employment (RMST, weeks)",
            "diff": "lions - everyone (RMST, weeks)"}
@@ -106,8 +106,8 @@ def rmst_of(cfg: SimConfig) -> float:
     """RMST (HORIZON weeks) of the spells begun in the horizon of one run."""
     import logging
 
-    from sim.metrics import km_rmst
-    from sim.model import LabourMarket
+    from sim.core.model import LabourMarket
+    from sim.results.metrics import km_rmst
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     sp = LabourMarket(cfg).run().spells_frame()
@@ -122,7 +122,7 @@ def evaluate(lions: SimConfig, everyone: SimConfig, values: Mapping[str, float],
     Args:
         lions: the lions population's configuration.
         everyone: the everyone population's configuration.
-        values: the point (dotted keys, see :func:`sim.config.with_values`).
+        values: the point (dotted keys, see :func:`sim.core.config.with_values`).
         seeds: the seeds; lions and everyone run with the same seed and are
             paired by it.
 

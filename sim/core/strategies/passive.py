@@ -2,7 +2,7 @@
 no announcement, nobody asked. Contacts who are close enough to know of the
 search (``leads.aware_strength``) may still pass on leads."""
 
-from sim.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Policy
 
 
 class Passive(Policy):

@@ -8,8 +8,8 @@ open networker of the UpMo (2010) study.
 
 from dataclasses import dataclass
 
-from sim.config import param
-from sim.strategies.base import Context, Plan, Policy
+from sim.core.params import param
+from sim.core.strategies.base import Context, Plan, Policy
 
 
 class Everyone(Policy):

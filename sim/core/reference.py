@@ -4,9 +4,9 @@ One Python object per worker (:class:`Worker`, a ``mesa.Agent``) and per firm
 (:class:`Firm`), the ties in a ``networkx.Graph`` with their state as edge
 attributes, agents acting themselves (``AgentSet.shuffle_do``), plain Python
 draws from the model's ``random``. It follows the same weekly order and the same
-mechanics as the fast model (:class:`sim.model.LabourMarket`, order in its module
+mechanics as the fast model (:class:`sim.core.model.LabourMarket`, order in its module
 docstring, description in ``docs/ODD.md``), takes the same config, and writes
-spells with the same columns, so :mod:`sim.metrics` applies to both. It is meant
+spells with the same columns, so :mod:`sim.results.metrics` applies to both. It is meant
 to be read, not run at scale: ``tests/test_docking.py`` checks that both models
 produce statistically equivalent outputs (docking, Axtell et al. 1996), and
 ``benchmarks/reference_speed.py`` times both.
@@ -39,9 +39,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.config import TIE_KINDS, SimConfig, build_config
-from sim.records import CHANNELS
-from sim.strategies import get_policy
+from sim.core.config import SimConfig, build_config
+from sim.core.strategies import get_policy
+from sim.results.contract import CHANNELS, TIE_KINDS
 
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = TIE_KINDS
 RANK = {ONLINE: 0, ACQUAINTANCE: 1, COLLEAGUE: 2, SUPERVISOR: 3}  # re-created tie: higher wins
@@ -253,8 +253,8 @@ class ReferenceMarket(mesa.Model):
     """The labour market with one agent per worker and firm and a networkx graph of ties.
 
     Args:
-        config: a :class:`~sim.config.SimConfig` or a nested mapping (as for
-            :class:`sim.model.LabourMarket`); ``market.jobs`` must be ``vacancies``.
+        config: a :class:`~sim.core.config.SimConfig` or a nested mapping (as for
+            :class:`sim.core.model.LabourMarket`); ``market.jobs`` must be ``vacancies``.
     """
 
     def __init__(self, config: SimConfig | Mapping | None = None):
@@ -378,7 +378,7 @@ class ReferenceMarket(mesa.Model):
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
-        """One week, in the order of :mod:`sim.model`'s docstring."""
+        """One week, in the order of :mod:`sim.core.model`'s docstring."""
         workers, firms = self.agents_by_type[Worker], self.agents_by_type[Firm]
         if self.week == 0:  # spells running when recording starts began before the horizon
             for w in self.workers:
@@ -512,7 +512,7 @@ class ReferenceMarket(mesa.Model):
 
     # ------------------------------------------------------------------ outputs
     def spells_frame(self) -> pd.DataFrame:
-        """Spells of the horizon, with the columns of :meth:`sim.model.LabourMarket.spells_frame`
+        """Spells of the horizon, with the columns of :meth:`sim.core.model.LabourMarket.spells_frame`
         (spells closed during burn-in are dropped; censored ones run to ``weeks - 1``)."""
         rows = [s for s in self.spells if s["end_week"] is None or s["end_week"] >= 0]
         df = pd.DataFrame(rows, columns=SPELL_COLUMNS)
@@ -533,5 +533,5 @@ class ReferenceMarket(mesa.Model):
                    "degree_at_start"]]
 
     def timeseries_frame(self) -> pd.DataFrame:
-        """Weekly series (the main columns of :meth:`sim.model.LabourMarket.timeseries_frame`)."""
+        """Weekly series (the main columns of :meth:`sim.core.model.LabourMarket.timeseries_frame`)."""
         return pd.DataFrame(self.series)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from sim.config import TIE_KINDS
+from sim.results.contract import TIE_KINDS
 
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = range(4)
 KIND_NAMES = np.array(TIE_KINDS)

@@ -1,6 +1,6 @@
 """The strategy interface: how a worker spends the weekly networking time budget.
 
-A strategy is one module in ``sim/strategies/`` that defines ``POLICY``, a
+A strategy is one module in ``sim/core/strategies/`` that defines ``POLICY``, a
 subclass of :class:`Policy`, plus one file ``configs/strategy/<name>.yaml``.
 Workers plan their networking every ``networking.plan_every`` weeks: the model
 calls :meth:`Policy.plan` once per strategy with a :class:`Context` holding that
@@ -17,9 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from sim.config import build_params
-from sim.kernels import group_top_k
-from sim.ties import HalfEdges
+from sim.core.kernels import group_top_k
+from sim.core.params import build_params
+from sim.core.ties import HalfEdges
 
 
 @dataclass

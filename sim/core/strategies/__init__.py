@@ -1,7 +1,7 @@
 """Networking strategies, discovered by module name.
 
 Every module here (other than ``base``) that defines ``POLICY`` is a strategy
-named after the module; see :mod:`sim.strategies.base` for the interface.
+named after the module; see :mod:`sim.core.strategies.base` for the interface.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from sim.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Policy
 
 
 @cache

@@ -58,13 +58,14 @@ from collections.abc import Mapping
 import mesa
 import numpy as np
 
-from sim import kernels
-from sim.config import SimConfig, build_config
-from sim.firms import CLOSED, FILLED, OPEN, Firms
-from sim.kernels import group_top_k
-from sim.records import FORMAL, LEAD, REFERRAL, Series, Spells
-from sim.strategies import Context, get_policy
-from sim.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
+from sim.core import kernels
+from sim.core.config import SimConfig, build_config
+from sim.core.firms import CLOSED, FILLED, OPEN, Firms
+from sim.core.kernels import group_top_k
+from sim.core.records import FORMAL, LEAD, REFERRAL, Series, Spells
+from sim.core.strategies import Context, get_policy
+from sim.core.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
+from sim.results.contract import SERIES_COLUMNS, SERIES_PER_STRATEGY
 
 STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
            "ties", "model")
@@ -74,17 +75,17 @@ class LabourMarket(mesa.Model):
     """Job seekers, firms and an evolving network of ties.
 
     Args:
-        config: a :class:`~sim.config.SimConfig` or a nested mapping of overrides
-            (validated with :func:`~sim.config.build_config`).
+        config: a :class:`~sim.core.config.SimConfig` or a nested mapping of overrides
+            (validated with :func:`~sim.core.config.build_config`).
 
     Attributes:
         week: the current week (negative during burn-in; recorded from 0).
         employed, employer, slot, sector, ability, strategy, announces,
         ti_unemployed, spell_row: per-worker state arrays (a worker's id is its row).
-        firms: the :class:`~sim.firms.Firms`.
-        ties: the :class:`~sim.ties.Ties`.
-        spells: the :class:`~sim.records.Spells` buffer.
-        series: the weekly :class:`~sim.records.Series`.
+        firms: the :class:`~sim.core.firms.Firms`.
+        ties: the :class:`~sim.core.ties.Ties`.
+        spells: the :class:`~sim.core.records.Spells` buffer.
+        series: the weekly :class:`~sim.core.records.Series`.
     """
 
     def __init__(self, config: SimConfig | Mapping | None = None):
@@ -119,11 +120,9 @@ class LabourMarket(mesa.Model):
         self.spell_row[rows] = self.spells.open(
             rows, self.strategy[rows], self.ti_unemployed[rows], self.ability[rows],
             self.sector[rows], self.ties.degree()[rows])
-        cols = ["n_unemployed", "unemployment_rate", "n_vacancies", "vacancy_rate",
-                "separations", "layoffs", "hires", "hires_formal", "hires_lead",
-                "hires_referral", "n_ties", "mean_degree"]
+        cols = list(SERIES_COLUMNS)
         for s in self.strategy_names:
-            cols += [f"unemployment_rate_{s}", f"mean_degree_{s}"]
+            cols += [f"{c}_{s}" for c in SERIES_PER_STRATEGY]
         self.series = Series(cfg.weeks, cols)
         self._week_hires = np.empty(0, np.int64)
         self._counts = {}
@@ -140,7 +139,7 @@ class LabourMarket(mesa.Model):
             n_positions = n
         else:
             n_positions = max(1, int(round(n_employed / (1.0 - m.vacancy_rate))))
-        # with market.market_size, n_sectors was derived from it (sim/config.py) and the
+        # with market.market_size, n_sectors was derived from it (sim/core/config.py) and the
         # sectors (local labour markets) are of equal size
         self.firms = Firms(n_positions, m.n_sectors, m.mean_firm_size, m.firm_size_sigma, rng,
                            balanced=m.market_size is not None)
@@ -596,7 +595,7 @@ class LabourMarket(mesa.Model):
         self._moved.clear()
         self._fresh_rows.clear()
         # every tie decays; people at the same firm keep theirs warm, learn each
-        # other's work and become colleagues (one pass, sim/kernels.py)
+        # other's work and become colleagues (one pass, sim/core/kernels.py)
         kernels.age_ties(t.kind, t.strength, t.knows_a, t.knows_b, t.cowork, self._keep,
                          tc.work_strength, tc.learn_rate,
                          (COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE))

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.config import TIE_KINDS
+from sim.results.contract import CHANNELS, SPELL_RECORD, TIE_KINDS
 
-CHANNELS = ("formal", "lead", "referral")
 FORMAL, LEAD, REFERRAL = range(3)
 
 
@@ -23,13 +22,7 @@ def _nullable(values: np.ndarray, valid: np.ndarray) -> pd.arrays.IntegerArray:
 class Spells:
     """Column buffer of unemployment spells (one row per spell)."""
 
-    _COLUMNS = {
-        "worker_id": np.int32, "strategy": np.int8, "start_week": np.int32,
-        "end_week": np.int32, "channel": np.int8, "helper_id": np.int32,
-        "tie_kind": np.int8, "tie_strength": np.float32, "tie_common_neighbors": np.int32,
-        "left_truncated": np.bool_, "ability": np.float32, "sector": np.int16,
-        "degree_at_start": np.int32, "closed": np.bool_,
-    }
+    _COLUMNS = {name: dtype for name, (dtype, _meaning) in SPELL_RECORD.items()}
     _FILL = {"closed": False, "end_week": -1, "channel": -1, "helper_id": -1, "tie_kind": -1,
              "tie_strength": np.nan, "tie_common_neighbors": -1}
 

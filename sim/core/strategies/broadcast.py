@@ -5,7 +5,7 @@ close ones), so any contact who hears of an opening may pass it on. The hours
 are spread evenly over existing ties; no new connections are sought.
 """
 
-from sim.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Policy
 
 
 class Broadcast(Policy):

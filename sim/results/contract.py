@@ -1,0 +1,70 @@
+"""The output contract: what a run folder and a collected dataset hold, by name.
+
+The model core writes these names and ``analysis`` reads them; both import them
+from here, so a renamed column or channel is renamed in one place. The README's
+"Outputs" section documents the same contract for users (``tests/test_docs.py``
+keeps the lists there equal to the ones here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ------------------------------------------------------------------------- file names
+#: written last: its presence marks a run complete (it lists the other files' digests)
+SUMMARY = "summary.json"
+SPELLS = "spells.parquet"
+TIMESERIES = "timeseries.parquet"
+TIES = "ties.parquet"  # only with output.ties=true
+#: written in a run folder by a sweep task whose run failed
+ERROR = "error.json"
+#: a lease is ``lease.<n>.json``: the process computing the run (sim.results.leases)
+LEASE_PREFIX = "lease."
+LEASE_SUFFIX = ".json"
+#: a sweep's collected dataset: ``<sweep>/collected/{spells,runs}.parquet`` + ``summary.json``
+COLLECTED = "collected"
+RUNS = "runs.parquet"
+
+# -------------------------------------------------------------------------- categories
+#: kinds of ties, in code order (``tie_kind`` / ``kind`` categoricals)
+TIE_KINDS = ("colleague", "supervisor", "acquaintance", "online")
+#: how a spell ended in a hire, in code order (``channel`` categorical)
+CHANNELS = ("formal", "lead", "referral")
+
+# -------------------------------------------------------------------- spells.parquet
+#: the model's spell buffer: column -> (dtype while recorded, meaning)
+SPELL_RECORD = {
+    "worker_id": (np.int32, "the worker"),
+    "strategy": (np.int8, "the worker's strategy (categorical in the file)"),
+    "start_week": (np.int32, "week the search began (negative: began in the burn-in)"),
+    "end_week": (np.int32, "week of the hire (null if censored)"),
+    "channel": (np.int8, "formal, lead or referral (null if censored)"),
+    "helper_id": (np.int32, "the contact who passed the lead or referred (null otherwise)"),
+    "tie_kind": (np.int8, "kind of the tie that carried a network hire"),
+    "tie_strength": (np.float32, "its strength at the hire"),
+    "tie_common_neighbors": (np.int32, "its common neighbours at the hire"),
+    "left_truncated": (np.bool_, "the spell began before week 0"),
+    "ability": (np.float32, "the worker's latent ability"),
+    "sector": (np.int16, "the worker's sector (labour market)"),
+    "degree_at_start": (np.int32, "number of ties when the spell began"),
+    "closed": (np.bool_, "internal: the spell ended in a hire (written as censored = not closed)"),
+}
+#: columns of a run's ``spells.parquet``, in file order; any other column of a
+#: collected dataset (besides ``run_id``) is a swept parameter
+SPELL_COLUMNS = (
+    "worker_id", "strategy", "start_week", "end_week", "duration_weeks", "censored", "channel",
+    "helper_id", "tie_kind", "tie_strength", "tie_common_neighbors", "left_truncated", "ability",
+    "sector", "degree_at_start",
+)
+
+# --------------------------------------------------------------- timeseries.parquet
+#: market-wide weekly columns (besides ``week``); per strategy ``s`` also
+#: ``unemployment_rate_<s>`` and ``mean_degree_<s>``
+SERIES_COLUMNS = ("n_unemployed", "unemployment_rate", "n_vacancies", "vacancy_rate",
+                  "separations", "layoffs", "hires", *(f"hires_{c}" for c in CHANNELS),
+                  "n_ties", "mean_degree")
+SERIES_PER_STRATEGY = ("unemployment_rate", "mean_degree")
+
+# ----------------------------------------------------------------------- ties.parquet
+TIE_COLUMNS = ("a", "b", "kind", "strength", "knows_a", "knows_b", "common_neighbors",
+               "age_weeks")
