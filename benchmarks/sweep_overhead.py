@@ -7,7 +7,7 @@ Prints figures (not a timed test), each with what was measured:
 - ``sweep-start``: seconds from the command to the first run starting (its folder's
   ``.hydra/`` written) for sweeps of ``--runs`` tiny runs with the basic, joblib and
   submitit_local_grouped launchers (then the sweep is stopped), and the seconds
-  :func:`sim.cli.check_sweep` takes to compose and check a sweep of ``--compose`` runs;
+  :func:`sim.workflow.compose.check_sweep` takes to compose and check a sweep of ``--compose`` runs;
 - ``slurm-start`` (only when named; needs Slurm): the same on the Slurm preset with
   one run per array task and 20 per task;
 - ``throughput``: whole sweeps of ``--throughput`` tiny runs with joblib and with
@@ -111,7 +111,7 @@ def sweep_start(py: list[str], work: Path, n: int, n_compose: int) -> None:
         s = first_run_start([*base, *extra, "hydra.sweep.dir=start"], work, work / "start")
         print(f"sweep-start: {n} runs, launcher {name}: first run starts {s:.1f} s after the "
               "command")
-    code = ("import sys, time; from sim.cli import check_sweep; t = time.perf_counter(); "
+    code = ("import sys, time; from sim.workflow.compose import check_sweep; t = time.perf_counter(); "
             f"n = check_sweep(['+strategy=lions', 'seed=range(0,{n_compose})', *{TINY!r}]); "
             "print(n, time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True,

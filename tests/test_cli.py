@@ -190,7 +190,7 @@ def test_error_lists_the_options(tmp_path):
 def test_sweep_checks_every_combination_in_process(capsys):
     """The bad value is in the last of 600 runs, a combination of two valid values, or
     only in the experiment's own sweep parameters; every run is found as Hydra makes it."""
-    from sim.cli import check_sweep
+    from sim.workflow.compose import check_sweep
 
     assert check_sweep(["+strategy=lions,everyone", "seed=range(0,300)"]) == 600
     assert check_sweep(["+experiment=smoke"]) == 4  # its hydra.sweeper.params: 2 x 2
@@ -217,7 +217,7 @@ def test_sweep_configs_equal_hydras_composition_of_each_run():
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from sim.cli import CONFIG_DIR, sweep_configs
+    from sim.workflow.compose import CONFIG_DIR, sweep_configs
 
     overrides = ["+strategy=mixed,lions", "seed=3,4", "market.vacancy_rate=0.03,0.05",
                  "ties.strength={colleague:0.4,online:0.2}",
@@ -249,7 +249,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_import_model_loads_only_the_mesa_it_needs_and_the_rest_still_works():
-    r = _python("import sys; from sim.cli import import_model; M = import_model(); "
+    r = _python("import sys; from sim.core.model import LabourMarket as M; "
                 "print('scipy.spatial' in sys.modules, 'networkx' in sys.modules); "
                 "import mesa; print(mesa.__version__ == __import__('importlib.metadata')"
                 ".metadata.version('mesa')); print(mesa.space.SingleGrid is not None, "
@@ -262,7 +262,7 @@ def test_import_model_falls_back_to_the_whole_of_mesa():
     """If importing part of Mesa fails (a Mesa whose modules need its __init__), the plain
     import is used, with a warning, and the model works."""
     r = _python("import sys; sys.modules['mesa.agent'] = None; "  # makes `import mesa.agent` fail
-                "from sim.cli import import_model; M = import_model(); "
+                "from sim.core.model import LabourMarket as M; "
                 "M({'n_workers': 200, 'weeks': 2, 'burn_in': 1}).run(); print('ok')")
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "ok" and "importing all of it" in r.stderr

@@ -277,7 +277,7 @@ def test_mixed_shares_assign_strategies():
 def test_calvo_jackson_preset_runs_without_formal_channel():
     import yaml
 
-    from sim.cli import CONFIG_DIR
+    from sim.workflow.compose import CONFIG_DIR
 
     preset = yaml.safe_load((CONFIG_DIR / "preset" / "calvo_jackson.yaml").read_text())
     preset.update(n_workers=2000, weeks=60, burn_in=40, output={"progress": "off"})

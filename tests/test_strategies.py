@@ -7,14 +7,14 @@ import pytest
 
 from sim.core import kernels
 from sim.core.model import LabourMarket
-from sim.core.strategies import Context, available, get_policy
+from sim.core.strategies import Context, available, get_strategy
 from tests.conftest import mix, small
 
 
 def reference_plan(m: LabourMarket, k: int):
     """Run the strategy's readable plan() on the model's ties; return (share, asks) per side."""
     ties = m.ties
-    policy = m.policies[k]
+    strategy = m.strategies[k]
     members = m.strategy == k
     egos = np.flatnonzero(members)
     position = np.empty(m.cfg.n_workers, dtype=np.int64)
@@ -24,7 +24,7 @@ def reference_plan(m: LabourMarket, k: int):
                                                                        m.sector)
     ctx = Context(m.week, egos, ~m.employed[egos], view, position[view.ego], strength, knows,
                   alter_employed, same_sector, np.random.default_rng(0))
-    plan = policy.plan(ctx)
+    plan = strategy.plan(ctx)
     sa, sb = ties.share_a.copy(), ties.share_b.copy()
     aa, ab = ties.asks_a.copy(), ties.asks_b.copy()
     for arr in (sa, sb):
@@ -42,7 +42,7 @@ def test_lions_fast_plan_equals_reference(seed):
         m.step()
     k = m.strategy_names.index("lions")
     sa, sb, aa, ab, ia, ib = reference_plan(m, k)
-    m.policies[k].plan_ties(m.ties, m.strategy == k, m.employed, m.sector)
+    m.strategies[k].plan_ties(m.ties, m.strategy == k, m.employed, m.sector)
     t = m.ties
     assert len(ia) + len(ib) > 1000
     np.testing.assert_array_equal(t.share_a[ia], sa[ia])
@@ -50,7 +50,7 @@ def test_lions_fast_plan_equals_reference(seed):
     np.testing.assert_array_equal(t.asks_a[ia], aa[ia])
     np.testing.assert_array_equal(t.asks_b[ib], ab[ib])
     # each lion tends at most focus_k ties, with shares summing to 1 if any
-    focus_k = m.policies[k].params.focus_k
+    focus_k = m.strategies[k].params.focus_k
     per_ego = np.bincount(t.a[ia][t.share_a[ia] > 0], minlength=m.cfg.n_workers) + \
         np.bincount(t.b[ib][t.share_b[ib] > 0], minlength=m.cfg.n_workers)
     assert per_ego.max() <= focus_k and per_ego.max() == focus_k
@@ -60,7 +60,7 @@ def test_lions_fast_plan_with_equal_scores_at_start():
     """At the start all ties of a kind are equal: tie-breaking must match too."""
     m = LabourMarket(small(strategy=mix(lions=1.0), burn_in=0))
     sa, sb, aa, ab, ia, ib = reference_plan(m, 0)
-    m.policies[0].plan_ties(m.ties, m.strategy == 0, m.employed, m.sector)
+    m.strategies[0].plan_ties(m.ties, m.strategy == 0, m.employed, m.sector)
     np.testing.assert_array_equal(m.ties.share_a[ia], sa[ia])
     np.testing.assert_array_equal(m.ties.share_b[ib], sb[ib])
 
@@ -76,7 +76,7 @@ def test_lions_fast_plan_over_several_blocks_and_again_with_kept_buffers():
         for _ in range(5):
             m.step()
         sa, sb, aa, ab, ia, ib = reference_plan(m, k)
-        m.policies[k].plan_ties(m.ties, m.strategy == k, m.employed, m.sector)
+        m.strategies[k].plan_ties(m.ties, m.strategy == k, m.employed, m.sector)
         t = m.ties
         np.testing.assert_array_equal(t.share_a[ia], sa[ia])
         np.testing.assert_array_equal(t.share_b[ib], sb[ib])
@@ -86,13 +86,13 @@ def test_lions_fast_plan_over_several_blocks_and_again_with_kept_buffers():
 
 
 def test_every_strategy_is_discovered_and_has_a_config():
-    from sim.cli import CONFIG_DIR
+    from sim.workflow.compose import CONFIG_DIR
 
     names = available()
     assert set(names) == {"broadcast", "everyone", "lions", "passive"}
     for n in names:
         assert (CONFIG_DIR / "strategy" / f"{n}.yaml").is_file()
-        assert get_policy(n).name == n
+        assert get_strategy(n).name == n
 
 
 def test_everyone_and_broadcast_plans():
@@ -100,7 +100,7 @@ def test_everyone_and_broadcast_plans():
     m.plan_networking()
     ev = m.strategy == m.strategy_names.index("everyone")
     br = ~ev
-    p = m.policies[m.strategy_names.index("everyone")].params
+    p = m.strategies[m.strategy_names.index("everyone")].params
     assert np.allclose(m.new_tie_share[ev], p.new_tie_share)
     assert np.allclose(m.spread_share[ev], 1 - p.new_tie_share)
     assert np.allclose(m.spread_share[br], 1.0) and (m.new_tie_share[br] == 0).all()

@@ -262,7 +262,7 @@ def test_calibrate_command_writes_a_loadable_preset_and_resumes(tmp_path):
     import yaml
 
     preset = yaml.safe_load((out / "calibrated.yaml").read_text())
-    from sim.cli import compose
+    from sim.workflow.compose import compose
 
     cfg = compose(["+strategy=lions", *(f"{g}.{k}={v}" for g, d in preset.items() for k, v in d.items())])
     best = trials.loc[trials["distance"].idxmin()]
@@ -292,7 +292,7 @@ def test_sensitivity_command_small(tmp_path):
 @pytest.fixture(scope="module")
 def default_runs():
     """The default population (validate's) at the calibration's size, four fixed seeds."""
-    from sim.cli import compose
+    from sim.workflow.compose import compose
 
     cfg = compose([*validate.DEFAULT_OVERRIDES, "n_workers=5000", "weeks=312"])
     return validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
@@ -323,7 +323,7 @@ def test_stylized_fact_holds_at_fixed_seeds(fact: Fact, default_runs):
 @pytest.mark.slow
 def test_unemployment_correlated_along_ties_at_full_size():
     """Fact 6 (correlation along ties) at validate's default size and 8 seeds (see above)."""
-    from sim.cli import compose
+    from sim.workflow.compose import compose
 
     cfg = compose(validate.DEFAULT_OVERRIDES)
     fact = FACT_BY_ID["neighbour_corr"]
@@ -335,7 +335,7 @@ def test_unemployment_correlated_along_ties_at_full_size():
 def test_calvo_jackson_preset_reproduces_the_papers_qualitative_results():
     """Calvo-Armengol & Jackson (2004): employment is positively correlated between
     neighbours, and the re-employment hazard falls with the spell's duration."""
-    from sim.cli import compose
+    from sim.workflow.compose import compose
 
     cfg = compose(["+preset=calvo_jackson", "n_workers=2000", "weeks=260"])
     runs = validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)

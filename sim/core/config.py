@@ -31,7 +31,7 @@ from sim.core.params import (
     field_help,
     param,
 )
-from sim.core.strategies import available, get_policy
+from sim.core.strategies import available, get_strategy
 from sim.errors import ConfigError
 
 
@@ -262,7 +262,7 @@ def _validate_strategy(s: StrategyConfig) -> None:
         if k not in names:
             raise ConfigError(
                 f"strategy.params.{k}: unknown strategy '{k}'; available: {', '.join(names)}")
-        get_policy(k).build_params(s.params[k], prefix=f"strategy.params.{k}.")
+        get_strategy(k).build_params(s.params[k], prefix=f"strategy.params.{k}.")
 
 
 def with_values(cfg: SimConfig, values: Mapping[str, float]) -> SimConfig:

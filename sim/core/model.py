@@ -55,15 +55,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-import mesa
 import numpy as np
 
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
 from sim.core.kernels import group_top_k
+from sim.core.lean_mesa import mesa
 from sim.core.records import FORMAL, LEAD, REFERRAL, Series, Spells
-from sim.core.strategies import Context, get_policy
+from sim.core.strategies import Context, get_strategy
 from sim.core.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
 from sim.results.contract import SERIES_COLUMNS, SERIES_PER_STRATEGY
 
@@ -97,12 +97,12 @@ class LabourMarket(mesa.Model):
         super().__init__(rng=self.streams["model"])
         self.week = -cfg.burn_in
         self.strategy_names = list(cfg.strategy.shares)
-        self.policies = [
-            get_policy(n)(get_policy(n).build_params(cfg.strategy.params.get(n),
+        self.strategies = [
+            get_strategy(n)(get_strategy(n).build_params(cfg.strategy.params.get(n),
                                                      f"strategy.params.{n}."))
             for n in self.strategy_names
         ]
-        self._accepts_all = np.array([p.accepts_all for p in self.policies], dtype=bool)
+        self._accepts_all = np.array([p.accepts_all for p in self.strategies], dtype=bool)
         self._keep = 1.0 - cfg.ties.decay.as_array().astype(np.float32)
         self._init_tie_strength = cfg.ties.strength.as_array()
         self._init_knows = cfg.ties.knows_work.as_array()
@@ -340,22 +340,22 @@ class LabourMarket(mesa.Model):
         ties = self.ties
         rng = self.streams["networking"]
         position = np.empty(cfg.n_workers, dtype=np.int64)
-        for k, policy in enumerate(self.policies):
+        for k, strategy in enumerate(self.strategies):
             members = self.strategy == k
             egos = np.flatnonzero(members)
             if len(egos) == 0:
                 continue
-            if hasattr(policy, "plan_ties"):  # a compiled equivalent of plan()
-                plan = policy.plan_ties(ties, members, self.employed, self.sector)
+            if hasattr(strategy, "plan_ties"):  # a compiled equivalent of plan()
+                plan = strategy.plan_ties(ties, members, self.employed, self.sector)
             else:
                 position[egos] = np.arange(len(egos))
-                # a policy that does not look at the ties gets none (no pass over the ties)
-                view = ties.incident(members) if policy.uses_ties else HalfEdges.empty()
+                # a strategy that does not look at the ties gets none (no pass over the ties)
+                view = ties.incident(members) if strategy.uses_ties else HalfEdges.empty()
                 strength, knows, alter_employed, same_sector = kernels.tie_context(
                     view, ties, self.employed, self.sector)
                 ctx = Context(self.week, egos, ~self.employed[egos], view, position[view.ego],
                               strength, knows, alter_employed, same_sector, rng)
-                plan = policy.plan(ctx)
+                plan = strategy.plan(ctx)
                 if len(view):
                     ties.set_plan(view, plan.tie_share, plan.ask)
             self.new_tie_share[egos] = plan.new_tie_share

@@ -34,13 +34,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import mesa
 import networkx as nx
 import numpy as np
 import pandas as pd
 
 from sim.core.config import SimConfig, build_config
-from sim.core.strategies import get_policy
+from sim.core.lean_mesa import mesa
+from sim.core.strategies import get_strategy
 from sim.results.contract import CHANNELS, TIE_KINDS
 
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = TIE_KINDS
@@ -268,7 +268,7 @@ class ReferenceMarket(mesa.Model):
         self.cfg = cfg
         self.week = -cfg.burn_in
         self.strategy_names = list(cfg.strategy.shares)
-        self.params = {s: get_policy(s).build_params(cfg.strategy.params.get(s))
+        self.params = {s: get_strategy(s).build_params(cfg.strategy.params.get(s))
                        for s in self.strategy_names}
         self.graph = nx.Graph()
         self.spells: list[dict] = []

@@ -18,12 +18,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sim.errors import SimError
 from sim.results.contract import SUMMARY
 
 CHUNK = 1 << 20
 
 
-class RunCorrupt(RuntimeError):
+class RunCorrupt(SimError, RuntimeError):
     """The run folder holds a summary whose outputs do not match it."""
 
 

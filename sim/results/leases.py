@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sim.errors import ConfigError, SimError
 from sim.results.contract import LEASE_PREFIX, LEASE_SUFFIX
 from sim.results.files import fsync_dir
 
@@ -30,7 +31,7 @@ LEASE_TIMEOUT_ENV = "SIM_LEASE_TIMEOUT"
 LEASE_TIMEOUT_DEFAULT = 600.0  # seconds without a heartbeat after which a lease is stale
 
 
-class RunBusy(RuntimeError):
+class RunBusy(SimError, RuntimeError):
     """Another live process holds the run's lease (it is computing the run)."""
 
     def __init__(self, lease: LeaseInfo):
@@ -38,7 +39,7 @@ class RunBusy(RuntimeError):
         self.lease = lease
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(SimError, RuntimeError):
     """This process's lease was taken over (it was judged stale): it must not write."""
 
 
@@ -56,7 +57,7 @@ def lease_timeout() -> float:
     except ValueError:
         value = float("nan")
     if not value > 0 or value == float("inf"):
-        raise ValueError(f"{LEASE_TIMEOUT_ENV}={raw}: must be a number of seconds > 0")
+        raise ConfigError(f"{LEASE_TIMEOUT_ENV}={raw}: must be a number of seconds > 0")
     return value
 
 

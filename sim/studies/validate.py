@@ -687,7 +687,7 @@ def parse_args(argv: Sequence[str], prog: str, description: str,
 
 
 def config_from_args(args) -> SimConfig:
-    from sim.cli import compose
+    from sim.workflow.compose import compose
 
     overrides = list(args.overrides)
     if not any(o.lstrip("+").startswith(("strategy=", "preset=")) for o in overrides):

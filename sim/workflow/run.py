@@ -54,6 +54,7 @@ from pathlib import Path
 
 from sim.core.config import SimConfig, to_dict
 from sim.core.model import LabourMarket
+from sim.errors import SimError
 from sim.results.contract import SPELLS, SUMMARY, TIES, TIMESERIES
 from sim.results.files import RunCorrupt, fsync_dir, is_complete, read_summary, verify_run, write_atomic
 from sim.results.leases import acquire_lease, slurm_ids
@@ -62,7 +63,7 @@ from sim.results.metrics import headline
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "numba", "hydra-core", "omegaconf")
 
 
-class RunExists(RuntimeError):
+class RunExists(SimError, RuntimeError):
     """The run folder already holds a complete run."""
 
 

@@ -1,6 +1,6 @@
 """Networking strategies, discovered by module name.
 
-Every module here (other than ``base``) that defines ``POLICY`` is a strategy
+Every module here (other than ``base``) that defines ``STRATEGY`` is a strategy
 named after the module; see :mod:`sim.core.strategies.base` for the interface.
 """
 
@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from sim.core.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Strategy
 
 
 @cache
@@ -19,16 +19,16 @@ def available() -> tuple[str, ...]:
     names = []
     for mod in pkgutil.iter_modules(__path__):
         if mod.name != "base" and hasattr(importlib.import_module(f"{__name__}.{mod.name}"),
-                                          "POLICY"):
+                                          "STRATEGY"):
             names.append(mod.name)
     return tuple(sorted(names))
 
 
-def get_policy(name: str) -> type[Policy]:
-    """The policy class of strategy ``name``."""
+def get_strategy(name: str) -> type[Strategy]:
+    """The class of strategy ``name``."""
     if name not in available():
         raise KeyError(f"unknown strategy '{name}'; available: {', '.join(available())}")
-    return importlib.import_module(f"{__name__}.{name}").POLICY
+    return importlib.import_module(f"{__name__}.{name}").STRATEGY
 
 
-__all__ = ["Context", "Plan", "Policy", "available", "get_policy"]
+__all__ = ["Context", "Plan", "Strategy", "available", "get_strategy"]

@@ -1,9 +1,9 @@
 """The strategy interface: how a worker spends the weekly networking time budget.
 
-A strategy is one module in ``sim/core/strategies/`` that defines ``POLICY``, a
-subclass of :class:`Policy`, plus one file ``configs/strategy/<name>.yaml``.
+A strategy is one module in ``sim/core/strategies/`` that defines ``STRATEGY``, a
+subclass of :class:`Strategy`, plus one file ``configs/strategy/<name>.yaml``.
 Workers plan their networking every ``networking.plan_every`` weeks: the model
-calls :meth:`Policy.plan` once per strategy with a :class:`Context` holding that
+calls :meth:`Strategy.plan` once per strategy with a :class:`Context` holding that
 strategy's workers and their ties, and stores the returned :class:`Plan`. Every
 week the plan is carried out with the hours the worker has that week (more
 while unemployed). Nothing else needs to change to add a strategy.
@@ -91,7 +91,7 @@ class Plan:
         return cls(np.zeros(m), np.zeros(n), np.zeros(m, bool), np.zeros(n, bool), np.zeros(n))
 
 
-class Policy:
+class Strategy:
     """Base class of the networking strategies.
 
     Subclasses set ``name``, ``Params`` (a dataclass of their parameters, built

@@ -5,10 +5,10 @@ close ones), so any contact who hears of an opening may pass it on. The hours
 are spread evenly over existing ties; no new connections are sought.
 """
 
-from sim.core.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Strategy
 
 
-class Broadcast(Policy):
+class Broadcast(Strategy):
     name = "broadcast"
     uses_ties = False
 
@@ -19,4 +19,4 @@ class Broadcast(Policy):
         return p
 
 
-POLICY = Broadcast
+STRATEGY = Broadcast

@@ -9,10 +9,10 @@ open networker of the UpMo (2010) study.
 from dataclasses import dataclass
 
 from sim.core.params import param
-from sim.core.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Strategy
 
 
-class Everyone(Policy):
+class Everyone(Strategy):
     name = "everyone"
     accepts_all = True
     uses_ties = False  # it spreads its time evenly: no need to look at the ties
@@ -29,4 +29,4 @@ class Everyone(Policy):
         return p
 
 
-POLICY = Everyone
+STRATEGY = Everyone

@@ -20,10 +20,10 @@ import numpy as np
 
 from sim.core import kernels
 from sim.core.params import param
-from sim.core.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Strategy
 
 
-class Lions(Policy):
+class Lions(Strategy):
     name = "lions"
 
     @dataclass
@@ -67,4 +67,4 @@ class Lions(Policy):
         return Plan(np.zeros(0), np.zeros(n), np.zeros(0, bool), np.zeros(n, bool))
 
 
-POLICY = Lions
+STRATEGY = Lions

@@ -2,10 +2,10 @@
 no announcement, nobody asked. Contacts who are close enough to know of the
 search (``leads.aware_strength``) may still pass on leads."""
 
-from sim.core.strategies.base import Context, Plan, Policy
+from sim.core.strategies.base import Context, Plan, Strategy
 
 
-class Passive(Policy):
+class Passive(Strategy):
     name = "passive"
     uses_ties = False
 
@@ -13,4 +13,4 @@ class Passive(Policy):
         return Plan.nothing(ctx)
 
 
-POLICY = Passive
+STRATEGY = Passive
