@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from sim.core.config import build_config
+from sim.errors import ConfigError
 from sim.studies import sensitivity
 
 EFFECT = 4.0  # weeks of lions' RMST over the whole range of formal applications
@@ -165,6 +166,6 @@ def test_an_output_folder_of_other_settings_is_refused(tmp_path, capsys):
     seed must not lend its points to this one."""
     sensitivity._claim_folder(tmp_path / "a", '{"seed": 0}')
     sensitivity._claim_folder(tmp_path / "a", '{"seed": 0}')  # the same settings resume
-    with pytest.raises(SystemExit) as e:
+    with pytest.raises(ConfigError, match="holds a sensitivity analysis of other settings") as e:
         sensitivity._claim_folder(tmp_path / "a", '{"seed": 1}')
-    assert e.value.code == 2 and "holds a sensitivity analysis of other settings" in capsys.readouterr().err
+    assert e.value.exit_code == 2 and "\n" not in str(e.value)

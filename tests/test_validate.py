@@ -12,6 +12,7 @@ import pytest
 
 from sim.core.config import build_config, with_values
 from sim.studies import calibrate, sensitivity, validate
+from sim.studies.common import DEFAULT_OVERRIDES
 from sim.studies.validate import FACT_BY_ID, FACTS, Fact
 
 
@@ -294,7 +295,7 @@ def default_runs():
     """The default population (validate's) at the calibration's size, four fixed seeds."""
     from sim.workflow.compose import compose
 
-    cfg = compose([*validate.DEFAULT_OVERRIDES, "n_workers=5000", "weeks=312"])
+    cfg = compose([*DEFAULT_OVERRIDES, "n_workers=5000", "weeks=312"])
     return validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
 
 
@@ -325,7 +326,7 @@ def test_unemployment_correlated_along_ties_at_full_size():
     """Fact 6 (correlation along ties) at validate's default size and 8 seeds (see above)."""
     from sim.workflow.compose import compose
 
-    cfg = compose(validate.DEFAULT_OVERRIDES)
+    cfg = compose(DEFAULT_OVERRIDES)
     fact = FACT_BY_ID["neighbour_corr"]
     runs = validate.measure_seeds(cfg, list(range(8)), jobs=2)
     _assert_fact(fact, runs)

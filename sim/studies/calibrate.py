@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,10 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from sim.core.config import SimConfig, to_dict, with_values
+from sim.errors import StudyFailed
 from sim.results.files import write_text_atomic
-from sim.studies.validate import FACT_BY_ID, config_from_args, measure_seeds, parse_args
+from sim.studies.common import config_from_args, parse_args
+from sim.studies.validate import FACT_BY_ID, measure_seeds
+from sim.workflow.run import git_commit
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,6 @@ def _moments(runs: pd.DataFrame) -> dict[str, float]:
 def calibrate(cfg: SimConfig, out: Path, trials: int, seeds: Sequence[int], jobs: int, every: int,
               sampler_seed: int = 0, progress: bool = False):
     """Run (or resume) the study; returns (study, best values, trials table)."""
-    import warnings
 
     import optuna
 
@@ -138,7 +142,6 @@ def calibrate(cfg: SimConfig, out: Path, trials: int, seeds: Sequence[int], jobs
     todo = max(0, trials - done)
     bar = None
     if progress and todo:
-        from tqdm import tqdm
 
         bar = tqdm(total=todo, unit="trial", desc="calibrate", dynamic_ncols=True)
     callbacks = [lambda s, t: bar.update(1)] if bar else []
@@ -221,7 +224,6 @@ def main(argv: Sequence[str]) -> None:
     seeds = list(range(args.seeds))
     study, defaults = calibrate(cfg, out, args.trials, seeds, args.jobs, args.every,
                                 progress=sys.stderr.isatty())
-    from sim.workflow.run import git_commit
 
     git = git_commit() or {}
     provenance = {"command": "python -m sim calibrate " + " ".join(argv),
@@ -234,4 +236,4 @@ def main(argv: Sequence[str]) -> None:
     print(report(study, defaults, cfg, provenance))
     print(f"written to {out}: calibrated.yaml, report.md, trials.csv, study.db")
     if not math.isfinite(study.best_value):
-        sys.exit(1)
+        raise StudyFailed(f"no trial gave a finite distance ({out / 'trials.csv'})")

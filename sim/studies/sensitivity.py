@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -49,9 +50,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from tqdm import tqdm
 
 from sim.core.config import SimConfig, to_dict, with_values
+from sim.core.model import LabourMarket
+from sim.errors import ConfigError
 from sim.results.files import write_atomic, write_text_atomic
+from sim.results.metrics import km_rmst
+from sim.workflow.compose import compose
 
 OUTPUTS = {"rmst": "time to re-employment (RMST, weeks)",
            "diff": "lions - everyone (RMST, weeks)"}
@@ -104,10 +111,7 @@ def base_point(cfg: SimConfig) -> np.ndarray:
 
 def rmst_of(cfg: SimConfig) -> float:
     """RMST (HORIZON weeks) of the spells begun in the horizon of one run."""
-    import logging
 
-    from sim.core.model import LabourMarket
-    from sim.results.metrics import km_rmst
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     sp = LabourMarket(cfg).run().spells_frame()
@@ -167,7 +171,6 @@ def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig
     Returns:
         The design's first ``len(X)`` points in row order.
     """
-    from joblib import Parallel, delayed
 
     if seed_sets is None:
         seed_sets = [(lions.seed,)] * len(X)
@@ -177,7 +180,6 @@ def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig
     todo = [i for i in range(len(X)) if i not in have]
     bar = None
     if progress and todo:
-        from tqdm import tqdm
 
         bar = tqdm(total=len(X), initial=len(X) - len(todo), unit="point", desc=design,
                    dynamic_ncols=True)
@@ -467,12 +469,10 @@ def _folder(args, lions: SimConfig) -> Path:
 
 def _claim_folder(out: Path, settings: str) -> None:
     """Refuse a folder that holds points of other settings; mark it as these settings'."""
-    from sim.cli import fail
-
     mark = out / "settings.json"
     if mark.exists() and mark.read_text() != settings:
-        fail(f"--out={out}: holds a sensitivity analysis of other settings (configuration, "
-             "parameters or --sample-seed); choose another folder")
+        raise ConfigError(f"--out={out}: holds a sensitivity analysis of other settings (configuration, "
+                          "parameters or --sample-seed); choose another folder")
     if not mark.exists():
         out.mkdir(parents=True, exist_ok=True)
         write_text_atomic(mark, settings)
@@ -544,8 +544,6 @@ def _report(args, morris_df, sobol_df, noise: pd.DataFrame, design_noise: dict, 
 
 
 def main(argv: Sequence[str]) -> None:
-    from sim.cli import compose, fail
-
     p = argparse.ArgumentParser(prog="python -m sim sensitivity", description=__doc__.splitlines()[0])
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides in Hydra syntax, applied to both populations")
@@ -572,13 +570,13 @@ def main(argv: Sequence[str]) -> None:
     args.argv = list(argv)
     for key in ("n_workers", "weeks", "trajectories", "jobs", "seeds_per_point"):
         if getattr(args, key) < 1:
-            fail(f"--{key.replace('_', '-')}={getattr(args, key)}: must be >= 1")
+            raise ConfigError(f"--{key.replace('_', '-')}={getattr(args, key)}: must be >= 1")
     if args.noise_groups < 2:
-        fail(f"--noise-groups={args.noise_groups}: must be >= 2")
+        raise ConfigError(f"--noise-groups={args.noise_groups}: must be >= 2")
     if args.levels < 2 or args.levels % 2:
-        fail(f"--levels={args.levels}: must be an even number >= 2")
+        raise ConfigError(f"--levels={args.levels}: must be an even number >= 2")
     if args.sobol_n < 0 or (args.sobol_n and args.sobol_n & (args.sobol_n - 1)):
-        fail(f"--sobol-n={args.sobol_n}: must be 0 or a power of 2")
+        raise ConfigError(f"--sobol-n={args.sobol_n}: must be 0 or a power of 2")
     size = [f"n_workers={args.n_workers}", f"weeks={args.weeks}", *args.overrides]
     lions, everyone = compose(["+strategy=lions", *size]), compose(["+strategy=everyone", *size])
     out = Path(args.out) if args.out else _folder(args, lions)

@@ -50,22 +50,29 @@ Definitions (each documented in docs/VALIDATION.md):
 
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import math
-import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from tqdm import tqdm
 
-from sim.core.config import SimConfig
+from analysis.stats import FEW_RUNS, range_interval
+from sim.core.config import SimConfig, to_dict
+from sim.core.model import LabourMarket
+from sim.errors import ConfigError, StudyFailed
+from sim.results.files import write_text_atomic
+from sim.results.metrics import km_cdf_at, km_rmst
+from sim.studies.common import config_from_args, parse_args
+from sim.workflow.run import git_commit, package_versions
 
 # the default population of the validation: both strategies of the claim in one market
-DEFAULT_OVERRIDES = ["+strategy=mixed"]
 MONTH = 52.0 / 12.0  # weeks per month
 STRENGTH_BINS = np.round(np.linspace(0.0, 1.0, 11), 2)
 EARLY, LATE = (1, 8), (27, 52)  # duration bands (weeks) of the hazard comparison
@@ -262,7 +269,6 @@ def _slope_per_year(weeks: np.ndarray, values: np.ndarray) -> float:
 
 def _outcomes(sp: pd.DataFrame, tau: float) -> tuple[float, float]:
     """(share re-employed within S4_WITHIN weeks, RMST to ``tau``) by Kaplan-Meier."""
-    from sim.results.metrics import km_cdf_at, km_rmst
 
     if sp.empty:
         return math.nan, math.nan
@@ -355,7 +361,6 @@ def stationarity_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         Columns ``quantity`` (key), ``label``, ``level``, ``slope``, ``lower``,
         ``upper``, ``seeds``, ``verdict`` ("no trend", "trend" or "no interval").
     """
-    from analysis.stats import range_interval
 
     tau = float(runs["rmst_tau"].iloc[0]) if "rmst_tau" in runs else float(RMST_TAU)
     rows = []
@@ -462,9 +467,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
         A flat dict of run-level measures (one key per fact, see :data:`FACTS`,
         plus ``everyone_contacts_4wk`` and the help-per-tie rates by band).
     """
-    import logging
 
-    from sim.core.model import LabourMarket
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     model = LabourMarket(cfg)
@@ -511,7 +514,6 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
 
 # ---------------------------------------------------------------------- many seeds
 def _measure_seed(cfg: SimConfig, seed: int, every: int) -> dict:
-    from dataclasses import replace
 
     return measure(replace(cfg, seed=seed), every)
 
@@ -523,12 +525,10 @@ def measure_seeds(cfg: SimConfig, seeds: Sequence[int], jobs: int = 1, every: in
     if jobs <= 1 or len(seeds) == 1:
         it = (_measure_seed(cfg, s, every) for s in seeds)
     else:
-        from joblib import Parallel, delayed
 
         it = Parallel(n_jobs=jobs, return_as="generator_unordered")(
             delayed(_measure_seed)(cfg, s, every) for s in seeds)
     if progress:
-        from tqdm import tqdm
 
         it = tqdm(it, total=len(seeds), unit="run", desc="validate", dynamic_ncols=True)
     rows = list(it)
@@ -550,7 +550,6 @@ def t_interval(x: np.ndarray, level: float = 0.95,
         ``(mean, lower, upper)``; the interval is NaN with fewer than two finite
         values or identical ones.
     """
-    from analysis.stats import range_interval
 
     x = np.asarray(x, float)
     r = range_interval(x[np.isfinite(x)], bounds, level)
@@ -581,7 +580,6 @@ def _fmt(f: Fact, v: float) -> str:
 def few_runs_line(n_seeds: int) -> str:
     """The warning printed under the table when the intervals rest on fewer than
     :data:`analysis.stats.FEW_RUNS` seeds ("" otherwise)."""
-    from analysis.stats import FEW_RUNS
 
     if n_seeds < 2:
         return f"Note: {n_seeds} seed: no replicates, so no interval (run --seeds {FEW_RUNS} or more)."
@@ -636,9 +634,6 @@ def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConf
     """validation.csv (the table), runs.csv (per-seed measures), stationarity.csv
     (the stationarity diagnostic), validation.md (both tables), validation.json
     (config and command); each written whole or not at all."""
-    from sim.core.config import to_dict
-    from sim.results.files import write_text_atomic
-    from sim.workflow.run import git_commit, package_versions
 
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "validation.csv", tab.to_csv(index=False))
@@ -655,46 +650,6 @@ def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConf
         indent=2, default=str))
 
 
-def parse_args(argv: Sequence[str], prog: str, description: str,
-               extra: Callable[[argparse.ArgumentParser], None] | None = None):
-    """The options shared by validate and calibrate: population, seeds, jobs."""
-    p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                   help="config overrides in Hydra syntax (default population: +strategy=mixed)")
-    p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: %(default)s)")
-    p.add_argument("--n-workers", type=int, default=10000, help="workers per run (default: %(default)s)")
-    p.add_argument("--weeks", type=int, default=520, help="recorded weeks per run (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="runs in parallel processes (default: all cores)")
-    p.add_argument("--every", type=int, default=4,
-                   help="weeks between samples of the market's state (default: 4)")
-    if extra:
-        extra(p)
-    args = p.parse_args(list(argv))
-    for o in args.overrides:  # the flags set these two: an override would be silently lost
-        key = o.split("=", 1)[0].lstrip("+~")
-        if key in ("n_workers", "weeks"):
-            from sim.cli import fail
-
-            fail(f"{o}: set it with --{key.replace('_', '-')} {o.split('=', 1)[-1]} "
-                 f"(the option decides {key} for every run)")
-    for key in ("seeds", "n_workers", "weeks", "jobs", "every"):
-        if getattr(args, key) < 1:
-            from sim.cli import fail
-
-            fail(f"--{key.replace('_', '-')}={getattr(args, key)}: must be >= 1")
-    return args
-
-
-def config_from_args(args) -> SimConfig:
-    from sim.workflow.compose import compose
-
-    overrides = list(args.overrides)
-    if not any(o.lstrip("+").startswith(("strategy=", "preset=")) for o in overrides):
-        overrides = DEFAULT_OVERRIDES + overrides
-    return compose([*overrides, f"n_workers={args.n_workers}", f"weeks={args.weeks}"])
-
-
 def main(argv: Sequence[str]) -> None:
     def extra(p):
         p.add_argument("--out", help="also write validation.csv, runs.csv, stationarity.csv, "
@@ -705,18 +660,15 @@ def main(argv: Sequence[str]) -> None:
     args = parse_args(argv, "python -m sim validate", __doc__.splitlines()[0], extra)
     facts = FACTS
     if args.facts:
-        from sim.cli import fail
-
         ids = [f.strip() for f in args.facts.split(",") if f.strip()]
         unknown = [f for f in ids if f not in FACT_BY_ID]
         if unknown or not ids:
-            fail(f"--facts={args.facts}: unknown fact id(s) {', '.join(unknown) or '(none given)'}; "
-                 f"ids: {', '.join(FACT_BY_ID)}")
+            raise ConfigError(f"--facts={args.facts}: unknown fact id(s) "
+                              f"{', '.join(unknown) or '(none given)'}; ids: {', '.join(FACT_BY_ID)}")
         facts = tuple(FACT_BY_ID[f] for f in ids)
     if args.out and (Path(args.out) / "validation.csv").exists():
-        from sim.cli import fail
-
-        fail(f"--out={args.out}: already holds a validation (not overwritten); choose another folder")
+        raise ConfigError(f"--out={args.out}: already holds a validation (not overwritten); "
+                          "choose another folder")
     cfg = config_from_args(args)
     runs = measure_seeds(cfg, list(range(args.seeds)), jobs=args.jobs, every=args.every,
                          progress=sys.stderr.isatty())
@@ -732,5 +684,4 @@ def main(argv: Sequence[str]) -> None:
         print(f"written to {args.out}")
     failed = tab.loc[~tab["pass"], "measure"].tolist()
     if failed:
-        print(f"{len(failed)} of {len(tab)} facts fail: {'; '.join(failed)}", file=sys.stderr)
-        sys.exit(1)
+        raise StudyFailed(f"{len(failed)} of {len(tab)} facts fail: {'; '.join(failed)}")
