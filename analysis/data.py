@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim.results.contract import CHANNELS, COLLECTED, SPELL_COLUMNS, SUMMARY, TIE_KINDS
 from sim.results.files import verify_run
-from sim.results.folders import summary_row
+from sim.results.folders import collect, summary_row
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +94,6 @@ class Data:
     def timeseries(self) -> pd.DataFrame | None:
         """Weekly series of every run, concatenated, with ``run_id``, ``seed``,
         ``strategy_mix`` and the parameters as columns; None if no run folder is readable."""
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
         # read and joined in Arrow, the run's columns added once (10,000 runs: 26 s in pandas)
         tables, ids = [], []
@@ -171,7 +171,6 @@ def load(path: str | Path, recollect: bool = False) -> Data:
                 # checked before collect writes anything: nothing is left behind
                 raise ValueError(f"{path}: no complete run to analyse "
                                  f"({len(runs_below)} run folders, none with summary.json)")
-            from sim.results.folders import collect
 
             res = collect(path)
             log.info("collected %s: %s", path, res["by_status"])

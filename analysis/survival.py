@@ -56,6 +56,7 @@ from analysis.stats import (
     paired_difference,
     range_interval,
 )
+from sim.results.metrics import kaplan_meier
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,6 @@ def _km_estimates(dur: np.ndarray, obs: np.ndarray, tau: float, at: float) -> di
     (:func:`sim.results.metrics.kaplan_meier`, checked against lifelines in
     ``tests/test_metrics.py``): thousands of per-run fits without lifelines' overhead.
     The median is the first time with S(t) <= 0.5, up to rounding (1e-9)."""
-    from sim.results.metrics import kaplan_meier
 
     t, s = kaplan_meier(dur, obs)
     hit = np.flatnonzero(s <= 0.5 + 1e-9)
@@ -544,7 +544,6 @@ def km_run_level(data: Data | pd.DataFrame, by: str | Sequence[str] | None = Non
 def _km_on_grid(dur: np.ndarray, obs: np.ndarray, weeks: np.ndarray) -> np.ndarray:
     """Kaplan-Meier S(t) of one run at the whole weeks ``weeks`` (NaN beyond its
     longest follow-up)."""
-    from sim.results.metrics import kaplan_meier
 
     t, s = kaplan_meier(dur, obs)
     idx = np.searchsorted(t, weeks, side="right") - 1

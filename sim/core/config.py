@@ -9,8 +9,10 @@ offending key and value. The model can therefore be built without Hydra::
     from sim.core.config import build_config
     cfg = build_config({"n_workers": 2000, "strategy": {"shares": {"lions": 1.0}}})
 
-Every field's ``metadata["help"]`` is the one-line documentation; the YAML files
-repeat it as comments next to the defaults.
+Every field's ``metadata["help"]`` is the one-line documentation. The model keys of
+``configs/config.yaml`` (defaults, with the help as comments) are generated from
+these dataclasses by :mod:`sim.workflow.configs_yaml` (``make configs``); a test
+fails when the file differs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sim.core.params import (
@@ -41,7 +44,7 @@ class MarketConfig:
                            "derived from market_size when that is set", 1)
     market_size: int | None = param(None, "workers per local labour market (sector); when set it "
                                     "decides the number of sectors, n_workers / market_size "
-                                    "rounded (null: n_sectors fixed)", 1)
+                                    "rounded (null: n_sectors fixed); docs/ODD.md section 2", 1)
     cross_market_applications: float = param(0.0, "share of formal applications sent to an open "
                                              "position of another sector rather than one's own", **PROB)
     mean_firm_size: float = param(20.0, "mean number of positions per firm", 1.0)
@@ -53,8 +56,9 @@ class MarketConfig:
                              "unemployment is at initial_unemployment", 0.0, 0.5)
     initial_unemployment: float = param(0.05, "share of workers unemployed at the start", 0.0, 1.0)
     separation_rate: float = param(0.0045, "weekly probability an employed worker loses the job "
-                                "(idiosyncratic)", **PROB)
-    firm_shock_rate: float = param(0.0005, "weekly probability a firm makes a mass layoff", **PROB)
+                                "(idiosyncratic); calibrated (SMM, docs/VALIDATION.md)", **PROB)
+    firm_shock_rate: float = param(0.0005, "weekly probability a firm makes a mass layoff; "
+                                "calibrated (SMM, docs/VALIDATION.md)", **PROB)
     layoff_fraction: float = param(0.3, "share of a firm's workers laid off in a mass layoff", **PROB)
     recovery_rate: float = param(0.02, "weekly probability that a position closed by a mass layoff "
                               "reopens as a vacancy", **PROB)
@@ -113,9 +117,10 @@ class TiesConfig:
 @dataclass
 class LeadsConfig:
     hear_prob: float = param(0.009, "weekly probability an employed worker hears of an opening at "
-                          "their firm (one with a vacancy) and can pass it on", **PROB)
+                          "their firm (one with a vacancy) and can pass it on; calibrated (SMM, "
+                          "docs/VALIDATION.md)", **PROB)
     aware_strength: float = param(0.4, "ties at least this strong know a worker is searching "
-                               "without being told", **PROB)
+                               "without being told; calibrated (SMM, docs/VALIDATION.md)", **PROB)
     ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
     referral_knows: float = param(0.35, "knows-work a helper needs to recommend (refer) rather than "
                                "just pass a lead", **PROB)
@@ -127,14 +132,15 @@ class LeadsConfig:
 @dataclass
 class HiringConfig:
     applications: float = param(0.064, "mean formal applications per week that reach a firm's "
-                                "shortlist (Poisson)", 0.0)
+                                "shortlist (Poisson); calibrated (SMM, docs/VALIDATION.md)", 0.0)
     formal_noise: float = param(1.0, "s.d. of the noise in the signal of ability from a formal "
                              "application or a lead", 0.0)
     referral_noise: float = param(0.25, "s.d. of the noise when the referrer knows the work fully "
                                "(interpolated by knows-work)", 0.0)
     referral_bonus: float = param(0.25, "trust a firm puts in a recommendation (added to the "
                                "signal)", 0.0)
-    threshold: float = param(-1.6, "lowest signal (ability s.d.) a firm accepts", -10.0, 10.0)
+    threshold: float = param(-1.6, "lowest signal (ability s.d.) a firm accepts; calibrated (SMM, "
+                             "docs/VALIDATION.md)", -10.0, 10.0)
 
 
 @dataclass
@@ -332,8 +338,6 @@ def available_memory() -> int | None:
     Returns:
         Available bytes, or None where ``/proc/meminfo`` does not exist.
     """
-    from pathlib import Path
-
     try:
         meminfo = Path("/proc/meminfo").read_text()
     except OSError:

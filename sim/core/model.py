@@ -56,6 +56,7 @@ import time
 from collections.abc import Mapping
 
 import numpy as np
+from tqdm import tqdm
 
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
@@ -271,7 +272,6 @@ class LabourMarket(mesa.Model):
         t0 = time.perf_counter()
         bar = None
         if progress:
-            from tqdm import tqdm
 
             bar = tqdm(total=total, unit="wk", desc=f"{self.cfg.strategy.name} seed={self.cfg.seed}",
                        mininterval=0.5, dynamic_ncols=True)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import pandas as pd
 
 from sim.results.contract import TIE_KINDS
 
@@ -288,7 +289,6 @@ class Ties:
 
     def frame(self, week: int):
         """The ties as a pandas DataFrame (for ``ties.parquet``)."""
-        import pandas as pd
 
         common = np.zeros(self.n, dtype=np.int32)
         chunk = 200_000

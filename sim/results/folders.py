@@ -21,11 +21,19 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
+from tqdm import tqdm
 
 from sim.results.contract import COLLECTED, ERROR, RUNS, SPELLS, SUMMARY
 from sim.results.files import read_summary, verify_outputs, write_atomic
@@ -59,6 +67,8 @@ def expected_runs(sweep_dir: str | Path) -> dict[str, list[str]] | None:
 
     Returns None when the folder has no ``multirun.yaml`` (not a Hydra sweep).
     """
+    # Hydra here, not at the top: only a sweep's list of expected runs needs it (collect and
+    # analysis of a run folder do not)
     from hydra._internal.config_loader_impl import get_overrides_dirname
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -93,7 +103,6 @@ def _dirname(job: list[str], parsed: dict, exclude: list[str], item_sep: str,
              kv_sep: str) -> str:
     """Hydra's ``get_overrides_dirname`` of ``job`` (overrides as Hydra's basic sweeper
     formats them), with the key of each override from ``parsed`` (key text -> Override)."""
-    import re
 
     lines = sorted(text for text in job
                    if parsed[text.split("=", 1)[0]].key_or_group not in exclude)
@@ -291,9 +300,6 @@ def _spells_with_run_columns(pending: list, param_keys: list[str]):
         pending: ``(run id, parameters, spells table)`` of each run.
         param_keys: the swept parameters, in column order.
     """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     def plain(table):
         return pa.table({name: col.cast(col.type.value_type)
@@ -330,11 +336,7 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
         ``{"runs": n, "by_status": {...}, "spells": n_rows, "problems": [...],
         "out_dir": path, "files": [names written]}``.
     """
-    import os
 
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir else sweep_dir / COLLECTED
@@ -364,7 +366,6 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
 
     iterator = runs
     if progress:
-        from tqdm import tqdm
 
         iterator = tqdm(runs, unit="run", desc="collect")
     try:

@@ -358,7 +358,8 @@ def morris(X: np.ndarray, points: pd.DataFrame, levels: int, seed: int,
     """Morris indices per outcome and parameter; with ``noise`` (:func:`noise_sd`)
     also the noise floor of mu* (``mu_star_floor``, ``mu_star_noise`` the mean
     pure-noise mu*) and ``above_noise`` (mu* above the floor)."""
-    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import morris as morris_analyze  # (SALib: about 1 s to import; --help and
+    # bad options answer without it)
 
     df = _indices(lambda y: morris_analyze.analyze(problem(), X, y, num_levels=levels, seed=seed),
                   ("mu_star", "mu_star_conf", "mu", "sigma"), points)
@@ -404,6 +405,7 @@ def sobol(points: pd.DataFrame, seed: int, noise: pd.DataFrame | None = None) ->
 def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -> list[Path]:
     """Morris mu* (bars with intervals) and, when run, Sobol S1/ST, per outcome;
     the noise floors as dashed lines, indices not above them in grey."""
+    # matplotlib (through analysis.style) only for the figure
     from analysis.style import figure as styled_figure
     from analysis.style import save, style
 
