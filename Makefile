@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bi
 ARGS ?=
 PYTEST_ARGS ?= -n auto --durations=10
 
-.PHONY: run test test-all install lint clean-venv
+.PHONY: run test test-all install lint configs clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (pyenv or python3.12 on PATH); set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -37,6 +37,11 @@ test-all: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check sim analysis experiments benchmarks tests
+
+# the YAML under configs/ generated from the config dataclasses (defaults, help):
+# run after changing sim/core/config.py or a strategy's Params, then commit the YAML
+configs: $(VENV)/.installed
+	$(VENV)/bin/python -m sim.workflow.configs_yaml --write
 
 clean-venv:
 	rm -rf $(VENV)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
 from sim.core.config import ConfigError, SimConfig, build_config, to_dict
-from sim.core.strategies import available
+from sim.core.params import param
+from sim.core.strategies import available, get_strategy
+from sim.core.strategies.passive import Passive
+from sim.workflow import configs_yaml
+from sim.workflow.configs_yaml import generated_files, stale_files, strategy_params_conflicts
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -309,3 +317,146 @@ def test_memory_estimate_does_not_overstate_the_measured_peak(tmp_path):
     est = memory_estimate(build_config({"n_workers": 200000,
                                         "strategy": {"shares": {"lions": 1.0}}}))
     assert peak >= 0.9 * est, (peak, est)
+
+
+# ------------------------------------------------------------------ one source of truth
+# The model keys of config.yaml and each strategy file's params are generated from the
+# dataclasses (sim/workflow/configs_yaml.py, `make configs`).
+
+REGENERATE = "run `make configs` (python -m sim.workflow.configs_yaml --write) and commit"
+
+
+def test_checked_in_yaml_equals_the_generators_output():
+    files = generated_files(CONFIGS)
+    assert CONFIGS / "config.yaml" in files
+    assert {p.stem for p in files if p.parent.name == "strategy"} == set(available())
+    for path, expected in files.items():
+        actual = path.read_text()
+        diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
+                                            str(path), "generated", n=1))
+        assert actual == expected, f"{path} differs from the dataclasses: {REGENERATE}\n{diff}"
+
+
+def test_generation_is_deterministic_and_keeps_the_hand_written_parts():
+    first = generated_files(CONFIGS)
+    assert generated_files(CONFIGS) == first
+    text = first[CONFIGS / "config.yaml"]
+    before, generated = text.split(configs_yaml.BEGIN)
+    generated, after = generated.split(configs_yaml.END)
+    # the header and the hydra section are outside the generated part
+    assert before.startswith("# Default configuration of one run") and "defaults:" in before
+    assert "\nhydra:\n" in after and "  help:\n" in after and "hydra" not in generated
+    lions = first[CONFIGS / "strategy" / "lions.yaml"]
+    assert lions.index("name: lions") < lions.index(configs_yaml.BEGIN) < lions.index("params:")
+    # no parameters: the file is left as written
+    assert first[CONFIGS / "strategy" / "passive.yaml"] == (
+        CONFIGS / "strategy" / "passive.yaml").read_text()
+
+
+@pytest.mark.parametrize("path", STRATEGY_FILES, ids=lambda p: p.stem)
+def test_strategy_params_are_declared_once(path):
+    """A strategy file may repeat a parameter only with its Params default (and type)."""
+    assert strategy_params_conflicts(path) == []
+    data = load(path)
+    if data["name"] in available():  # a strategy's own file states every parameter
+        cls = get_strategy(data["name"])
+        assert (data.get("params") or {}).get(data["name"], {}) == to_dict(cls.Params())
+
+
+def copy_configs(tmp_path: Path) -> Path:
+    shutil.copytree(CONFIGS, tmp_path / "configs")
+    return tmp_path / "configs"
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("focus_k: 5 ", "focus_k: 3 ", "lions.yaml: params.lions.focus_k=3: Lions.Params "
+                                    "(sim/core/strategies/lions.py) declares 5"),
+    ("focus_k: 5 ", "focus_k: 5.0 ", "params.lions.focus_k=5.0: Lions.Params"),
+    ("ask: true", "ask: false", "params.lions.ask=False"),
+    ("ask: true", "ask: true\n    asks: true", "params.lions.asks: not a parameter of Lions"),
+])
+def test_a_second_declaration_with_another_value_is_caught(tmp_path, old, new, expected):
+    path = copy_configs(tmp_path) / "strategy" / "lions.yaml"
+    text = path.read_text()
+    assert strategy_params_conflicts(path) == []
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+    (conflict,) = strategy_params_conflicts(path)
+    assert expected in conflict
+    # and the checked-in copy no longer equals the generator's output
+    assert stale_files(path.parents[1]) == [path]
+
+
+def test_mixed_file_may_not_redeclare_a_strategys_parameters(tmp_path):
+    # a mixed run and a +strategy=lions run must not use different lions parameters
+    path = copy_configs(tmp_path) / "strategy" / "mixed.yaml"
+    text = path.read_text()
+    assert "params: {}" in text and strategy_params_conflicts(path) == []
+    path.write_text(text.replace("params: {}", "params:\n  lions:\n    focus_k: 3\n"
+                                               "  wolves:\n    k: 1"))
+    assert strategy_params_conflicts(path) == [
+        "mixed.yaml: params.lions.focus_k=3: Lions.Params (sim/core/strategies/lions.py) "
+        "declares 5", "mixed.yaml: params.wolves: unknown strategy"]
+    path.write_text(text.replace("params: {}", "params:\n  lions:\n    focus_k: 5"))
+    assert strategy_params_conflicts(path) == []  # the same value is no conflict
+    assert stale_files(path.parents[1]) == []  # mixed.yaml is hand-written
+
+
+def test_check_and_write_commands(tmp_path, capsys):
+    configs = copy_configs(tmp_path)
+    assert configs_yaml.main(["--dir", str(configs)]) == 0
+    cfg, lions = configs / "config.yaml", configs / "strategy" / "lions.yaml"
+    cfg.write_text(cfg.read_text().replace("n_workers: 10000", "n_workers: 500"))
+    lions.write_text(lions.read_text().replace("focus_k: 5 ", "focus_k: 3 "))
+    capsys.readouterr()
+    assert configs_yaml.main(["--check", "--dir", str(configs)]) == 1
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [f"stale: {cfg}", f"stale: {lions}"]
+    assert "make configs" in out.err
+    assert configs_yaml.main(["--write", "--dir", str(configs)]) == 0
+    assert stale_files(configs) == [] and strategy_params_conflicts(lions) == []
+    for path in (cfg, lions):
+        assert path.read_text() == (CONFIGS / path.relative_to(configs)).read_text()
+
+
+def test_a_strategy_with_new_parameters_gets_its_block_appended(tmp_path, monkeypatch):
+    @dataclass
+    class Params:
+        patience: int = param(3, "weeks before giving up", 1)
+
+    monkeypatch.setattr(Passive, "Params", Params)
+    path = copy_configs(tmp_path) / "strategy" / "passive.yaml"
+    assert stale_files(path.parents[1]) == [path]
+    text = generated_files(path.parents[1])[path]
+    assert text.startswith(path.read_text())
+    assert text.endswith("params:\n  passive:\n    patience: 3  # weeks before giving up\n"
+                         "# <<< generated (the params above)\n")
+    assert yaml.safe_load(text)["params"] == {"passive": {"patience": 3}}
+
+
+@pytest.mark.parametrize("broken", ["no_end", "two_begins", "reversed"])
+def test_broken_markers_are_one_line_errors(tmp_path, broken):
+    configs = copy_configs(tmp_path)
+    path = configs / "config.yaml"
+    text = path.read_text()
+    begin = text.index(configs_yaml.BEGIN)
+    end = text.index(configs_yaml.END)
+    text = {"no_end": text[:end] + "#" + text[end:],
+            "two_begins": text[:end] + configs_yaml.BEGIN + "\n" + text[end:],
+            "reversed": text[:begin] + "# <<< generated\n" + text[begin:end] + "# >>> generated"
+                        + text[end + len(configs_yaml.END):]}[broken]
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        generated_files(configs)
+    assert "\n" not in str(exc.value) and "configs/config.yaml" in str(exc.value)
+    assert configs_yaml.main(["--dir", str(configs)]) == 2
+
+
+@pytest.mark.parametrize("value", [None, True, False, 0, -3, 10_000, 0.0, 0.0045, -1.6, 1e-05,
+                                   2.5e20, "vacancies", "auto", "", "true", "null", "10",
+                                   "a: b", "x # y", " padded", "it's"])
+def test_yaml_scalar_loads_back_to_the_same_value_and_type(value):
+    text = configs_yaml.yaml_scalar(value)
+    for loaded in (yaml.safe_load(f"k: {text}  # help")["k"],
+                   OmegaConf.to_container(OmegaConf.create(f"k: {text}  # help"))["k"]):
+        assert loaded == value and type(loaded) is type(value), (text, loaded)

@@ -1,7 +1,9 @@
 """The strategy interface: how a worker spends the weekly networking time budget.
 
 A strategy is one module in ``sim/core/strategies/`` that defines ``STRATEGY``, a
-subclass of :class:`Strategy`, plus one file ``configs/strategy/<name>.yaml``.
+subclass of :class:`Strategy`, plus one file ``configs/strategy/<name>.yaml`` (its
+header, ``name`` and ``shares``; its ``params:`` block is generated from ``Params``
+by ``make configs``).
 Workers plan their networking every ``networking.plan_every`` weeks: the model
 calls :meth:`Strategy.plan` once per strategy with a :class:`Context` holding that
 strategy's workers and their ties, and stores the returned :class:`Plan`. Every

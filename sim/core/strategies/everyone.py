@@ -19,8 +19,8 @@ class Everyone(Strategy):
 
     @dataclass
     class Params:
-        new_tie_share: float = param(0.25, "share of the budget spent making new connections",
-                                  0.0, 1.0)
+        new_tie_share: float = param(0.25, "share of the networking time spent making new "
+                                  "connections", 0.0, 1.0)
 
     def plan(self, ctx: Context) -> Plan:
         p = Plan.nothing(ctx)
