@@ -9,6 +9,7 @@ import pytest
 from sim.core.firms import CLOSED, FILLED, OPEN
 from sim.core.model import LabourMarket
 from sim.core.ties import ACQUAINTANCE, COLLEAGUE, ONLINE
+from sim.core.workers import WORKER_STATE
 from tests.conftest import mix, small
 
 ALL4 = mix(lions=0.25, everyone=0.25, passive=0.25, broadcast=0.25)
@@ -355,3 +356,17 @@ def test_share_of_random_ties_within_the_market(market_size, expected):
     same = m.sector[t.a[: t.n][rnd]] == m.sector[t.b[: t.n][rnd]]
     sd = np.sqrt(expected * (1 - expected) / rnd.sum())  # binomial, ~36,000 ties
     assert abs(same.mean() - expected) < 4 * sd + 0.002, (same.mean(), expected, sd)
+
+
+def test_worker_state_is_declared_in_one_place():
+    """Every per-worker array the model holds is declared in sim.core.workers with its
+    dtype (a new state array must be declared there, with its meaning)."""
+    m = LabourMarket(small(n_workers=300, weeks=4, burn_in=2, strategy=mix(lions=0.5, everyone=0.5)))
+    m.run()
+    n = m.cfg.n_workers
+    held = {k for k, v in vars(m).items()
+            if not k.startswith("_") and isinstance(v, np.ndarray) and v.shape == (n,)}
+    assert held == set(WORKER_STATE)
+    for name, (dtype, _initial, meaning) in WORKER_STATE.items():
+        assert getattr(m, name).dtype == np.dtype(dtype), name
+        assert meaning

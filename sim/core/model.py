@@ -66,6 +66,7 @@ from sim.core.lean_mesa import mesa
 from sim.core.records import FORMAL, LEAD, REFERRAL, Series, Spells
 from sim.core.strategies import Context, get_strategy
 from sim.core.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
+from sim.core.workers import allocate
 from sim.results.contract import SERIES_COLUMNS, SERIES_PER_STRATEGY
 
 STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
@@ -81,8 +82,9 @@ class LabourMarket(mesa.Model):
 
     Attributes:
         week: the current week (negative during burn-in; recorded from 0).
-        employed, employer, slot, sector, ability, strategy, announces,
-        ti_unemployed, spell_row: per-worker state arrays (a worker's id is its row).
+        employed, employer, slot, sector, ability, strategy, ...: the per-worker state
+            arrays declared in :data:`sim.core.workers.WORKER_STATE` (a worker's id is
+            its row).
         firms: the :class:`~sim.core.firms.Firms`.
         ties: the :class:`~sim.core.ties.Ties`.
         spells: the :class:`~sim.core.records.Spells` buffer.
@@ -145,13 +147,12 @@ class LabourMarket(mesa.Model):
         self.firms = Firms(n_positions, m.n_sectors, m.mean_firm_size, m.firm_size_sigma, rng,
                            balanced=m.market_size is not None)
         f = self.firms
-        self.ability = rng.normal(0.0, cfg.workers.ability_sd, n)
+        allocate(self, n)  # the worker state arrays (sim/core/workers.py), filled below
+        self.ability[:] = rng.normal(0.0, cfg.workers.ability_sd, n)
         perm = rng.permutation(n)
         employed_ids = perm[:n_employed]
-        self.employer = np.full(n, -1, dtype=np.int32)
-        self.slot = np.full(n, -1, dtype=np.int64)
         # every worker's occupation is the sector of a random position
-        self.sector = f.pos_sector[rng.integers(0, f.n_positions, n)].astype(np.int32)
+        self.sector[:] = f.pos_sector[rng.integers(0, f.n_positions, n)]
         if not exogenous:
             n_employed = min(n_employed, f.n_positions)
             employed_ids = employed_ids[:n_employed]
@@ -161,16 +162,9 @@ class LabourMarket(mesa.Model):
             self.slot[employed_ids] = slots
             self.employer[employed_ids] = f.pos_firm[slots]
             self.sector[employed_ids] = f.pos_sector[slots]
-        self.employed = np.zeros(n, dtype=bool)
         self.employed[employed_ids] = True
-        self.ti_unemployed = np.full(n, NEVER, dtype=np.int32)
         self.ti_unemployed[~self.employed] = self.week - 1
-        self.spell_row = np.full(n, -1, dtype=np.int64)
-        # the strategies' standing choices (set at each plan)
-        self.announces = np.zeros(n, dtype=bool)
-        self.new_tie_share = np.zeros(n, dtype=np.float32)
-        self.spread_share = np.zeros(n, dtype=np.float32)
-        self.n_jobs = self.employed.astype(np.int32)
+        self.n_jobs[:] = self.employed
         # workers grouped by sector, to draw same-sector contacts
         self._by_sector = np.argsort(self.sector, kind="stable").astype(np.int32)
         self._sector_start = np.searchsorted(self.sector[self._by_sector],
@@ -181,10 +175,10 @@ class LabourMarket(mesa.Model):
         if cfg.strategy.assign == "exact":
             counts = np.floor(shares * n).astype(np.int64)
             counts[np.argsort(-(shares * n - counts), kind="stable")[: n - counts.sum()]] += 1
-            self.strategy = np.repeat(np.arange(len(shares)), counts).astype(np.int8)
-            self.strategy = self.strategy[srng.permutation(n)]
+            strategy = np.repeat(np.arange(len(shares)), counts)
+            self.strategy[:] = strategy[srng.permutation(n)]
         else:
-            self.strategy = np.searchsorted(np.cumsum(shares[:-1]), srng.random(n),
+            self.strategy[:] = np.searchsorted(np.cumsum(shares[:-1]), srng.random(n),
                                             side="right").astype(np.int8)
 
     def _random_partners(self, src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
