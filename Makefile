@@ -35,8 +35,11 @@ test-all: $(VENV)/.installed
 	@test "$$(id -u)" = 0 || { echo "error: make test-all needs root: it installs and starts a single-node Slurm and installs Chromium with apt (sudo make test-all)" >&2; exit 2; }
 	CI=1 bash .ci/run
 
+# ruff, and the import contract of the layers (.importlinter: the model core imports nothing
+# above it, analysis reads run folders only); run by .ci/run before the tests
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check sim analysis experiments benchmarks tests
+	$(VENV)/bin/ruff check sim analysis experiments benchmarks tests hydra_plugins
+	$(VENV)/bin/lint-imports
 
 # the YAML under configs/ generated from the config dataclasses (defaults, help):
 # run after changing sim/core/config.py or a strategy's Params, then commit the YAML
