@@ -24,8 +24,8 @@ WORKER_STATE: dict[str, tuple[type, object, str]] = {
     "employer": (np.int32, -1, "firm of the position held (-1: none)"),
     "slot": (np.int64, -1, "position held, an index of the firms' positions (-1: none)"),
     "n_jobs": (np.int32, 0, "positions held so far, the current one included"),
-    "ti_unemployed": (np.int32, NEVER, "week the current or last unemployment spell began "
-                      "(NEVER: not unemployed yet)"),
+    "ti_unemployed": (np.int32, NEVER, "week the current unemployment spell began (NEVER "
+                      "while employed)"),
     "spell_row": (np.int64, -1, "row of the open spell in the spell buffer (-1: none)"),
     "announces": (np.bool_, False, "announces the search to every contact (the strategy's "
                   "standing choice, set at each plan)"),
