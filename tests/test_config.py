@@ -397,6 +397,9 @@ def test_mixed_file_may_not_redeclare_a_strategys_parameters(tmp_path):
     assert strategy_params_conflicts(path) == [
         "mixed.yaml: params.lions.focus_k=3: Lions.Params (sim/core/strategies/lions.py) "
         "declares 5", "mixed.yaml: params.wolves: unknown strategy"]
+    path.write_text(text.replace("params: {}", "params:\n  lions: 5"))
+    assert strategy_params_conflicts(path) == [
+        "mixed.yaml: params.lions=5: must be a mapping of parameters"]
     path.write_text(text.replace("params: {}", "params:\n  lions:\n    focus_k: 5"))
     assert strategy_params_conflicts(path) == []  # the same value is no conflict
     assert stale_files(path.parents[1]) == []  # mixed.yaml is hand-written
@@ -454,7 +457,8 @@ def test_broken_markers_are_one_line_errors(tmp_path, broken):
 
 @pytest.mark.parametrize("value", [None, True, False, 0, -3, 10_000, 0.0, 0.0045, -1.6, 1e-05,
                                    2.5e20, "vacancies", "auto", "", "true", "null", "10",
-                                   "a: b", "x # y", " padded", "it's"])
+                                   "a: b", "x # y", " padded", "it's", "[x]",
+                                   [], [1, 0.5, "a, b", None]])
 def test_yaml_scalar_loads_back_to_the_same_value_and_type(value):
     text = configs_yaml.yaml_scalar(value)
     for loaded in (yaml.safe_load(f"k: {text}  # help")["k"],

@@ -75,13 +75,13 @@ NOT_IN_CONFIG_YAML = ("strategy",)
 
 
 def yaml_scalar(value: Any) -> str:
-    """One YAML scalar that loads back (PyYAML and OmegaConf) to ``value`` with its type.
+    """One YAML value that loads back (PyYAML and OmegaConf) to ``value`` with its type.
 
     Args:
-        value: None, a bool, int, float or str.
+        value: None, a bool, int, float or str, or a list of them (a flow sequence).
 
     Returns:
-        The scalar's text, e.g. ``null``, ``true``, ``10000``, ``0.0045``, ``vacancies``.
+        The text, e.g. ``null``, ``true``, ``10000``, ``0.0045``, ``vacancies``, ``[1, 2]``.
 
     Raises:
         TypeError: for any other type (a default the YAML files cannot state).
@@ -102,8 +102,11 @@ def yaml_scalar(value: Any) -> str:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}.0e{exponent}"
         return text
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_scalar(v) for v in value) + "]"
     if isinstance(value, str):
-        plain = (value and value == value.strip() and "#" not in value and ":" not in value
+        # plain only where nothing could end it early (a comment, a mapping, a flow list)
+        plain = (value and value == value.strip() and not any(c in value for c in "#:,[]{}")
                  and yaml.safe_load(value) == value)
         return value if plain else json.dumps(value)  # JSON strings are YAML double-quoted
     raise TypeError(f"{value!r}: a default of type {type(value).__name__} cannot be written "
@@ -310,10 +313,14 @@ def strategy_params_conflicts(path: Path) -> list[str]:
         if strategy not in available():
             out.append(f"{path.name}: params.{strategy}: unknown strategy")
             continue
+        if not isinstance(values, Mapping):
+            out.append(f"{path.name}: params.{strategy}={values!r}: must be a mapping of "
+                       "parameters")
+            continue
         cls = get_strategy(strategy)
         defaults = dataclasses.asdict(cls.Params())
         where = f"{cls.__qualname__}.Params ({_source(cls)})"
-        for key, value in (values or {}).items():
+        for key, value in values.items():
             key_name = f"{path.name}: params.{strategy}.{key}"
             if key not in defaults:
                 out.append(f"{key_name}: not a parameter of {where}")
