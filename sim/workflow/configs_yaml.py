@@ -42,6 +42,12 @@ cannot drift: a ``mixed`` run (which takes ``Params`` defaults) and a
 
 The output is deterministic: it depends only on the dataclasses and on the
 hand-written text of the files (no dates, paths of this machine or set order).
+
+The dataclasses are not registered as Hydra structured configs (ConfigStore):
+OmegaConf would then check types itself, before :func:`~sim.core.config.build_config`,
+and differently: it refuses ``n_workers=1e5`` (accepted here as 100000), silently
+turns ``output.ties=yes`` or ``ties.evolve=1`` into true and ``'0.1'`` into 0.1
+(errors here), and reports in several lines without the ``key=value: reason`` form.
 """
 
 from __future__ import annotations
