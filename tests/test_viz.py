@@ -1,7 +1,8 @@
-"""The exploration page (sim/viz.py).
+"""The exploration page (the sim/viz package).
 
 Fast tests check the data behind the views on small models (Kaplan-Meier input,
-hires by channel, the network sample) and the input validation; the slow test
+hires by channel, the network sample), the inputs (one per registered strategy
+and strategy parameter) and their validation; the slow test
 serves the page with ``python -m sim viz`` and drives it in headless Debian
 chromium through Playwright: it loads, the plots render, Step and Play change
 them, and bad input shows its one-line error.
@@ -10,12 +11,12 @@ them, and bad input shows its one-line error.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import re
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,11 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
 
 from sim import viz
-from sim.core.config import ConfigError
+from sim.core import strategies
 from sim.core.model import LabourMarket
+from sim.core.params import field_help
+from sim.errors import ConfigError
 from sim.results.metrics import kaplan_meier
+from sim.viz import params as page_params
 from tests.conftest import mix, small
 
 CHROMIUM = "/usr/bin/chromium"
@@ -207,20 +212,109 @@ def test_inputs_follow_the_mixed_strategy_file():
     assert cfg.ties.decay.online == pytest.approx(0.1)
     params = viz.model_params(n_workers=2000)
     assert viz.initial_values(params)["lions"] == 0.5  # mixed.yaml's default
-    # SolaraViz passes the inputs to the model by name, the model to page_config
-    init = inspect.signature(viz.ExploreMarket).parameters
-    assert set(params) == set(init)
-    assert list(init.values()) == list(inspect.signature(viz.page_config).parameters.values())
+    # SolaraViz passes every input to the model by name, the model to page_config
+    _check_model_params(viz.ExploreMarket(n_workers="200"), params)
+    assert viz.page_config(**viz.initial_values(params)) == viz.page_config()
+    with pytest.raises(ConfigError, match=r"^lion=0.3: not an input of the page; inputs: "
+                                          r"n_workers, lions, "):
+        viz.page_config(lion=0.3)
+
+
+def test_strategy_parameters_are_inputs():
+    params = viz.model_params(n_workers=2000)
+    lions = strategies.get_strategy("lions").Params()
+    helps = field_help(type(lions))
+    assert params["lions.other_sector_weight"] == {
+        "type": "SliderFloat", "label": "lions: other sector weight",
+        "value": lions.other_sector_weight, "min": 0.0, "max": 1.0, "step": 0.05}
+    assert params["lions.ask"] == {"type": "Checkbox", "label": f"lions: {helps['ask']}",
+                                   "value": lions.ask}
+    # no upper bound: a text box, not a slider
+    assert params["lions.focus_k"] == {"type": "InputText", "label": f"lions: {helps['focus_k']}",
+                                       "value": str(lions.focus_k)}
+    cfg = viz.page_config(**{"lions.focus_k": "3", "lions.ask": False})
+    assert cfg.strategy.params["lions"] == {"focus_k": 3, "ask": False,
+                                            "other_sector_weight": lions.other_sector_weight}
+    m = viz.ExploreMarket(n_workers="300", **{"lions.focus_k": "3"})
+    assert m.strategies[m.strategy_names.index("lions")].params.focus_k == 3
+    for inputs, message in (({"lions.focus_k": "many"}, "strategy.params.lions.focus_k='many': "
+                             "must be an integer"),
+                            ({"lions.focus_k": "0"}, "strategy.params.lions.focus_k=0: must be >= 1"),
+                            ({"tie_decay": "x"}, "tie_decay='x': must be a number >= 0")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            viz.page_config(**inputs)
+        assert viz.ExploreMarket(**inputs).config_error.startswith(f"error: {message}")
+
+
+def test_one_control_per_registered_strategy():
+    params = viz.model_params(n_workers=2000)
+    rest = page_params.rest_strategy()
+    assert rest == "everyone"  # null in mixed.yaml: takes the rest, no slider
+    shares = [k for k, v in params.items() if v["label"].startswith("share ")]
+    assert sorted([*shares, rest]) == sorted(strategies.available())
+    assert f"({rest}: the rest)" in params[shares[0]]["label"]
+
+
+NEW_STRATEGY = """
+    from dataclasses import dataclass
+
+    from sim.core.params import param
+    from sim.core.strategies.base import Plan, Strategy
+
+
+    class Cautious(Strategy):
+        name = "cautious"
+        uses_ties = False
+
+        @dataclass
+        class Params:
+            patience: int = param(3, "weeks before asking anyone", 0, 10)
+            keen: bool = param(False, "tell everyone at once")
+
+        def plan(self, ctx):
+            return Plan.nothing(ctx)
+
+
+    STRATEGY = Cautious
+"""
+
+
+@pytest.fixture
+def new_strategy(tmp_path, monkeypatch):
+    """A strategy module ``cautious`` in a folder added to the strategies package."""
+    (tmp_path / "cautious.py").write_text(textwrap.dedent(NEW_STRATEGY))
+    monkeypatch.setattr(strategies, "__path__", [*strategies.__path__, str(tmp_path)])
+    strategies.available.cache_clear()
+    yield "cautious"
+    strategies.available.cache_clear()
+    sys.modules.pop("sim.core.strategies.cautious", None)
+
+
+def test_a_new_strategy_module_shows_in_the_page(new_strategy):
+    assert new_strategy in strategies.available()
+    params = viz.model_params(n_workers=2000)
+    assert params["cautious"] == {"type": "SliderFloat", "label": "share cautious", "value": 0.0,
+                                  "min": 0.0, "max": 1.0, "step": 0.05}
+    assert params["cautious.patience"] == {"type": "SliderInt", "label": "cautious: patience",
+                                           "value": 3, "min": 0, "max": 10, "step": 1}
+    assert params["cautious.keen"] == {"type": "Checkbox", "label": "cautious: tell everyone at "
+                                       "once", "value": False}
+    m = viz.ExploreMarket(n_workers="400", cautious=0.3, **{"cautious.patience": 7})
+    assert m.config_error is None
+    assert m.cfg.strategy.shares["cautious"] == 0.3
+    assert m.cfg.strategy.params["cautious"] == {"patience": 7, "keen": False}
+    for _ in range(3):
+        m.step()
+    assert "cautious" in viz.km_by_strategy(m) and "cautious" in viz.status_text(m)
 
 
 def test_reset_builds_the_model_as_solaraviz_does():
-    from mesa.visualization.solara_viz import _build_model_init_kwargs
-
     params = viz.initial_values(viz.model_params(n_workers=300)) | {"seed": "5"}
     m = viz.ExploreMarket(**params)
     # what SolaraViz's Reset button calls
     kwargs = _build_model_init_kwargs(m, params, add_scenario_when_empty=True,
                                       require_model_accepts_scenario=True)
+    assert "scenario" in kwargs
     new = type(m)(**kwargs)
     assert (new.config_error, new.cfg.seed, new.cfg.n_workers) == (None, 5, 300)
 
@@ -232,7 +326,7 @@ def test_web_assets_are_those_the_installed_solara_asks_for():
     text = "".join(p.read_text(errors="ignore") for p in [*(root / "server").rglob("*.py"),
                                                           *(root / "server").rglob("*.j2")])
     for spec in viz.web_assets():
-        assert spec in text, f"{spec}: solara no longer asks for it; update sim/viz.py web_assets"
+        assert spec in text, f"{spec}: solara no longer asks for it; update sim/viz/assets.py"
 
 
 def test_ensure_assets_needs_npm_only_for_missing_ones(tmp_path, monkeypatch):
@@ -250,14 +344,27 @@ def test_help_and_bad_options(capsys):
         viz.main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--n-workers", "127.0.0.1"):
-        assert option in out
-    for argv, message in ((["--port", "0"], "--port 0: must be in 1..65535"),
-                          (["--n-workers", "1"], "--n-workers 1: must be in 2..20000")):
-        with pytest.raises(SystemExit) as e:
-            viz.main(argv)
-        assert e.value.code == 2
-        assert capsys.readouterr().err.strip() == f"error: {message}"
+    for option in ("--host", "--port", "--n-workers", "127.0.0.1", "everyone takes the rest"):
+        assert option in " ".join(out.split()), option
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        for argv, message in ((["--port", "0"], "--port 0: must be in 1..65535"),
+                              (["--n-workers", "1"], "--n-workers 1: must be in 2..20000"),
+                              (["--port", str(port)], f"--port {port}: cannot listen on "
+                               f"127.0.0.1:{port} (in use, or not an address of this machine)")):
+            with pytest.raises(ConfigError) as e:
+                viz.main(argv)
+            assert str(e.value) == message
+    assert capsys.readouterr() == ("", "")  # nothing printed, nothing served
+
+
+def test_bad_option_on_the_command_line():
+    """``python -m sim viz`` turns the error into one line and exit code 2."""
+    res = subprocess.run([sys.executable, "-m", "sim", "viz", "--port", "0"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert (res.returncode, res.stdout, res.stderr) == (
+        2, "", "error: --port 0: must be in 1..65535\n")
 
 
 # --------------------------------------------------------------------------- browser
@@ -425,7 +532,7 @@ def test_page_in_a_real_browser(tmp_path):
         assert changed > 0.005, f"only {changed:.2%} of the plot area changed after stepping"
 
         # bad input: the one-line config error, and no plots; good input brings them back
-        box = page.get_by_label("seed")
+        box = page.get_by_label("seed", exact=True)
         box.fill("-1")
         box.press("Enter")
         page.get_by_role("button", name="Reset").click()
