@@ -13,6 +13,7 @@ import copy
 import difflib
 import re
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,10 @@ from sim.core.config import build_config, check_memory
 from sim.core.strategies import available
 from sim.errors import ConfigError
 
-# the configs live beside the package in the source tree (installed editable)
-CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "configs"
+# configs/ ships inside the package as sim.configs (setup.py): the checkout's configs/ when
+# installed editable, the wheel's copy otherwise. Either way a real folder, as Hydra needs:
+# pip unpacks wheels, and numba's on-disk cache rules out importing the package from a zip.
+CONFIG_DIR = Path(str(resources.files("sim.configs")))
 
 
 def _flat_keys(d, prefix=""):
