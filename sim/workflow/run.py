@@ -2,24 +2,15 @@
 
 A run folder is complete or absent, and a complete one can be checked:
 
-- every output is written under a temporary name, flushed and ``fsync``-ed,
-  renamed into place, and the folder ``fsync``-ed; ``summary.json`` is written
-  last the same way, so after a crash of the node its presence still means the
-  outputs it lists are on disk. It lists every output with its size and SHA-256
-  (``files``): :func:`verify_run` tells a complete run from a corrupt one.
-- while a run is computed its folder holds a *lease* (``lease.<n>.json``: host,
-  pid, Slurm job and array ids, start time; its modification time is a heartbeat
-  refreshed by a thread). A second process that wants the same run (an
-  overlapping resume, a second sweep on the same folder) finds the lease and
-  leaves the run alone; a lease whose heartbeat is older than
-  ``SIM_LEASE_TIMEOUT`` seconds (default 600), or whose process is gone on this
-  host, is stale and is taken over. Who holds a run is decided by an exclusive
-  create (``O_CREAT | O_EXCL``) of the next lease number, so two processes never
-  compute one run at once.
+- every output is written durably and ``summary.json`` last, listing each output's
+  size and SHA-256 (:mod:`sim.results.files`);
+- while a run is computed its folder holds a *lease* naming the process, refreshed
+  by a heartbeat, so two processes never compute one run at once and a dead
+  process's run is taken over (:mod:`sim.results.leases`).
 
 Contents (the contract sweeps, analysis and users rely on; see README "Outputs"):
 ``spells.parquet``, ``timeseries.parquet``, ``summary.json`` and, with
-``output.ties=true``, ``ties.parquet``. The Parquet files depend only on the
+``output.ties=true``, ``ties.parquet`` (names in :mod:`sim.results.contract`). The Parquet files depend only on the
 config and seed; time, host and process go to ``summary.json`` and the lease.
 
 Test hooks (environment variables read by :func:`run_simulation`, for the tests
