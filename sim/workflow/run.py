@@ -10,8 +10,9 @@ A run folder is complete or absent, and a complete one can be checked:
 
 Contents (the contract sweeps, analysis and users rely on; see README "Outputs"):
 ``spells.parquet``, ``timeseries.parquet``, ``summary.json`` and, with
-``output.ties=true``, ``ties.parquet`` (names in :mod:`sim.results.contract`). The Parquet files depend only on the
-config and seed; time, host and process go to ``summary.json`` and the lease.
+``output.ties=true``, ``ties.parquet`` (names in :mod:`sim.results.contract`). The
+Parquet files depend only on the config and seed; time, host and process go to
+``summary.json`` and the lease.
 
 Test hooks (environment variables read by :func:`run_simulation`, for the tests
 of crashes and races; not for normal use):
