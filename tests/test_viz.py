@@ -288,6 +288,8 @@ def new_strategy(tmp_path, monkeypatch):
     yield "cautious"
     strategies.available.cache_clear()
     sys.modules.pop("sim.core.strategies.cautious", None)
+    if hasattr(strategies, "cautious"):  # set on the package by the import
+        delattr(strategies, "cautious")
 
 
 def test_a_new_strategy_module_shows_in_the_page(new_strategy):

@@ -205,7 +205,8 @@ def page_config(**inputs: Any) -> SimConfig:
     strategy["shares"] = {name: None if share is None else values[name]
                           for name, share in shares.items()}
     text_boxes = {k for k, v in params.items() if v["type"] == "InputText"}
-    strategy["params"] = {}
+    # mixed.yaml's own parameters stay (those without a control too), the inputs' on top
+    strategy["params"] = {k: dict(v) for k, v in (strategy.get("params") or {}).items()}
     for key, value in values.items():
         name, dot, field = key.partition(".")
         if dot:
