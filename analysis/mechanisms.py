@@ -17,6 +17,7 @@ none with one run); the latter is the one to compare scenarios with.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import pandas as pd
 
 from analysis.data import Data
 from analysis.stats import clopper_pearson, interval_note, poisson_interval, range_interval
+from sim.results.contract import SUMMARY
 
 log = logging.getLogger(__name__)
 
@@ -99,34 +101,25 @@ def hires_by_channel(data: Data, by: str | Sequence[str] | None = None,
 def work_strength(data: Data) -> pd.Series:
     """``ties.work_strength`` of each spell's run (aligned with ``data.spells``).
 
-    Taken from the spells when swept, else from each run's ``summary.json``
-    (its config), else the configuration's default (a collected dataset without
-    its run folders: logged).
+    Taken from the spells when swept, else from each run's ``summary.json`` (its
+    config). NaN for the runs where it is unknown (a collected dataset without its
+    run folders): no default is assumed, since the runs may not have used it.
     """
-    from sim.core.config import TiesConfig
-
     spells = data.spells
     if WORK_STRENGTH in spells.columns:
         return pd.to_numeric(spells[WORK_STRENGTH], errors="coerce").astype(float)
-    default = TiesConfig().work_strength
-    per_run, missing = {}, 0
+    per_run = {}
     for run_id in spells["run_id"].unique():
         value = _config_value(data.run_folders.get(run_id), ("ties", "work_strength"))
-        missing += value is None
-        per_run[run_id] = default if value is None else float(value)
-    if missing:
-        log.info("ties.work_strength unknown for %d run(s) (no summary.json): default %g",
-                 missing, default)
+        per_run[run_id] = np.nan if value is None else float(value)
     return spells["run_id"].map(per_run).astype(float)
 
 
 def _config_value(folder, keys: Sequence[str]):
     """A value of a run's config from its ``summary.json`` (None if unavailable)."""
-    import json
-
-    if folder is None or not (folder / "summary.json").is_file():
+    if folder is None or not (folder / SUMMARY).is_file():
         return None
-    value = json.loads((folder / "summary.json").read_text()).get("config", {})
+    value = json.loads((folder / SUMMARY).read_text()).get("config", {})
     for k in keys:
         if not isinstance(value, dict) or k not in value:
             return None
@@ -150,7 +143,11 @@ def contact_ties(data: Data, by: str | Sequence[str] | None = None,
       ``ties.work_strength`` (the strength working together keeps: people the seeker
       no longer sees every working day, most former colleagues included).
       ``T`` is printed when it is one value, else the label reads
-      ``strength<ties.work_strength``.
+      ``strength<ties.work_strength``. The contact hires of runs whose
+      ``ties.work_strength`` is unknown (a collected dataset without its run
+      folders) are left out of this definition, with a logged warning (and the
+      definition is left out when no run's is known): pass ``strength_threshold``
+      to classify them against a value you know.
 
     Args:
         data: loaded outputs.
@@ -162,8 +159,8 @@ def contact_ties(data: Data, by: str | Sequence[str] | None = None,
 
     Returns:
         One row per group and definition: ``definition``, ``meaning`` (the
-        definition in words), ``n`` contact hires, ``k`` through weak ties,
-        ``share`` (weak share) with pooled and across-run intervals.
+        definition in words), ``n`` contact hires (classified by it), ``k`` through
+        weak ties, ``share`` (weak share) with pooled and across-run intervals.
     """
     by = _by(data, by)
     hires = _hires(data)
@@ -171,19 +168,30 @@ def contact_ties(data: Data, by: str | Sequence[str] | None = None,
     if contact.empty:
         log.info("no contact hire in the data")
         return pd.DataFrame()
+    kind = _shares(contact, by, contact["tie_kind"].isin(weak_kinds), level)
+    kind.insert(len(by), "definition", "kind")
+    kind.insert(len(by) + 1, "meaning", f"tie kind {' or '.join(weak_kinds)}")
     if strength_threshold is None:
         threshold = work_strength(data).loc[contact.index]
+        unknown = threshold.isna()
+        n_unknown = contact.loc[unknown, "run_id"].nunique()
+        if n_unknown:
+            log.warning("%s unknown for %d run(s) (run folders not found): their %d contact "
+                        "hires are left out of the weak ties by strength (pass "
+                        "strength_threshold to classify them)", WORK_STRENGTH, n_unknown,
+                        int(unknown.sum()))
+            if unknown.all():
+                return kind
+            contact, threshold = contact[~unknown], threshold[~unknown]
         values = threshold.unique()
         label = f"{values[0]:g}" if len(values) == 1 else WORK_STRENGTH
         meaning = f"tie strength at the hire below {WORK_STRENGTH}" + (
-            f" ({values[0]:g})" if len(values) == 1 else " (of each run)")
+            f" ({values[0]:g})" if len(values) == 1 else " (of each run)") + (
+            f"; {n_unknown} run(s) with it unknown left out" if n_unknown else "")
     else:
         threshold = pd.Series(float(strength_threshold), index=contact.index)
         label = f"{strength_threshold:g}"
         meaning = f"tie strength at the hire below {strength_threshold:g}"
-    kind = _shares(contact, by, contact["tie_kind"].isin(weak_kinds), level)
-    kind.insert(len(by), "definition", "kind")
-    kind.insert(len(by) + 1, "meaning", f"tie kind {' or '.join(weak_kinds)}")
     weak = contact["tie_strength"].astype(float) < threshold
     strength = _shares(contact, by, weak, level)
     strength.insert(len(by), "definition", f"strength<{label}")

@@ -417,7 +417,7 @@ def test_pooled_rmst_interval_covers_the_truth_at_the_nominal_rate():
 def _hand_data(tmp_path, work_strengths: dict | None, swept: bool = False):
     """Two runs of hand-made spells (contact hires with known kinds and strengths);
     ``work_strengths``: run id -> ``ties.work_strength`` written to the run's
-    summary.json (None: no run folders)."""
+    summary.json (a run left out, or None: no run folder)."""
     from analysis.data import Data, _normalise
 
     rows = [  # run, channel, tie kind, tie strength at the hire, censored
@@ -482,13 +482,22 @@ def test_contact_ties_by_kind_and_by_the_runs_work_strength(tmp_path):
     assert fixed.set_index("definition").loc["strength<0.46", "k"] == 3
 
 
-def test_contact_ties_without_run_folders_uses_the_default_work_strength(tmp_path):
-    from sim.core.config import TiesConfig
-
-    ct = mechanisms.contact_ties(_hand_data(tmp_path, None), by="strategy")
-    w = TiesConfig().work_strength
-    assert w == 0.5  # the hand count below assumes the default
-    assert ct.set_index("definition").loc[f"strength<{w:g}", "k"] == 3  # 0.30, 0.45, 0.10
+def test_contact_ties_without_the_work_strength_assume_no_default(tmp_path, caplog):
+    # no run folders: ties.work_strength unknown, so no weak-by-strength share is made up
+    with caplog.at_level("WARNING", logger="analysis.mechanisms"):
+        ct = mechanisms.contact_ties(_hand_data(tmp_path / "a", None), by="strategy")
+    assert list(ct["definition"]) == ["kind"] and ct["k"].iloc[0] == 2
+    assert "ties.work_strength unknown for 2 run(s)" in caplog.text
+    # a value the caller knows classifies them: 0.30, 0.45 in r0 and 0.10 in r1
+    given = mechanisms.contact_ties(_hand_data(tmp_path / "b", None), by="strategy",
+                                    strength_threshold=0.5).set_index("definition")
+    assert given.loc["strength<0.5", "k"] == 3
+    # known for r0 only: r1's 3 contact hires left out of the strength share, said so
+    part = mechanisms.contact_ties(_hand_data(tmp_path / "c", {"r0": 0.5}),
+                                   by="strategy").set_index("definition")
+    assert (part.loc["kind", "n"], part.loc["strength<0.5", "n"]) == (7, 4)
+    assert part.loc["strength<0.5", "k"] == 2  # 0.30, 0.45
+    assert "1 run(s) with it unknown left out" in part.loc["strength<0.5", "meaning"]
 
 
 def test_channels_table_shows_weak_ties_by_kind_and_by_strength(tmp_path):
