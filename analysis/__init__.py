@@ -1,5 +1,9 @@
 """Analysis of simulation outputs: time to re-employment by networking strategy.
 
+It reads run folders only (the output contract, :mod:`sim.results`), never the model
+or its configuration code; what cannot be read there (the configuration's defaults,
+an experiment's title and captions) the caller passes in.
+
 Modules, one job each:
 
 - :mod:`analysis.data`: :func:`~analysis.data.load` a sweep, a collected dataset or
@@ -11,8 +15,9 @@ Modules, one job each:
   4 weeks (within-run and across runs), per-run KM and hazard curves with run-level
   bands, paired strategy differences, log-rank tests stratified by seed, Cox models
   combined across seeds, proportional-hazards test and piecewise hazard ratios;
-- :mod:`analysis.tables` and :mod:`analysis.report`: the report's tables (each
-  stating its estimand) and ``python -m sim report``;
+- :mod:`analysis.tables`: the report's tables, each stating its estimand;
+- :mod:`analysis.report`: the report (content, rendering, safe publishing) behind
+  ``python -m sim report``;
 - :mod:`analysis.mechanisms`: hiring channels, weak vs strong ties, help per tie,
   unemployment correlation along ties;
 - :mod:`analysis.style`: the paper style (sizes, Okabe-Ito palette, PDF + PNG);

@@ -47,8 +47,16 @@ class Experiment:
         """A paragraph for the report: the question and where the design is described."""
         return f"{self.key.upper()}: {self.question} Design and reading: experiments/{self.doc}."
 
+    def report_texts(self) -> dict[str, object]:
+        """What the report of this experiment's sweep adds: keyword arguments of
+        :func:`analysis.report.write_report` (``title``, ``intro``, ``captions`` of its
+        own figures, and those figures shown ``first``)."""
+        return {"title": self.title, "intro": self.intro(), "captions": self.captions,
+                "first": tuple(self.captions)}
+
     def make_figures(self, data, out: Path, size: str = "one") -> list[Path]:
         """The experiment's own figures (may raise :class:`analysis.figures.Skip`)."""
+        # here, not at the top: matplotlib is needed only to draw; the registry is read without it
         from experiments import figures
 
         fn: Callable = getattr(figures, self.figures)
@@ -125,3 +133,17 @@ def for_sweep(config: str | None) -> Experiment | None:
     if not config:
         return None
     return next((e for e in EXPERIMENTS.values() if e.config == config), None)
+
+
+def report_texts(config: str | None) -> dict[str, object]:
+    """The report's texts for a sweep run with ``+experiment=<config>``
+    (:meth:`Experiment.report_texts`; empty if ``config`` is None or not an experiment's).
+
+    Args:
+        config: the sweep file's name, as in ``multirun.yaml`` (or None).
+
+    Returns:
+        Keyword arguments of :func:`analysis.report.write_report`.
+    """
+    exp = for_sweep(config)
+    return exp.report_texts() if exp else {}

@@ -10,7 +10,9 @@
 4. the report (:mod:`analysis.report`) in ``<sweep>/report``.
 
 If some runs fail the analysis still covers the complete ones, and the command
-exits 1 after saying so; it exits 2 on a usage error.
+exits 1 after saying so; it exits 2 on a usage error. Errors are raised as
+:class:`ExperimentError` (a :class:`~sim.errors.SimError` carrying its exit code);
+``python -m sim`` prints them as one line.
 """
 
 from __future__ import annotations
@@ -23,14 +25,28 @@ import sys
 import time
 from pathlib import Path
 
+from analysis import load
+from analysis.figures import Skip, make_figures
+from analysis.report import write_report
 from experiments import EXPERIMENTS, SMOKE, Experiment, get
+from sim.core.config import build_config, to_dict
+from sim.errors import SimError
+from sim.results.folders import default_sweep_dir
 
 LAUNCHERS = {"basic": None, "local": "hydra/launcher=local", "slurm": "hydra/launcher=slurm"}
 
 
-def _fail(message: str, code: int = 2) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(code)
+class ExperimentError(SimError):
+    """The experiment command cannot go on; the message is one line.
+
+    Args:
+        message: what went wrong, naming the argument or folder.
+        exit_code: the command's exit code (2: usage; else the sweep's own code).
+    """
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def sweep_args(exp: Experiment, smoke: bool, launcher: str, extra: list[str]) -> list[str]:
@@ -45,8 +61,6 @@ def sweep_args(exp: Experiment, smoke: bool, launcher: str, extra: list[str]) ->
 
 def sweep_folder(args: list[str]) -> Path:
     """The sweep folder ``python -m sim run`` will use for ``args``."""
-    from sim.cli import default_sweep_dir
-
     given = next((a.split("=", 1)[1] for a in args if a.startswith("hydra.sweep.dir=")), None)
     return Path(given) if given else default_sweep_dir(args)
 
@@ -64,11 +78,10 @@ def analyse(exp: Experiment, sweep: Path, fmt: str = "html", size: str = "one",
 
     Returns:
         The report file.
-    """
-    from analysis import load
-    from analysis.figures import Skip, make_figures
-    from analysis.report import write_report
 
+    Raises:
+        ReportError: a report file to replace was edited by hand (nothing replaced).
+    """
     data = load(sweep, recollect=True)
     fig_dir = sweep / "figures"
     skipped: dict[str, str] = {}
@@ -80,9 +93,9 @@ def analyse(exp: Experiment, sweep: Path, fmt: str = "html", size: str = "one",
     print(f"{len(paths)} figure files in {fig_dir}", flush=True)
     for name, why in skipped.items():
         print(f"  skipped {name}: {why}")
-    return write_report(data, sweep / "report", fmt, title=exp.title, figures=fig_dir, size=size,
-                        skipped=skipped, intro=exp.intro(), captions=exp.captions,
-                        first=tuple(exp.captions), command=command)
+    return write_report(data, sweep / "report", fmt, figures=fig_dir, size=size,
+                        skipped=skipped, command=command, defaults=to_dict(build_config({})),
+                        **exp.report_texts())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,16 +124,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m sim experiment``."""
+    """Entry point of ``python -m sim experiment``.
+
+    Args:
+        argv: the command's arguments (default: ``sys.argv[1:]``).
+
+    Raises:
+        ExperimentError: a bad argument, a sweep that did not start or cannot be
+            analysed (exit 2 or the sweep's code), or an incomplete sweep (exit 1,
+            after the report of its complete runs).
+        ReportError: a report file to replace was edited by hand.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extra = _parser().parse_known_args(argv)
     bad = [a for a in extra if a.startswith("-") or "=" not in a]
     if bad:
-        _fail(f"{bad[0]}: not an option of `experiment` nor a KEY=VALUE override")
+        raise ExperimentError(f"{bad[0]}: not an option of `experiment` nor a KEY=VALUE override")
     try:
         exp = get(args.experiment)
     except KeyError as e:
-        _fail(e.args[0])
+        raise ExperimentError(e.args[0]) from None
     launcher = args.launcher or ("basic" if args.smoke else "local")
     run_args = sweep_args(exp, args.smoke, launcher, extra)
     sweep = sweep_folder(run_args)
@@ -132,20 +155,16 @@ def main(argv: list[str] | None = None) -> None:
         code = subprocess.run([sys.executable, "-m", "sim", "run", *run_args]).returncode
     t_sweep = time.perf_counter() - t0
     if not sweep.is_dir():
-        _fail(f"{sweep}: the sweep did not start (exit {code}); see the messages above", code or 2)
+        raise ExperimentError(f"{sweep}: the sweep did not start (exit {code}); see the "
+                              "messages above", code or 2)
     logging.getLogger("analysis").setLevel(logging.ERROR)  # the report states what matters
-    from analysis.report import ReportError
-
     try:
         report = analyse(exp, sweep, args.format, args.size, command)
     except (FileNotFoundError, ValueError) as e:
-        _fail(f"{sweep}: {e}", code or 2)
-    except ReportError as e:
-        _fail(str(e))
+        raise ExperimentError(f"{sweep}: {e}", code or 2) from None
     t_all = time.perf_counter() - t0
     print(f"report: {report}")
     print(f"time: sweep {t_sweep:.0f} s, collect + figures + report {t_all - t_sweep:.0f} s")
     if code:
-        print(f"the sweep is not complete (exit {code}): run the same command again to resume; "
-              f"python -m sim status {sweep}")
-    sys.exit(1 if code else 0)
+        raise ExperimentError(f"the sweep is not complete (exit {code}): run the same command "
+                              f"again to resume; python -m sim status {sweep}", 1)

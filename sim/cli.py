@@ -32,7 +32,6 @@ COMMANDS = {
 }
 # commands implemented in their own module as ``main(argv)`` (imported only when used)
 MODULES = {
-    "report": "analysis.report",
     "experiment": "experiments.launch",
     "viz": "sim.viz",
     "validate": "sim.studies.validate",
@@ -84,6 +83,7 @@ def _hydra_run(argv: list[str]) -> None:
     # Hydra and the model here, not at the top: status, collect, report ... do not need them
     import hydra
 
+    from sim.results.folders import default_sweep_dir
     from sim.results.leases import lease_timeout
     from sim.workflow.compose import CONFIG_DIR, _skip_hydras_second_check, check_sweep
     from sim.workflow.task import run_task
@@ -189,16 +189,15 @@ def import_model():
     return LabourMarket
 
 
-def default_sweep_dir(argv: list[str]) -> Path:
-    """A sweep folder that depends only on the sweep's overrides, so that the same
-    command resumes the same sweep: ``outputs/sweeps/<experiment or sweep>-<hash>``."""
-    import hashlib
+def _report_command(argv: list[str]) -> None:
+    """``report``: :func:`analysis.report.main` given what analysis, which reads run
+    folders only, cannot know: the configuration's defaults and the named experiments'
+    titles, questions and figure captions."""
+    from analysis.report import main as report_main  # (only `report` needs these)
+    from experiments import report_texts
+    from sim.core.config import build_config, to_dict
 
-    keep = sorted(a for a in argv if not a.startswith("-") and not a.startswith("hydra"))
-    digest = hashlib.sha1("\n".join(keep).encode()).hexdigest()[:8]
-    exp = next((a.split("=", 1)[1] for a in argv if a.lstrip("+").startswith("experiment=")),
-               "sweep")
-    return Path("outputs") / "sweeps" / f"{exp}-{digest}"
+    report_main(argv, defaults=to_dict(build_config({})), describe=report_texts)
 
 
 def _plot_command(argv: list[str]) -> None:
@@ -290,6 +289,8 @@ def _dispatch(argv: list[str] | None = None) -> None:
         _sweep_command(command, rest)
     elif command == "plot":
         _plot_command(rest)
+    elif command == "report":
+        _report_command(rest)
     elif command in MODULES:
         importlib.import_module(MODULES[command]).main(rest)
     else:

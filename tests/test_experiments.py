@@ -6,6 +6,7 @@ mechanisms (marked slow: each experiment takes 10-30 s)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,27 @@ def test_smoke_experiment(key, workdir):
     for stem in SPECIFIC[key]:
         assert f'alt="{stem}"' in report
     assert (sweep / "report" / "tables" / "headline.tex").is_file()
+
+
+@pytest.mark.slow
+def test_report_command_adds_the_experiments_texts(workdir, tmp_path):
+    """`python -m sim report` on an experiment's sweep: its title, question and own
+    figures' captions come from experiments/ (analysis does not import it)."""
+    exp = get("e1")
+    sweep = workdir / sweep_folder(sweep_args(exp, True, "basic", []))
+    if not (sweep / "collected").is_dir():
+        run_smoke("e1", workdir)
+    res = subprocess.run([sys.executable, "-m", "sim", "report", sweep, "--format", "md",
+                          "--out", tmp_path / "rep"], cwd=workdir, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert md.startswith(f"# {exp.title}\n") and exp.intro() in md
+    for stem, text in exp.captions.items():
+        assert f"*{stem}*: {text}" in md
+    # its own figure first
+    figures = re.findall(r"^!\[([^\]]+)\]", md, flags=re.M)
+    assert figures[0] == next(iter(exp.captions))
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ import pytest
 
 from analysis import load
 from analysis.report import ReportError, publish, write_report
+from sim.errors import SimError
 
 SWEEP = ["+strategy=everyone,lions", "seed=0,1", "n_workers=300", "weeks=26", "burn_in=10",
          "output.progress=off", "market.vacancy_rate=0.03"]
@@ -99,6 +100,9 @@ def test_report_states_parameters_and_provenance(html_report, sweep):
                  "runs started (UTC)", "report command", "python -m sim run -m"):
         assert item in text, item
     assert "The sweep is complete (4 runs)." in text
+    # the command passes the configuration's defaults: changes from them are marked
+    assert "Fixed settings that differ from the defaults of configs/config.yaml" in text
+    assert "The whole fixed configuration" in text
 
 
 @pytest.mark.slow
@@ -118,6 +122,9 @@ def test_rerun_replaces_own_files_but_never_edited_ones(sweep, tmp_path):
     out = tmp_path / "rep"
     write_report(data, out)
     first = (out / "report.html").read_text()
+    # no defaults given (analysis does not read the model's configuration): nothing marked
+    assert "the defaults were not given to the report" in first
+    assert "differ from the defaults" not in first
     write_report(data, out)  # the report's own, unedited files: replaced without fuss
     assert (out / "report.html").is_file()
     (out / "tables" / "cox.tex").write_text("% my edits\n")
@@ -131,6 +138,13 @@ def test_rerun_replaces_own_files_but_never_edited_ones(sweep, tmp_path):
     assert "--force" in res.stderr
     write_report(data, out, force=True)
     assert (out / "tables" / "cox.tex").read_text().startswith(r"\begin{table}")
+
+
+def test_report_errors_are_one_line_sim_errors(tmp_path):
+    with pytest.raises(ReportError, match=r"^fmt=pdf: not a report format") as err:
+        write_report(None, tmp_path / "out", "pdf")
+    assert isinstance(err.value, SimError) and err.value.exit_code == 2
+    assert not (tmp_path / "out").exists()
 
 
 def test_publish_refuses_a_file_it_did_not_write(tmp_path):

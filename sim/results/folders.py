@@ -19,6 +19,7 @@ folder back:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -416,3 +417,20 @@ def collect(sweep_dir: str | Path, out_dir: str | Path | None = None,
     by_status = runs_df["status"].value_counts().to_dict() if len(runs_df) else {}
     return {"runs": len(runs_df), "by_status": by_status, "spells": n_spells,
             "problems": problems, "out_dir": str(out_dir), "files": files}
+
+
+def default_sweep_dir(argv: list[str]) -> Path:
+    """A sweep folder that depends only on the sweep's overrides, so that the same
+    command resumes the same sweep: ``outputs/sweeps/<experiment or sweep>-<hash>``.
+
+    Args:
+        argv: the arguments of ``python -m sim run`` (flags and ``hydra.*`` ignored).
+
+    Returns:
+        The folder, relative to the working directory.
+    """
+    keep = sorted(a for a in argv if not a.startswith("-") and not a.startswith("hydra"))
+    digest = hashlib.sha1("\n".join(keep).encode()).hexdigest()[:8]
+    exp = next((a.split("=", 1)[1] for a in argv if a.lstrip("+").startswith("experiment=")),
+               "sweep")
+    return Path("outputs") / "sweeps" / f"{exp}-{digest}"
