@@ -31,7 +31,11 @@ Describe = Callable[[str | None], Mapping[str, object]]
 
 
 def parser() -> argparse.ArgumentParser:
-    """The options of ``python -m sim report``."""
+    """The options of ``python -m sim report``.
+
+    Returns:
+        The argument parser.
+    """
     p = argparse.ArgumentParser(
         prog="python -m sim report",
         description="A self-contained report (figures, tables also as CSV and LaTeX, the "

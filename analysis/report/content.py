@@ -103,7 +103,15 @@ def ensure_figures(data: Data, fig_dir: Path, size: str = "one", horizon: float 
 def caption(name: str, extra: dict[str, str] | None = None) -> str:
     """The caption of a figure file stem: ``extra`` captions first, then
     :data:`analysis.figures.CAPTIONS` (the figures module knows its bands), then
-    :data:`CAPTIONS`."""
+    :data:`CAPTIONS`.
+
+    Args:
+        name: the figure's file stem (``km``, ``rmst_vs_market-vacancy_rate``, ...).
+        extra: captions by stem or stem prefix (ending ``_``) that come first.
+
+    Returns:
+        The caption (the stem in words if no table has it).
+    """
     for table in (extra or {}, figures.CAPTIONS, CAPTIONS):
         if name in table:
             return table[name]

@@ -30,7 +30,15 @@ REPORT_PACKAGES = ("lifelines", "matplotlib", "scipy", "pandas", "numpy")
 
 
 def flatten(d: dict, prefix: str = "") -> dict[str, object]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``.
+
+    Args:
+        d: a nested mapping.
+        prefix: put before every key.
+
+    Returns:
+        The flat mapping (an empty nested mapping stays a value).
+    """
     out: dict[str, object] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
@@ -42,8 +50,14 @@ def flatten(d: dict, prefix: str = "") -> dict[str, object]:
 
 
 def run_summaries(data: Data) -> list[dict]:
-    """The runs' ``summary.json`` contents, each with its ``run_id`` (unreadable ones
-    logged and left out)."""
+    """The runs' ``summary.json`` contents.
+
+    Args:
+        data: loaded outputs.
+
+    Returns:
+        One dict per run folder, with its ``run_id`` (unreadable ones logged and left out).
+    """
     out = []
     for run_id, folder in data.run_folders.items():
         try:
@@ -54,7 +68,14 @@ def run_summaries(data: Data) -> list[dict]:
 
 
 def sweep_folder(data: Data) -> Path | None:
-    """The sweep folder of ``data`` (the one with ``multirun.yaml``), if any."""
+    """The sweep folder of ``data``.
+
+    Args:
+        data: loaded outputs.
+
+    Returns:
+        Its root or the root's parent, whichever has ``multirun.yaml``; None for neither.
+    """
     for p in (data.root, data.root.parent):
         if (p / "multirun.yaml").is_file():
             return p
@@ -62,8 +83,16 @@ def sweep_folder(data: Data) -> Path | None:
 
 
 def sweep_definition(data: Data) -> dict:
-    """What the sweep asked for: ``experiment``, ``sweeper_params`` and the
-    command-line ``overrides`` (from ``multirun.yaml``; empty for a single run)."""
+    """What the sweep asked for.
+
+    Args:
+        data: loaded outputs.
+
+    Returns:
+        ``experiment`` (the ``+experiment=`` sweep file or None), ``sweeper_params``,
+        the command-line ``overrides`` and the ``folder``, from ``multirun.yaml``;
+        empty for a single run.
+    """
     sweep = sweep_folder(data)
     if sweep is None:
         return {}
@@ -77,8 +106,14 @@ def sweep_definition(data: Data) -> dict:
 
 
 def varied_table(data: Data) -> pd.DataFrame:
-    """One row per parameter that varies across the complete runs (seed and
-    strategy mix included): its values and how many runs took each."""
+    """The parameters that vary across the complete runs (seed and strategy mix included).
+
+    Args:
+        data: loaded outputs.
+
+    Returns:
+        One row per parameter: ``parameter``, ``values``, ``runs per value``.
+    """
     runs = data.runs
     rows = []
     for col in ["strategy_mix", *data.params, "seed"]:
@@ -95,8 +130,14 @@ def varied_table(data: Data) -> pd.DataFrame:
 
 def varied_parameters(data: Data) -> list[str]:
     """Names of the parameters that vary across the complete runs, as listed in the
-    Parameters section (``+strategy``, swept parameters, ``seed``): the one
-    definition of "varied" used everywhere in the report."""
+    Parameters section: the one definition of "varied" used everywhere in the report.
+
+    Args:
+        data: loaded outputs.
+
+    Returns:
+        ``+strategy``, swept parameters, ``seed``: those that take several values.
+    """
     return list(varied_table(data)["parameter"])
 
 
@@ -145,8 +186,14 @@ def fixed_config(summaries: list[dict], varied: set[str],
 
 
 def strategy_config(summaries: list[dict]) -> pd.DataFrame:
-    """Strategy settings of the runs (shares, assignment, parameters), one row per
-    distinct setting with the number of runs."""
+    """Strategy settings of the runs (shares, assignment, parameters).
+
+    Args:
+        summaries: the runs' ``summary.json`` contents.
+
+    Returns:
+        One row per distinct setting: ``strategy settings``, ``runs``.
+    """
     counts: dict[str, int] = {}
     for s in summaries:
         strat = flatten(s.get("config", {}).get("strategy", {}))

@@ -29,7 +29,15 @@ def _png_width(path: Path) -> int:
 
 
 def render_html(title: str, sections: list[Section]) -> str:
-    """A single HTML file: inline CSS, figures as base64 PNG, no external resource."""
+    """A single HTML file: inline CSS, figures as base64 PNG, no external resource.
+
+    Args:
+        title: the report's title.
+        sections: its sections.
+
+    Returns:
+        The HTML text.
+    """
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
            f"<h1>{html.escape(title)}</h1>"]
@@ -79,7 +87,14 @@ def _md_cell(v) -> str:
 
 
 def md_table(df: pd.DataFrame) -> str:
-    """A pipe table (GitHub-flavoured Markdown)."""
+    """A pipe table (GitHub-flavoured Markdown).
+
+    Args:
+        df: the table (missing values shown as ``-``).
+
+    Returns:
+        The Markdown lines, joined.
+    """
     cols = [_md_cell(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
@@ -89,7 +104,16 @@ def md_table(df: pd.DataFrame) -> str:
 
 
 def render_markdown(title: str, sections: list[Section], base: Path) -> str:
-    """Markdown with the figures as relative links (``figures/<name>.png``)."""
+    """Markdown with the figures as relative links (``figures/<name>.png``).
+
+    Args:
+        title: the report's title.
+        sections: its sections.
+        base: the folder the Markdown file is in (links are relative to it).
+
+    Returns:
+        The Markdown text.
+    """
     out = [f"# {title}", ""]
     for sec in sections:
         out += [f"## {sec.title}", ""]
