@@ -14,7 +14,7 @@ PYTEST_ARGS ?= -n auto --durations=10
 
 .PHONY: run test test-all install lint configs clean-venv
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (pyenv or python3.12 on PATH); set PYTHON=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
