@@ -30,7 +30,7 @@ class Experiment:
         question: the research question it answers.
         doc: its document in ``experiments/``.
         smoke: overrides (besides :data:`SMOKE`) that shrink the sweep for ``--smoke``.
-        figures: name of its figure function in :mod:`experiments.figures`.
+        figures: name of its figure function in :mod:`experiments.plots`.
         captions: caption of each of its own figures, by file stem.
     """
 
@@ -57,9 +57,9 @@ class Experiment:
     def make_figures(self, data, out: Path, size: str = "one") -> list[Path]:
         """The experiment's own figures (may raise :class:`analysis.figures.Skip`)."""
         # here, not at the top: matplotlib is needed only to draw; the registry is read without it
-        from experiments import figures
+        from experiments import plots
 
-        fn: Callable = getattr(figures, self.figures)
+        fn: Callable = getattr(plots, self.figures)
         return fn(data, out, size)
 
 

@@ -6,7 +6,7 @@
    command again resumes it (complete runs are skipped);
 2. ``collect`` (again, so that newly finished runs are included);
 3. the generic figures (:func:`analysis.figures.make_figures`) and the
-   experiment's own figure (:mod:`experiments.figures`) in ``<sweep>/figures``;
+   experiment's own figure (:mod:`experiments.plots`) in ``<sweep>/figures``;
 4. the report (:mod:`analysis.report`) in ``<sweep>/report``.
 
 If some runs fail the analysis still covers the complete ones, and the command

@@ -155,7 +155,7 @@ def test_e1_difference_bars_stay_in_range_and_say_few_seeds(tmp_path, monkeypatc
     must say that its intervals rest on few runs."""
     from matplotlib.collections import LineCollection
 
-    import experiments.figures as ef
+    import experiments.plots as ef
     from tests.test_bands import make_data
 
     # per-run durations: the share within 4 weeks is 1 or 0 and the paired differences

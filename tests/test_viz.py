@@ -32,7 +32,7 @@ from sim.core.model import LabourMarket
 from sim.core.params import field_help
 from sim.errors import ConfigError
 from sim.results.metrics import kaplan_meier
-from sim.viz import params as page_params
+from sim.viz import controls as page_params
 from tests.conftest import mix, small
 
 CHROMIUM = "/usr/bin/chromium"

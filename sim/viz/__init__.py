@@ -3,7 +3,7 @@
 The page runs the project's own model, :class:`sim.core.model.LabourMarket`, week
 by week in the browser. One module per purpose:
 
-- :mod:`sim.viz.params`: the page's inputs, built from the registered strategies
+- :mod:`sim.viz.controls`: the page's inputs, built from the registered strategies
   and their ``Params``, and their translation into a config through
   :func:`sim.core.config.build_config`, like any run (bad input: the same one-line
   error, and nothing runs);
@@ -28,8 +28,8 @@ import solara
 
 from sim.viz.app import TITLE, Page, main
 from sim.viz.assets import ensure_assets, web_assets
+from sim.viz.controls import initial_values, model_params, page_config
 from sim.viz.market import SAMPLE_SIZE, ExploreMarket
-from sim.viz.params import initial_values, model_params, page_config
 from sim.viz.views import (
                            PNG,
                            channel_counts,

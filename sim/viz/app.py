@@ -19,8 +19,7 @@ from solara.server import settings
 
 from sim.errors import ConfigError
 from sim.viz.assets import ensure_assets
-from sim.viz.market import ExploreMarket
-from sim.viz.params import (
+from sim.viz.controls import (
     DEFAULT_N_WORKERS,
     ENV_N_WORKERS,
     MAX_N_WORKERS,
@@ -30,6 +29,7 @@ from sim.viz.params import (
     rest_strategy,
     strategy_shares,
 )
+from sim.viz.market import ExploreMarket
 from sim.viz.views import Dashboard
 
 TITLE = "Labour market: networking strategies"

@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.core.model import LabourMarket
 from sim.errors import ConfigError
-from sim.viz.params import page_config
+from sim.viz.controls import page_config
 from sim.viz.views import layout_sample, sample_workers
 
 SAMPLE_SIZE = 200  # workers drawn in the network view, whatever the market size
@@ -18,7 +18,7 @@ SAMPLE_SIZE = 200  # workers drawn in the network view, whatever the market size
 class ExploreMarket(LabourMarket):
     """:class:`~sim.core.model.LabourMarket` built from the page's inputs, after burn-in.
 
-    Takes :func:`~sim.viz.params.page_config`'s inputs by name (SolaraViz passes the
+    Takes :func:`~sim.viz.controls.page_config`'s inputs by name (SolaraViz passes the
     page's inputs so). Invalid input does not raise (SolaraViz's Reset would only log
     a traceback): the model is then inert, with the one-line message in
     ``config_error`` and ``running`` false. Adds ``sample`` (the workers of the
@@ -32,7 +32,7 @@ class ExploreMarket(LabourMarket):
             scenario: what SolaraViz's Reset passes to a model whose constructor takes
                 ``**kwargs`` (an empty Mesa scenario); not used: the config's seed
                 decides every random stream.
-            **inputs: the page's inputs (:func:`~sim.viz.params.model_params`).
+            **inputs: the page's inputs (:func:`~sim.viz.controls.model_params`).
         """
         try:
             cfg = page_config(**inputs)
