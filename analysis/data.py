@@ -28,7 +28,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.results.contract import CHANNELS, COLLECTED, SPELL_COLUMNS, SUMMARY, TIE_KINDS
+from sim.results.contract import (
+    CHANNELS,
+    COLLECTED,
+    SPELL_COLUMNS,
+    SPELLS,
+    SUMMARY,
+    TIE_KINDS,
+    TIMESERIES,
+)
 from sim.results.files import verify_run
 from sim.results.folders import collect, summary_row
 
@@ -98,7 +106,7 @@ class Data:
         # read and joined in Arrow, the run's columns added once (10,000 runs: 26 s in pandas)
         tables, ids = [], []
         for run_id, folder in self.run_folders.items():
-            f = folder / "timeseries.parquet"
+            f = folder / TIMESERIES
             if f.is_file():
                 tables.append(pq.read_table(f, use_threads=False).replace_schema_metadata(None))
                 ids.append(run_id)
@@ -156,7 +164,7 @@ def load(path: str | Path, recollect: bool = False) -> Data:
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: not a sweep, collected or run folder")
     if (path / SUMMARY).is_file():
-        if not (path / "spells.parquet").is_file():
+        if not (path / SPELLS).is_file():
             raise ValueError(f"{path}: a run folder without spells.parquet")
         return _load_run(path)
     if (path / "runs.parquet").is_file() and not (path / COLLECTED).exists():
@@ -185,7 +193,7 @@ def _load_run(folder: Path) -> Data:
     if problem is not None:
         raise ValueError(f"{folder}: a corrupt run ({problem}); run its sweep again to redo it")
     summary = json.loads((folder / SUMMARY).read_text())
-    spells = pd.read_parquet(folder / "spells.parquet")
+    spells = pd.read_parquet(folder / SPELLS)
     run_id = folder.name
     spells.insert(0, "run_id", run_id)
     spells.insert(1, "seed", summary.get("seed"))
@@ -196,10 +204,10 @@ def _load_run(folder: Path) -> Data:
 
 def _load_collected(collected: Path, sweep: Path) -> Data:
     runs = pd.read_parquet(collected / "runs.parquet")
-    if not (collected / "spells.parquet").is_file():
+    if not (collected / SPELLS).is_file():
         raise ValueError(f"{collected}: no complete run was collected "
                          f"(status: {runs['status'].value_counts().to_dict()})")
-    spells = pd.read_parquet(collected / "spells.parquet")
+    spells = pd.read_parquet(collected / SPELLS)
     swept = [c for c in spells.columns if c not in SPELL_COLUMNS and c != "run_id"]
     complete = runs[runs["status"] == "complete"].copy()
     if "seed" not in spells.columns:  # seed not swept: take each run's seed from its summary

@@ -27,6 +27,7 @@ from analysis.data import Data
 from analysis.figures import Skip, intervals, param_label
 from analysis.stats import holm, paired_difference, range_interval
 from analysis.style import figure, header, save, strategy_color, strategy_line, style
+from sim.results.contract import SUMMARY
 
 METRICS = (("rmst", "RMST (weeks)", 1.0), ("share_within", "within 4 weeks (%-points)", 100.0))
 
@@ -255,7 +256,7 @@ MECHANISMS = ("full", "no precision", "no trust", "no endorsement", "information
 
 def _config_value(data: Data, dotted: str, default: float) -> float:
     for folder in data.run_folders.values():
-        cfg = json.loads((folder / "summary.json").read_text()).get("config", {})
+        cfg = json.loads((folder / SUMMARY).read_text()).get("config", {})
         for part in dotted.split("."):
             cfg = cfg.get(part, {}) if isinstance(cfg, dict) else {}
         return float(cfg) if isinstance(cfg, (int, float)) else default

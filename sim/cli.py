@@ -4,6 +4,10 @@ The only module that turns errors into exit codes: library code raises
 :class:`~sim.errors.SimError` (one-line message), and :func:`main` prints
 ``error: <message>`` on stderr and exits with the error's ``exit_code``.
 
+Each command imports what it needs inside its own function, so that no command pays
+for another's imports (Hydra and the model for ``run``, matplotlib for ``plot``,
+pandas and pyarrow for ``status``/``collect``); ``python -m sim --help`` imports none.
+
 ``run`` is a Hydra application (config in ``configs/``), so it takes Hydra's
 override syntax, ``--help``, ``-m`` for sweeps and launchers. The other
 commands are plain argparse programs that need no run folder.
@@ -249,6 +253,7 @@ def _sweep_command(command: str, argv: list[str]) -> None:
     if command == "collect":
         parser.add_argument("--out", help="output folder (default: SWEEP_DIR/collected)")
     args = parser.parse_args(argv)
+    from sim.results.contract import SPELLS
     from sim.results.folders import collect, folder_kind, format_status, sweep_status
     from sim.results.leases import lease_timeout
 
@@ -267,7 +272,7 @@ def _sweep_command(command: str, argv: list[str]) -> None:
         sys.exit(0 if all(r.status == "complete" for r in runs) else 1)
     res = collect(args.sweep_dir, args.out, progress=sys.stderr.isatty())
     counts = ", ".join(f"{v} {k}" for k, v in res["by_status"].items())
-    if "spells.parquet" in res["files"]:
+    if SPELLS in res["files"]:
         print(f"collected {res['runs']} runs ({counts}), {res['spells']} spells -> "
               f"{res['out_dir']}/spells.parquet, runs.parquet")
     else:

@@ -28,7 +28,7 @@ from analysis.report.parameters import (
     varied_table,
 )
 from analysis.stats import FEW_RUNS
-from sim.results.contract import COLLECTED, SUMMARY
+from sim.results.contract import COLLECTED, SPELLS, SUMMARY
 from sim.results.folders import sweep_status
 
 #: Captions of the figures by name (prefixes for the families of names).
@@ -73,7 +73,7 @@ class Section:
 
 
 def _data_mtime(data: Data) -> float:
-    files = [data.root / COLLECTED / "spells.parquet", data.root / "spells.parquet",
+    files = [data.root / COLLECTED / SPELLS, data.root / SPELLS,
              data.root / SUMMARY]
     return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
 
