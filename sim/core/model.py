@@ -11,7 +11,7 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
 2. **vacancies**: each closed position reopens as a vacancy with probability
    ``market.recovery_rate``.
 3. **networking**: every ``networking.plan_every`` weeks each strategy
-   (``sim/strategies``) plans how its workers spend their hours: which ties to
+   (``sim/core/strategies``) plans how its workers spend their hours: which ties to
    invest in, how much to spread over all ties, how much to spend on new
    connections, whom to ask for help, whether to announce the search. Every
    week the plan is carried out with that week's hours (``time_budget``, times
