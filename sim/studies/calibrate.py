@@ -114,7 +114,7 @@ def calibrate(cfg: SimConfig, out: Path, trials: int, seeds: Sequence[int], jobs
               sampler_seed: int = 0, progress: bool = False):
     """Run (or resume) the study; returns (study, best values, trials table)."""
 
-    import optuna
+    import optuna  # here, not at the top: about 1 s to import, and --help and bad options do not need it
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # multivariate TPE is marked experimental; it is seeded and reproducible all the same
