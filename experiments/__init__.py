@@ -85,10 +85,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.key: e for e in (
     Experiment(
         "e3", "e3_sensitivity", "E3: sensitivity to the market and to networking conditions",
         "How does the comparison of lions and everyone depend on labour demand (recession vs "
-        "boom), the networking time budget and how fast untended ties decay?",
+        "boom), the networking time budget, how fast untended ties decay and the size of a "
+        "local labour market?",
         "E3_sensitivity.md",
         ("market.vacancy_rate=0.02,0.06", "networking.time_budget=2.0,10.0",
-         "ties.decay.colleague=0.005,0.02", "seed=0"), "e3_figures",
+         "ties.decay.colleague=0.01", "market.market_size=100,300", "seed=0"), "e3_figures",
         {"e3_main_effects":
          "Main effect of each factor on lions minus everyone (RMST, weeks): the paired "
          "difference averaged over the other factors' levels, with 95% t intervals across "

@@ -28,7 +28,7 @@ SPECIFIC = {
     "e1": {"e1_difference_vs_everyone"},
     "e2": {"e2_lions_minus_everyone_vs_share", "rmst_vs_share_lions"},
     "e3": {"e3_main_effects", "rmst_vs_market-vacancy_rate", "rmst_vs_networking-time_budget",
-           "rmst_vs_ties-decay-colleague", "diff_lions_minus_everyone_rmst"},
+           "rmst_vs_market-market_size", "diff_lions_minus_everyone_rmst"},
     "e4": {"e4_preparedness_gain", "rmst_vs_networking-employed_share"},
     "e5": {"e5_mechanisms"},
 }
