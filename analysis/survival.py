@@ -4,8 +4,8 @@ The estimators come from lifelines (Kaplan-Meier, log-rank, Cox), except the
 per-seed Cox fits of :func:`cox_by_seed`, which use :func:`analysis.coxph.cox_efron`
 (the same partial likelihood, checked against lifelines; 30 times faster, which
 matters for thousands of seeds); this module groups the spells, fits, and returns
-lifelines fit objects or tidy tables (one row per group and quantity). A duration is in weeks: a hire in week ``t`` of search
-ends a spell of ``t`` weeks; a spell still running at the end is censored at the
+lifelines fit objects or tidy tables (one row per group and quantity). A duration
+is in weeks: a hire in week ``t`` of search ends a spell of ``t`` weeks; a spell still running at the end is censored at the
 weeks it was searched (README "Outputs").
 
 Runs are the unit of inference. Two kinds of interval, for two questions:
