@@ -5,8 +5,8 @@ per-seed Cox fits of :func:`cox_by_seed`, which use :func:`analysis.coxph.cox_ef
 (the same partial likelihood, checked against lifelines; 30 times faster, which
 matters for thousands of seeds); this module groups the spells, fits, and returns
 lifelines fit objects or tidy tables (one row per group and quantity). A duration
-is in weeks: a hire in week ``t`` of search ends a spell of ``t`` weeks; a spell still running at the end is censored at the
-weeks it was searched (README "Outputs").
+is in weeks: a hire in week ``t`` of search ends a spell of ``t`` weeks; a spell
+still running at the end is censored at the weeks it was searched (README "Outputs").
 
 Runs are the unit of inference. Two kinds of interval, for two questions:
 
