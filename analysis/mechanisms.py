@@ -71,7 +71,10 @@ def _shares(df: pd.DataFrame, by: list[str], flag: pd.Series, level: float) -> p
 
 def hires_by_channel(data: Data, by: str | Sequence[str] | None = None,
                      level: float = 0.95) -> pd.DataFrame:
-    """Hires by channel (formal, lead, referral) per group.
+    """Hires by channel (formal, lead, referral, recall) per group.
+
+    ``recall`` (a hire back by the last employer, decided by the employer) exists only
+    with ``recall.enabled``; it is not a contact channel (:data:`CONTACT_CHANNELS`).
 
     Args:
         data: loaded outputs.

@@ -68,7 +68,8 @@ CAPTIONS = {
              "parameters (negative: lions re-employed sooner; * the 95% interval excludes 0).",
     "_vs_share_": "Outcome of each strategy's workers and of all workers against the share "
                   "adopting lions (points: runs; lines and bands: mean and 95% t interval).",
-    "channels": "Share of hires by channel (formal application, lead, referral).",
+    "channels": "Share of hires by channel (formal application, lead, referral, recall by the "
+                "last employer; contact hires are lead + referral).",
     "market": "Unemployment and vacancy rates by week: mean across runs with 95% t bands.",
 }
 ORDER = ("km", "hazard", "rmst_vs_", "median_vs_", "share_within_vs_", "diff_", "_vs_share_",
@@ -566,8 +567,10 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
         "cox table) and can point the other way. Fitted like the cox table. " + adj_note))
     add("channels", tables.channels_table(data), _estimand(
         "per strategy, over the hires ending spells begun in the horizon, the mean over runs of "
-        "each run's share of hires by channel (formal application, lead, referral) and of contact "
-        "hires through weak ties, by kind (acquaintance or online, not colleague or supervisor) "
+        "each run's share of hires by channel (formal application, lead, referral, recall: a hire "
+        "back by the last employer that the employer decides, only with recall.enabled) and of "
+        "contact hires (lead + referral) through weak ties, by kind (acquaintance or online, not "
+        "colleague or supervisor) "
         "and by strength (tie strength at the hire below the run's ties.work_strength, the "
         "strength working together keeps). 95% t intervals across runs on the "
         "logit scale (inside 0-100%); none with one run."))

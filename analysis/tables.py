@@ -325,7 +325,9 @@ def channels_table(data: Data) -> pd.DataFrame:
 
     Returns:
         Columns: strategy, swept parameters, ``runs``, ``hires``, and for each of
-        ``formal``, ``lead``, ``referral``, ``weak_ties`` (by kind),
+        ``formal``, ``lead``, ``referral``, ``recall`` (a hire back by the last employer,
+        decided by it; 0 with ``recall.enabled=false``), ``weak_ties`` (by kind, among
+        contact hires = lead + referral),
         ``weak_strength`` (by strength): the share with
         ``_lower``/``_upper``; ``note``.
     """
@@ -398,6 +400,7 @@ CI_COLUMNS = {
     "within": ("within 4 wk %", 1, 100.0), "diff": ("difference", 2, 1.0),
     "hr": ("hazard ratio", 2, 1.0), "formal": ("formal %", 1, 100.0),
     "lead": ("lead %", 1, 100.0), "referral": ("referral %", 1, 100.0),
+    "recall": ("recall %", 1, 100.0),
     "weak_ties": ("weak ties by kind (acquaintance, online) % of contact hires", 1, 100.0),
     "weak_strength": ("weak ties by strength (< ties.work_strength) % of contact hires", 1, 100.0),
 }

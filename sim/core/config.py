@@ -144,6 +144,20 @@ class HiringConfig:
 
 
 @dataclass
+class RecallConfig:
+    enabled: bool = param(False, "employers recall workers they separated from (a 4th channel, "
+                          "recall); off keeps returns to the last employer as ordinary hires")
+    temporary_share: float = param(0.3, "share of separations that are temporary layoffs (with "
+                                   "an expected recall)", **PROB)
+    temporary_rate: float = param(0.25, "weekly probability the last employer recalls a worker on "
+                                  "temporary layoff, in a week it has an open position", **PROB)
+    permanent_rate: float = param(0.02, "weekly probability the last employer recalls a worker "
+                                  "separated for good, in a week it has an open position", **PROB)
+    horizon: int = param(52, "weeks after the separation beyond which the employer no longer "
+                         "recalls", 0)
+
+
+@dataclass
 class StrategyConfig:
     name: str = param("lions", "label of the strategy or mix (used in folder names and outputs)")
     shares: dict = param({"lions": 1.0}, "share of workers following each strategy; one share may "
@@ -174,6 +188,7 @@ class SimConfig:
     ties: TiesConfig = param(TiesConfig(), "")
     leads: LeadsConfig = param(LeadsConfig(), "")
     hiring: HiringConfig = param(HiringConfig(), "")
+    recall: RecallConfig = param(RecallConfig(), "")
     strategy: StrategyConfig = param(StrategyConfig(), "")
     output: OutputConfig = param(OutputConfig(), "")
 
@@ -197,6 +212,9 @@ def build_config(data: Mapping | None = None) -> SimConfig:
     cfg = _build(SimConfig, dict(data or {}), "")
     _resolve_markets(cfg)
     _validate_strategy(cfg.strategy)
+    if cfg.recall.enabled and cfg.market.jobs != "vacancies":
+        raise ConfigError(f"recall.enabled=true: needs market.jobs=vacancies (got "
+                          f"market.jobs={cfg.market.jobs}: no employers to recall)")
     return cfg
 
 

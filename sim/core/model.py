@@ -7,7 +7,9 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    makes a mass layoff with probability ``market.firm_shock_rate`` (each of its
    workers is laid off with probability ``market.layoff_fraction``; their
    positions close). A job
-   loser's unemployment spell opens this week; they search from next week.
+   loser's unemployment spell opens this week (recording the firm left,
+   ``last_employer``); they search from next week. With ``recall.enabled`` a share
+   ``recall.temporary_share`` of separations are temporary layoffs.
 2. **vacancies**: each closed position reopens as a vacancy with probability
    ``market.recovery_rate``.
 3. **networking**: every ``networking.plan_every`` weeks each strategy
@@ -27,13 +29,18 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    with many seeking contacts splits their help. If the helper knows the
    seeker's work and the tie is engaged, the lead is a *referral* (precise
    signal plus trust); otherwise a *lead* (an application with the noisy signal).
+   With ``recall.enabled`` no helper passes an opening at the seeker's last employer.
    With ``market.jobs=exogenous`` (Calvo-Armengol & Jackson 2004) every worker
    hears of a job with probability ``market.job_arrival_prob``: an unemployed
    one takes it, an employed one passes it to one unemployed contact.
-5. **applications & hiring**: each searching worker sends Poisson
+5. **applications & hiring**: with ``recall.enabled`` firms first recall workers
+   they separated from (at most ``recall.horizon`` weeks ago) into their open
+   positions, at ``recall.temporary_rate`` or ``recall.permanent_rate`` a week, at
+   most their vacancies (channel ``recall``). Then each searching worker sends Poisson
    (``hiring.applications``) formal applications to open positions of their
    sector (a share ``market.cross_market_applications`` of them to open positions
-   of other sectors); each firm ranks its applicants by the signal of ability and makes
+   of other sectors; with recall enabled, none to the last employer); each firm
+   ranks its applicants by the signal of ability and makes
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
@@ -63,14 +70,15 @@ from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
-from sim.core.records import FORMAL, LEAD, REFERRAL, Series, Spells
+from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
 from sim.core.strategies import Context, get_strategy
 from sim.core.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
 from sim.core.workers import allocate
 from sim.results.contract import SERIES_COLUMNS, SERIES_PER_STRATEGY
 
+# "recall" last: the streams before it are spawned as before it existed (same draws)
 STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
-           "ties", "model")
+           "ties", "model", "recall")
 
 
 class LabourMarket(mesa.Model):
@@ -242,7 +250,7 @@ class LabourMarket(mesa.Model):
             # spells running when recording starts began before the horizon
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
         self._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
-                        "hires_referral": 0}
+                        "hires_referral": 0, "hires_recall": 0}
         self._timed("separations", self.separations)
         self._timed("vacancies", self.reopen_positions)
         self._timed("networking", self.networking)
@@ -284,13 +292,18 @@ class LabourMarket(mesa.Model):
         if len(workers) == 0:
             return
         self._moved.append(workers)
+        last = self.employer[workers]
+        self.last_employer[workers] = last
+        if self.cfg.recall.enabled:  # (no draw otherwise: the legacy random numbers)
+            self.temporary[workers] = (self.streams["recall"].random(len(workers))
+                                       < self.cfg.recall.temporary_share)
         self.employed[workers] = False
         self.employer[workers] = -1
         self.slot[workers] = -1
         self.ti_unemployed[workers] = self.week
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self.ties.degree()[workers])
+            self.sector[workers], self.ties.degree()[workers], last)
 
     def separations(self) -> None:
         m, rng = self.cfg.market, self.streams["separations"]
@@ -420,6 +433,12 @@ class LabourMarket(mesa.Model):
         else:
             hear = self.employed & (u < m.job_arrival_prob)
         helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching)
+        if cfg.recall.enabled:
+            # a return to the last employer is the employer's recall (hiring step), not a
+            # lead: colleagues there do not pass its openings (the seeker's own vacated
+            # position among them)
+            other = self.employer[helper] != self.last_employer[seeker]
+            helper, seeker, row, asked = helper[other], seeker[other], row[other], asked[other]
         weight = self.ties.strength[row] * np.where(asked, lc.ask_weight, 1.0)
         pick = self._choose_per_helper(helper, weight, lc.per_helper, rng)
         helper, seeker, row = helper[pick], seeker[pick], row[pick]
@@ -433,8 +452,8 @@ class LabourMarket(mesa.Model):
         return out
 
     # ------------------------------------------------------------------ 5. hiring
-    def _close_spells(self, workers, channel, helper, row) -> None:
-        net = channel != FORMAL
+    def _close_spells(self, workers, channel, helper, row, hired_by=-1) -> None:
+        net = np.isin(channel, CONTACT)
         r = np.where(net, row, 0)
         t = self.ties
         kind = np.where(net, t.kind[r] if t.n else -1, -1)
@@ -443,12 +462,12 @@ class LabourMarket(mesa.Model):
         if net.any():
             common[net] = t.common_neighbors(workers[net], helper[net])
         self.spells.close(self.spell_row[workers], self.week, channel,
-                          np.where(net, helper, -1), kind, strength, common)
+                          np.where(net, helper, -1), kind, strength, common, hired_by)
         self.spell_row[workers] = -1
         self.ti_unemployed[workers] = NEVER
         self.n_jobs[workers] += 1
         for code, name in ((FORMAL, "hires_formal"), (LEAD, "hires_lead"),
-                           (REFERRAL, "hires_referral")):
+                           (REFERRAL, "hires_referral"), (RECALL, "hires_recall")):
             self._counts[name] += int((channel == code).sum())
 
     def hiring(self, offers: dict) -> None:
@@ -478,14 +497,58 @@ class LabourMarket(mesa.Model):
         self._close_spells(workers, channel, helper, row)
         self._week_hires = np.empty(0, np.int64)
 
+    def _recall(self) -> np.ndarray:
+        """Employers recall workers they separated from, into their open positions, before
+        any other hire: a searching worker whose last employer has an open position and
+        whose separation is at most ``recall.horizon`` weeks old is recalled with
+        probability ``recall.temporary_rate`` (temporary layoff) or
+        ``recall.permanent_rate``; a firm recalls at most its vacancies (those drawn, in a
+        random order). Returns the recalled workers, hired with channel ``recall``."""
+        rc, f = self.cfg.recall, self.firms
+        vac = f.vacancies()
+        last = self.last_employer
+        cand = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week) & (last >= 0)
+                              & (self.week - self.ti_unemployed <= rc.horizon))
+        cand = cand[vac[last[cand]] > 0]
+        rate = np.where(self.temporary[cand], rc.temporary_rate, rc.permanent_rate)
+        u = self.streams["recall"].random(len(cand))
+        drawn = u < rate
+        cand = cand[drawn]
+        if len(cand) == 0:
+            return np.empty(0, np.int64)
+        firm = last[cand].astype(np.int64)
+        # u / rate is uniform on (0, 1) among the drawn: a random order within each firm
+        order = np.lexsort((u[drawn] / rate[drawn], firm))
+        cand, firm = cand[order], firm[order]
+        first = np.r_[0, np.flatnonzero(np.diff(firm)) + 1]
+        rank = np.arange(len(firm)) - np.repeat(first, np.diff(np.r_[first, len(firm)]))
+        keep = rank < vac[firm]
+        workers, firm, rank = cand[keep].astype(np.int64), firm[keep], rank[keep]
+        open_pos = f.open_positions()  # sorted, so grouped by firm
+        slots = open_pos[np.searchsorted(f.pos_firm[open_pos], firm) + rank]
+        f.pos_state[slots] = FILLED
+        f.pos_holder[slots] = workers
+        self.slot[workers] = slots
+        self.employer[workers] = firm
+        self.employed[workers] = True
+        none = np.full(len(workers), -1, np.int64)
+        self._close_spells(workers, np.full(len(workers), RECALL, np.int8), none, none, firm)
+        self._moved.append(workers)
+        return workers
+
     def _hire_vacancies(self, offers: dict) -> None:
         cfg, rng, f = self.cfg, self.streams["hiring"], self.firms
         h = cfg.hiring
         n = cfg.n_workers
+        recall = cfg.recall.enabled
+        recalled = self._recall() if recall else np.empty(0, np.int64)
         open_pos = f.open_positions()
-        self._week_hires = np.empty(0, np.int64)
+        self._week_hires = recalled
         if len(open_pos) == 0:
             return
+        if recall:  # the recalled take no other offer
+            keep = ~self.employed[offers["seeker"]]
+            offers = {k: v[keep] for k, v in offers.items()}
         searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
         # formal applications: uniform over the open positions of the own sector (or,
         # for a share cross_market_applications, of the other sectors)
@@ -512,6 +575,9 @@ class LabourMarket(mesa.Model):
             idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
         pos = open_pos[idx]
         formal_firm = f.pos_firm[pos]
+        if recall:  # no formal application to the last employer: it recalls, or not
+            other = formal_firm != self.last_employer[app_w]
+            app_w, pos, formal_firm = app_w[other], pos[other], formal_firm[other]
         formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
         # network applications: to the helper's firm
         seeker, helper = offers["seeker"], offers["helper"]
@@ -560,8 +626,8 @@ class LabourMarket(mesa.Model):
         self.slot[workers] = slots
         self.employer[workers] = fh
         self.employed[workers] = True
-        self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire])
-        self._week_hires = workers
+        self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire], fh)
+        self._week_hires = np.concatenate([recalled, workers]) if recall else workers
         self._moved.append(workers)
 
     # ------------------------------------------------------------------ 6. ties
@@ -609,7 +675,7 @@ class LabourMarket(mesa.Model):
         else:
             n_open, vrate = 0, 0.0
         c = self._counts
-        hires = c["hires_formal"] + c["hires_lead"] + c["hires_referral"]
+        hires = c["hires_formal"] + c["hires_lead"] + c["hires_referral"] + c["hires_recall"]
         values = dict(n_unemployed=n_u, unemployment_rate=n_u / n, n_vacancies=n_open,
                       vacancy_rate=vrate, hires=hires, n_ties=self.ties.n,
                       mean_degree=2.0 * self.ties.n / n, **c)
