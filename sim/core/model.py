@@ -24,7 +24,9 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
 4. **leads & referrals**: each employed worker at a firm with a vacancy hears of
    an opening with probability ``leads.hear_prob`` and passes it to at most
    ``leads.per_helper`` searching contacts who know they are searching (the
-   tie is strong, or the seeker announced or asked), chosen with probability
+   tie is strong (``leads.aware_strength``; with ``leads.aware_width`` > 0 with a
+   probability rising smoothly with strength), or the seeker announced or asked),
+   chosen with probability
    proportional to tie strength (times ``leads.ask_weight`` if asked): a helper
    with many seeking contacts splits their help. If the helper knows the
    seeker's work and the tie is engaged, the lead is a *referral* (precise
@@ -398,15 +400,25 @@ class LabourMarket(mesa.Model):
             self._add_ties(src[accept], dst[accept], ONLINE)
 
     # ------------------------------------------------------------------ 4. leads
-    def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray):
+    def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray,
+                     rng: np.random.Generator | None = None):
         """(helper, seeker, tie row, asked) for each tie from a helper to a searching
-        contact who may get help: the tie is strong, or the seeker announced or asked."""
+        contact who may get help: the helper knows of the search because the tie is
+        strong (at least ``leads.aware_strength``; with ``leads.aware_width`` > 0, with
+        a logistic probability in the strength, drawn from ``rng`` each week), or the
+        seeker announced or asked."""
         t, lc = self.ties, self.cfg.leads
         h = t.rows_of(helpers)
         h = h.subset(seeker_mask[h.alter])
         # the seeker is the alter: its request is stored on its own side of the tie
         asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
-        aware = (t.strength[h.edge] >= lc.aware_strength) | self.announces[h.alter] | asked
+        strength = t.strength[h.edge]
+        if lc.aware_width > 0:  # graded: no strength at which awareness jumps
+            z = (strength.astype(np.float64) - lc.aware_strength) / lc.aware_width
+            knows = rng.random(len(z)) < 1.0 / (1.0 + np.exp(-z))
+        else:  # (the legacy hard threshold: no random draw)
+            knows = strength >= lc.aware_strength
+        aware = knows | self.announces[h.alter] | asked
         return (h.ego[aware].astype(np.int64), h.alter[aware].astype(np.int64),
                 h.edge[aware], asked[aware])
 
@@ -432,7 +444,7 @@ class LabourMarket(mesa.Model):
             hear = has_vac & (u < lc.hear_prob)
         else:
             hear = self.employed & (u < m.job_arrival_prob)
-        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching)
+        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching, rng)
         if cfg.recall.enabled:
             # a return to the last employer is the employer's recall (hiring step), not a
             # lead: colleagues there do not pass its openings (the seeker's own vacated
