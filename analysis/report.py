@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import tables
+from analysis import mechanisms, tables
 from analysis.data import COLLECTED, SUMMARY, Data, load
 from analysis.stats import FEW_RUNS
 from sim.results.files import write_text_atomic
@@ -490,6 +490,14 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
         f"{tau:g}) and in the share re-employed within 4 weeks (percentage points); positive RMST "
         "difference: lions slower. Paired t intervals across seeds within the possible range; "
         "p_holm: Holm across the rows of this table."))
+    censored = mechanisms.censor_recalls(data)
+    if censored is not data:  # recall hires in the data: the gap without them as well
+        add("difference_recall_censored", tables.difference_table(censored, horizon=horizon),
+            _estimand(
+                "the difference table with every recall hire censored at its week (the time to a "
+                "hire through the other channels, had the recall not happened: recalls are "
+                "decided by the employer, not by the strategy). Censored rather than dropped: "
+                "dropping the recalled spells would remove the spells that end soonest."))
     lr = tables.logrank_table(data)
     cox, cox_note = tables.cox_table(data, cox_max_spells)
     direction = tables.direction_table(data, cox, lr, horizon) if not cox.empty else pd.DataFrame()
@@ -568,7 +576,8 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
     add("channels", tables.channels_table(data), _estimand(
         "per strategy, over the hires ending spells begun in the horizon, the mean over runs of "
         "each run's share of hires by channel (formal application, lead, referral, recall: a hire "
-        "back by the last employer that the employer decides, only with recall.enabled) and of "
+        "back by the last employer that the employer decides, only with recall.enabled), of "
+        "hires by the last employer whatever the channel (last_employer), and of "
         "contact hires (lead + referral) through weak ties, by kind (acquaintance or online, not "
         "colleague or supervisor) "
         "and by strength (tie strength at the hire below the run's ties.work_strength, the "
