@@ -76,3 +76,33 @@ def test_asking_changes_lions_contact_hires_with_graded_awareness():
     res = stats.ttest_rel(ask, no_ask)
     assert res.pvalue < 0.05, (ask - no_ask, res)
     assert ask.mean() > no_ask.mean()
+
+
+def test_an_ask_keeps_the_contact_aware_for_told_weeks():
+    """leads.told_weeks: a contact asked at a plan stays aware through the end of that
+    plan period plus told_weeks, even when the ask is withdrawn and the tie is weak."""
+    told = 6
+    m = LabourMarket(small(strategy=mix(lions=1.0), seed=8, leads__told_weeks=told))
+    plan_every = m.cfg.networking.plan_every
+    while (m.week + m.cfg.burn_in) % plan_every != 0 or not (~m.employed).any():
+        m.step()
+    m.step()  # a plan week: asks made and remembered
+    plan_week = m.week - 1
+    t = m.ties
+    asked = np.flatnonzero(t.asks_a & ~m.employed[t.a])
+    assert len(asked) > 0
+    seeker, helper = t.a[asked].astype(np.int64), t.b[asked].astype(np.int64)
+    t.asks_a[:], t.asks_b[:] = False, False  # withdrawn
+    t.strength[:] = 0.0  # and no tie strong enough to know untold
+    searching = np.zeros(m.cfg.n_workers, bool)
+    searching[seeker] = True
+    last = plan_week + plan_every - 1 + told
+    for week, expect in ((last, True), (last + 1, False)):
+        m.week = week
+        h, s, _, _ = m._aware_pairs(np.unique(helper), searching)
+        got = set(zip(h.tolist(), s.tolist(), strict=True))
+        pairs = set(zip(helper.tolist(), seeker.tolist(), strict=True))
+        assert (pairs <= got) if expect else not (pairs & got)
+    # told_weeks=0 (default): no memory at all
+    m0 = LabourMarket(small(strategy=mix(lions=1.0), seed=8))
+    assert len(m0._told_keys) == 0

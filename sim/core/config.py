@@ -124,6 +124,8 @@ class LeadsConfig:
     aware_width: float = param(0.0, "graded awareness: a contact knows of the search with "
                                "probability logistic((strength - aware_strength) / aware_width), "
                                "drawn each week; 0 = the hard threshold at aware_strength", 0.0)
+    told_weeks: int = param(0, "weeks a contact stays aware of the search after the seeker's ask "
+                            "(or announcement) is withdrawn; 0 = aware only while it holds", 0)
     ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
     referral_knows: float = param(0.35, "knows-work a helper needs to recommend (refer) rather than "
                                "just pass a lead", **PROB)

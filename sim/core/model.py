@@ -124,6 +124,10 @@ class LabourMarket(mesa.Model):
         self._fresh_rows: list[np.ndarray] = []  # tie rows created this week
         self._any_share = True  # whether some tie may have a share of hours (set at each plan)
         self._moved: list[np.ndarray] = []  # workers who changed employer this week
+        # contacts told of a search (leads.told_weeks > 0): sorted keys seeker * n + helper,
+        # and the last week each stays aware
+        self._told_keys = np.empty(0, np.int64)
+        self._told_until = np.empty(0, np.int32)
         self._init_population()
         self._init_network()
         self._update_cowork()
@@ -377,6 +381,8 @@ class LabourMarket(mesa.Model):
         nw = cfg.networking
         if (self.week + cfg.burn_in) % nw.plan_every == 0:
             self.plan_networking()  # asks and announcements hold even without time to invest
+            if cfg.leads.told_weeks > 0:
+                self._remember_told()
             # new ties start with no share, so until the next plan "no tie has a share"
             # stays true once it is (lets the weekly pass skip the share columns)
             self._any_share = bool(self.ties.share_a.any() or self.ties.share_b.any())
@@ -399,6 +405,38 @@ class LabourMarket(mesa.Model):
                                                               < nw.accept_prob)
             self._add_ties(src[accept], dst[accept], ONLINE)
 
+    def _remember_told(self) -> None:
+        """After a plan: the contacts an unemployed worker asks, and every contact of one
+        who announces, stay aware of the search until the end of this plan period plus
+        ``leads.told_weeks`` (even if the ask is withdrawn at the next plan)."""
+        t, n, week = self.ties, self.cfg.n_workers, self.week
+        until = week + self.cfg.networking.plan_every - 1 + self.cfg.leads.told_weeks
+        unemployed = ~self.employed
+        ra = np.flatnonzero(t.asks_a & unemployed[t.a])
+        rb = np.flatnonzero(t.asks_b & unemployed[t.b])
+        seeker = np.concatenate([t.a[ra], t.b[rb]]).astype(np.int64)
+        helper = np.concatenate([t.b[ra], t.a[rb]]).astype(np.int64)
+        self.announced_until[unemployed & self.announces] = until
+        live = self._told_until >= week
+        keys = np.concatenate([self._told_keys[live], seeker * n + helper])
+        last = np.concatenate([self._told_until[live], np.full(len(seeker), until, np.int32)])
+        order = np.lexsort((-last, keys))  # per key, the latest week first
+        keys, last = keys[order], last[order]
+        first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.empty(0, bool)
+        self._told_keys, self._told_until = keys[first], last[first]
+
+    def _told(self, helper: np.ndarray, seeker: np.ndarray) -> np.ndarray:
+        """Whether each helper still knows of the seeker's search from an ask or an
+        announcement (:meth:`_remember_told`)."""
+        key = seeker.astype(np.int64) * self.cfg.n_workers + helper
+        keys = self._told_keys
+        if len(keys) == 0:
+            hit = np.zeros(len(key), bool)
+        else:
+            idx = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            hit = (keys[idx] == key) & (self._told_until[idx] >= self.week)
+        return hit | (self.announced_until[seeker] >= self.week)
+
     # ------------------------------------------------------------------ 4. leads
     def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray,
                      rng: np.random.Generator | None = None):
@@ -419,6 +457,8 @@ class LabourMarket(mesa.Model):
         else:  # (the legacy hard threshold: no random draw)
             knows = strength >= lc.aware_strength
         aware = knows | self.announces[h.alter] | asked
+        if lc.told_weeks > 0:  # told before: still aware for a while
+            aware |= self._told(h.ego, h.alter)
         return (h.ego[aware].astype(np.int64), h.alter[aware].astype(np.int64),
                 h.edge[aware], asked[aware])
 

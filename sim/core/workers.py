@@ -33,6 +33,8 @@ WORKER_STATE: dict[str, tuple[type, object, str]] = {
                   "recall.enabled; the employer recalls at recall.temporary_rate)"),
     "announces": (np.bool_, False, "announces the search to every contact (the strategy's "
                   "standing choice, set at each plan)"),
+    "announced_until": (np.int32, NEVER, "last week contacts know of the search from an "
+                        "announcement (leads.told_weeks > 0 only)"),
     "new_tie_share": (np.float32, 0.0, "share of networking hours spent making new connections "
                       "(set at each plan)"),
     "spread_share": (np.float32, 0.0, "share of networking hours spread over all ties "
