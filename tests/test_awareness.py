@@ -46,6 +46,8 @@ def test_width_zero_is_the_hard_threshold():
 def test_the_reference_refuses_graded_awareness():
     with pytest.raises(NotImplementedError, match="leads.aware_width"):
         ReferenceMarket({"n_workers": 100, "leads": {"aware_width": 0.1}})
+    with pytest.raises(NotImplementedError, match="leads.told_weeks=3"):
+        ReferenceMarket({"n_workers": 100, "leads": {"told_weeks": 3}})
 
 
 SEEDS = range(12)

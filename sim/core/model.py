@@ -25,7 +25,8 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    an opening with probability ``leads.hear_prob`` and passes it to at most
    ``leads.per_helper`` searching contacts who know they are searching (the
    tie is strong (``leads.aware_strength``; with ``leads.aware_width`` > 0 with a
-   probability rising smoothly with strength), or the seeker announced or asked),
+   probability rising smoothly with strength), or the seeker announced or asked,
+   or did so at most ``leads.told_weeks`` weeks after the last plan period),
    chosen with probability
    proportional to tie strength (times ``leads.ask_weight`` if asked): a helper
    with many seeking contacts splits their help. If the helper knows the

@@ -265,9 +265,11 @@ class ReferenceMarket(mesa.Model):
         unknown = set(cfg.strategy.shares) - set(STRATEGIES)
         if unknown:
             raise NotImplementedError(f"no reference rule for strategies {sorted(unknown)}")
-        if cfg.leads.aware_width > 0:
-            raise NotImplementedError("leads.aware_width>0: the reference implements the hard "
-                                      "awareness threshold only (leads.aware_width=0)")
+        if cfg.leads.aware_width > 0 or cfg.leads.told_weeks > 0:
+            raise NotImplementedError(
+                f"leads.aware_width={cfg.leads.aware_width:g}, leads.told_weeks="
+                f"{cfg.leads.told_weeks}: the reference implements the hard awareness threshold "
+                f"without memory only (both 0)")
         if cfg.recall.enabled:
             raise NotImplementedError("recall.enabled=true: the reference implements no recall "
                                       "(docking compares the model with recall off)")
