@@ -677,7 +677,7 @@ def plot_outcome_vs_share(data: Data, strategy: str = "lions", metric: str = "rm
 
 
 def plot_channels(data: Data, size: str = "one") -> Figure:
-    """Stacked bars of the share of hires by channel (formal, lead, referral) per
+    """Stacked bars of the share of hires by channel (formal, lead, referral, recall) per
     strategy and parameter combination: the mean over runs of each run's share
     among the hires that end spells begun in the horizon (as the report's channel
     table; its run-level intervals are there, not in the bars). With more than
@@ -843,8 +843,10 @@ CAPTIONS = {  # "_vs_share_" first: it must win over "rmst_vs_" for rmst_vs_shar
     "diff_": "Heatmap of lions minus everyone over two swept parameters, paired by seed "
              "(other swept parameters averaged within seed); stars from Holm-adjusted paired "
              "t tests across the cells (negative: lions re-employed sooner).",
-    "channels": "Share of hires by channel (formal application, lead, referral) among the "
-                "hires that end spells begun in the horizon: mean over runs of each run's share.",
+    "channels": "Share of hires by channel (formal application, lead, referral, recall by the "
+                "last employer) among the hires that end spells begun in the horizon: mean over "
+                "runs of each run's share. Contact hires are lead + referral; recall is not a "
+                "contact hire.",
     "market": "Unemployment and vacancy rates by week: mean across runs with pointwise 95% t "
               "bands across runs.",
     "km_": "Kaplan-Meier curves by strategy (continued: further cells of the sweep).",

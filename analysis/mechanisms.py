@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,10 @@ def _shares(df: pd.DataFrame, by: list[str], flag: pd.Series, level: float) -> p
 
 def hires_by_channel(data: Data, by: str | Sequence[str] | None = None,
                      level: float = 0.95) -> pd.DataFrame:
-    """Hires by channel (formal, lead, referral) per group.
+    """Hires by channel (formal, lead, referral, recall) per group.
+
+    ``recall`` (a hire back by the last employer, decided by the employer) exists only
+    with ``recall.enabled``; it is not a contact channel (:data:`CONTACT_CHANNELS`).
 
     Args:
         data: loaded outputs.
@@ -96,6 +99,59 @@ def hires_by_channel(data: Data, by: str | Sequence[str] | None = None,
     out = pd.concat(frames, ignore_index=True)
     out["channel"] = pd.Categorical(out["channel"], categories=hires["channel"].cat.categories)
     return out.sort_values([*by, "channel"], ignore_index=True)
+
+
+def last_employer_returns(data: Data, by: str | Sequence[str] | None = None,
+                          level: float = 0.95) -> pd.DataFrame:
+    """Share of hires made by the worker's last employer (``hired_by`` equal to
+    ``last_employer``), whatever the channel, per group.
+
+    Args:
+        data: loaded outputs (spells with ``last_employer`` and ``hired_by``; outputs
+            written before these columns existed give an empty table).
+        by: grouping columns (default: ``strategy`` and the swept parameters).
+        level: confidence level.
+
+    Returns:
+        One row per group, as :func:`hires_by_channel` (``k`` = hires back to the last
+        employer, ``n`` = hires of workers with a last employer); empty without the
+        columns or such hires.
+    """
+    hires = _hires(data)
+    if not {"last_employer", "hired_by"} <= set(hires.columns):
+        return pd.DataFrame()
+    hires = hires[hires["last_employer"].notna()]
+    if hires.empty:
+        return pd.DataFrame()
+    back = (pd.to_numeric(hires["hired_by"]).to_numpy(float, na_value=np.nan)
+            == pd.to_numeric(hires["last_employer"]).to_numpy(float, na_value=np.nan))
+    return _shares(hires, _by(data, by), pd.Series(back, index=hires.index), level)
+
+
+def censor_recalls(data: Data) -> Data:
+    """The data with every recall hire censored at its week: the spell counts as
+    searched until the recall and as ending without a hire through the other channels.
+
+    The cause-specific view of "recall hires excluded": a recall is decided by the
+    employer (an independent draw in the model, given the firm's open positions), so
+    censoring it estimates the time to a hire through the other channels had the
+    recall not happened. Dropping the recalled spells instead would condition on the
+    outcome (removing the spells that end soonest).
+
+    Args:
+        data: loaded outputs.
+
+    Returns:
+        ``data`` itself when it holds no recall hire, else a copy whose recall spells
+        have ``censored=True`` (their ``duration_weeks`` unchanged).
+    """
+    s = data.all_spells
+    rec = (~s["censored"].to_numpy(bool)) & (s["channel"] == "recall").to_numpy(bool)
+    if not rec.any():
+        return data
+    s = s.copy()
+    s.loc[rec, "censored"] = True
+    return replace(data, all_spells=s)
 
 
 def work_strength(data: Data) -> pd.Series:

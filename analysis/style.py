@@ -34,7 +34,7 @@ STRATEGY_COLORS = {"passive": OKABE_ITO["black"], "everyone": OKABE_ITO["orange"
 STRATEGY_LINES = {"passive": ":", "everyone": "--", "lions": "-", "broadcast": "-.", "all": "-",
                   "mixed": "-"}
 CHANNEL_COLORS = {"formal": OKABE_ITO["sky_blue"], "lead": OKABE_ITO["yellow"],
-                  "referral": OKABE_ITO["vermillion"]}
+                  "referral": OKABE_ITO["vermillion"], "recall": OKABE_ITO["bluish_green"]}
 _SPARE = ("sky_blue", "vermillion", "yellow", "bluish_green", "reddish_purple")
 WIDTHS = {"one": 3.5, "two": 7.1}  # inches
 HEADER_CHARS = {"one": 64, "two": 132}  # characters per header line at HEADER_SIZE

@@ -325,7 +325,11 @@ def channels_table(data: Data) -> pd.DataFrame:
 
     Returns:
         Columns: strategy, swept parameters, ``runs``, ``hires``, and for each of
-        ``formal``, ``lead``, ``referral``, ``weak_ties`` (by kind),
+        ``formal``, ``lead``, ``referral``, ``recall`` (a hire back by the last employer,
+        decided by it; 0 with ``recall.enabled=false``), ``last_employer`` (hires by
+        the worker's last employer, any channel, among the hires of workers with one;
+        absent for outputs without that column), ``weak_ties`` (by kind, among
+        contact hires = lead + referral),
         ``weak_strength`` (by strength): the share with
         ``_lower``/``_upper``; ``note``.
     """
@@ -336,6 +340,9 @@ def channels_table(data: Data) -> pd.DataFrame:
     out = ch.groupby(keys, observed=True, dropna=False).agg(
         runs=("n_runs", "max"), hires=("n", "first")).reset_index()
     frames = [(c, ch[ch["channel"] == c]) for c in ch["channel"].cat.categories]
+    back = mechanisms.last_employer_returns(data, keys)
+    if not back.empty:
+        frames.append(("last_employer", back))
     weak = mechanisms.contact_ties(data, keys)
     if not weak.empty:
         frames.append(("weak_ties", weak[weak["definition"] == "kind"]))
@@ -398,6 +405,8 @@ CI_COLUMNS = {
     "within": ("within 4 wk %", 1, 100.0), "diff": ("difference", 2, 1.0),
     "hr": ("hazard ratio", 2, 1.0), "formal": ("formal %", 1, 100.0),
     "lead": ("lead %", 1, 100.0), "referral": ("referral %", 1, 100.0),
+    "recall": ("recall %", 1, 100.0),
+    "last_employer": ("hired by the last employer % (any channel)", 1, 100.0),
     "weak_ties": ("weak ties by kind (acquaintance, online) % of contact hires", 1, 100.0),
     "weak_strength": ("weak ties by strength (< ties.work_strength) % of contact hires", 1, 100.0),
 }

@@ -8,6 +8,7 @@ each assertion); seeds are fixed, so each test is deterministic.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -508,3 +509,55 @@ def test_channels_table_shows_weak_ties_by_kind_and_by_strength(tmp_path):
     assert row["weak_ties"] == pytest.approx((1 / 4 + 1 / 3) / 2)
     assert row["weak_strength"] == pytest.approx((2 / 4 + 3 / 3) / 2)
     assert {"weak_ties_lower", "weak_strength_upper"} <= set(tab.columns)
+
+
+def _recall_data(tmp_path):
+    """Hand-made spells of two runs with recall hires and last employers."""
+    from analysis.data import Data, _normalise
+
+    rows = [  # run, strategy, channel (None: censored), duration, last employer, hired by
+        ("r0", "lions", "recall", 2, 5, 5),
+        ("r0", "lions", "formal", 6, 5, 7),
+        ("r0", "lions", "referral", 3, None, 4),  # unemployed at the start: no last employer
+        ("r0", "everyone", "referral", 4, 2, 9),
+        ("r0", "everyone", None, 20, 2, None),
+        ("r1", "lions", "recall", 1, 3, 3),
+        ("r1", "everyone", "formal", 5, 1, 1),  # a return without recall
+    ]
+    n = len(rows)
+    col = list(zip(*rows, strict=True))
+    spells = pd.DataFrame({
+        "run_id": col[0], "seed": [int(r[1]) for r in col[0]], "worker_id": np.arange(n),
+        "strategy": col[1], "start_week": np.zeros(n, int),
+        "end_week": pd.array([d if c else None for c, d in zip(col[2], col[3], strict=True)],
+                             dtype="Int32"),
+        "duration_weeks": np.array(col[3]), "censored": [c is None for c in col[2]],
+        "channel": list(col[2]), "helper_id": pd.array([None] * n, dtype="Int32"),
+        "tie_kind": [None] * n, "tie_strength": np.full(n, np.nan),
+        "tie_common_neighbors": pd.array([None] * n, dtype="Int32"),
+        "left_truncated": np.zeros(n, bool), "ability": np.zeros(n), "sector": np.zeros(n, int),
+        "degree_at_start": np.ones(n, int),
+        "last_employer": pd.array(list(col[4]), dtype="Int32"),
+        "hired_by": pd.array(list(col[5]), dtype="Int32")})
+    runs = pd.DataFrame({"run_id": ["r0", "r1"], "status": "complete", "seed": [0, 1]})
+    return Data("sweep", tmp_path, _normalise(spells), runs, [], {})
+
+
+def test_recall_hires_censored_and_returns_to_the_last_employer(tmp_path):
+    data = _recall_data(tmp_path)
+    cens = mechanisms.censor_recalls(data)
+    assert cens is not data
+    was_recall = (data.all_spells["channel"] == "recall").to_numpy()
+    assert was_recall.sum() == 2 and cens.all_spells["censored"].to_numpy()[was_recall].all()
+    assert (cens.all_spells["duration_weeks"] == data.all_spells["duration_weeks"]).all()
+    assert not data.all_spells["censored"].to_numpy()[was_recall].any()  # not modified
+    no_recall = replace(data, all_spells=data.all_spells[~was_recall])
+    assert mechanisms.censor_recalls(no_recall) is no_recall
+    # hires of workers with a last employer: lions 3 (2 back, recalls), everyone 2 (1 back,
+    # formal)
+    back = mechanisms.last_employer_returns(data, by="strategy").set_index("strategy")
+    assert back.loc["lions", ["k", "n"]].tolist() == [2, 3]
+    assert back.loc["everyone", ["k", "n"]].tolist() == [1, 2]
+    by_channel = mechanisms.hires_by_channel(data, by=[])
+    assert "recall" in set(by_channel["channel"])
+    assert by_channel.set_index("channel").loc["recall", "hires"] == 2

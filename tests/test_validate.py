@@ -423,3 +423,18 @@ def test_stationarity_table_interval_across_runs_and_verdict():
     assert (one["verdict"] == "no interval").all()
     text = validate.format_stationarity(st.reset_index())
     assert "Stationarity" in text and "+2.4%/yr" in text and "pp" in text
+
+
+def test_last_employer_share_hand_counted():
+    # 6 spells: 1 censored, 1 without a last employer (left out); of the 4 others, 2
+    # end at the last employer (one formal, one recall): 50 %, whatever the channel
+    sp = pd.DataFrame({
+        "censored": [True, False, False, False, False, False],
+        "last_employer": pd.array([3, None, 3, 5, 7, 8], dtype="Int32"),
+        "hired_by": pd.array([None, 3, 3, 5, 1, 2], dtype="Int32"),
+        "channel": [None, "formal", "formal", "recall", "lead", "referral"]})
+    assert validate.last_employer_share(sp) == pytest.approx(0.5)
+    assert np.isnan(validate.last_employer_share(sp.iloc[:2]))
+    fact = FACT_BY_ID["last_employer_share"]
+    assert (fact.lo, fact.hi, fact.number) == (0.30, 0.45, 9)
+    assert "Fujita & Moscarini 2017" in fact.source

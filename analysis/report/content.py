@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import figures, tables
+from analysis import figures, mechanisms, tables
 from analysis.data import Data
 from analysis.report.parameters import (
     fixed_config,
@@ -49,7 +49,8 @@ CAPTIONS = {
              "parameters (negative: lions re-employed sooner; * the 95% interval excludes 0).",
     "_vs_share_": "Outcome of each strategy's workers and of all workers against the share "
                   "adopting lions (points: runs; lines and bands: mean and 95% t interval).",
-    "channels": "Share of hires by channel (formal application, lead, referral).",
+    "channels": "Share of hires by channel (formal application, lead, referral, recall by the "
+                "last employer; contact hires are lead + referral).",
     "market": "Unemployment and vacancy rates by week: mean across runs with 95% t bands.",
 }
 ORDER = ("km", "hazard", "rmst_vs_", "median_vs_", "share_within_vs_", "diff_", "_vs_share_",
@@ -287,6 +288,14 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
         f"{tau:g}) and in the share re-employed within 4 weeks (percentage points); positive RMST "
         "difference: lions slower. Paired t intervals across seeds within the possible range; "
         "p_holm: Holm across the rows of this table."))
+    censored = mechanisms.censor_recalls(data)
+    if censored is not data:  # recall hires in the data: the gap without them as well
+        add("difference_recall_censored", tables.difference_table(censored, horizon=horizon),
+            _estimand(
+                "the difference table with every recall hire censored at its week (the time to a "
+                "hire through the other channels, had the recall not happened: recalls are "
+                "decided by the employer, not by the strategy). Censored rather than dropped: "
+                "dropping the recalled spells would remove the spells that end soonest."))
     lr = tables.logrank_table(data)
     cox, cox_note = tables.cox_table(data, cox_max_spells)
     direction = tables.direction_table(data, cox, lr, horizon) if not cox.empty else pd.DataFrame()
@@ -364,8 +373,11 @@ def _tables_section(data: Data, out: Path, horizon: float, cox_max_spells: int
         "cox table) and can point the other way. Fitted like the cox table. " + adj_note))
     add("channels", tables.channels_table(data), _estimand(
         "per strategy, over the hires ending spells begun in the horizon, the mean over runs of "
-        "each run's share of hires by channel (formal application, lead, referral) and of contact "
-        "hires through weak ties, by kind (acquaintance or online, not colleague or supervisor) "
+        "each run's share of hires by channel (formal application, lead, referral, recall: a hire "
+        "back by the last employer that the employer decides, only with recall.enabled), of "
+        "hires by the last employer whatever the channel (last_employer), and of "
+        "contact hires (lead + referral) through weak ties, by kind (acquaintance or online, not "
+        "colleague or supervisor) "
         "and by strength (tie strength at the hire below the run's ties.work_strength, the "
         "strength working together keeps). 95% t intervals across runs on the "
         "logit scale (inside 0-100%); none with one run."))

@@ -121,6 +121,11 @@ class LeadsConfig:
                           "docs/VALIDATION.md)", **PROB)
     aware_strength: float = param(0.4, "ties at least this strong know a worker is searching "
                                "without being told; calibrated (SMM, docs/VALIDATION.md)", **PROB)
+    aware_width: float = param(0.0, "graded awareness: a contact knows of the search with "
+                               "probability logistic((strength - aware_strength) / aware_width), "
+                               "drawn each week; 0 = the hard threshold at aware_strength", 0.0)
+    told_weeks: int = param(0, "weeks a contact stays aware of the search after the seeker's ask "
+                            "(or announcement) is withdrawn; 0 = aware only while it holds", 0)
     ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
     referral_knows: float = param(0.35, "knows-work a helper needs to recommend (refer) rather than "
                                "just pass a lead", **PROB)
@@ -141,6 +146,20 @@ class HiringConfig:
                                "signal)", 0.0)
     threshold: float = param(-1.6, "lowest signal (ability s.d.) a firm accepts; calibrated (SMM, "
                              "docs/VALIDATION.md)", -10.0, 10.0)
+
+
+@dataclass
+class RecallConfig:
+    enabled: bool = param(False, "employers recall workers they separated from (a 4th channel, "
+                          "recall); off keeps returns to the last employer as ordinary hires")
+    temporary_share: float = param(0.3, "share of separations that are temporary layoffs (with "
+                                   "an expected recall)", **PROB)
+    temporary_rate: float = param(0.25, "weekly probability the last employer recalls a worker on "
+                                  "temporary layoff, in a week it has an open position", **PROB)
+    permanent_rate: float = param(0.02, "weekly probability the last employer recalls a worker "
+                                  "separated for good, in a week it has an open position", **PROB)
+    horizon: int = param(52, "weeks after the separation beyond which the employer no longer "
+                         "recalls", 0)
 
 
 @dataclass
@@ -174,6 +193,7 @@ class SimConfig:
     ties: TiesConfig = param(TiesConfig(), "")
     leads: LeadsConfig = param(LeadsConfig(), "")
     hiring: HiringConfig = param(HiringConfig(), "")
+    recall: RecallConfig = param(RecallConfig(), "")
     strategy: StrategyConfig = param(StrategyConfig(), "")
     output: OutputConfig = param(OutputConfig(), "")
 
@@ -197,6 +217,9 @@ def build_config(data: Mapping | None = None) -> SimConfig:
     cfg = _build(SimConfig, dict(data or {}), "")
     _resolve_markets(cfg)
     _validate_strategy(cfg.strategy)
+    if cfg.recall.enabled and cfg.market.jobs != "vacancies":
+        raise ConfigError(f"recall.enabled=true: needs market.jobs=vacancies (got "
+                          f"market.jobs={cfg.market.jobs}: no employers to recall)")
     return cfg
 
 

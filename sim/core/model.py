@@ -7,7 +7,9 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    makes a mass layoff with probability ``market.firm_shock_rate`` (each of its
    workers is laid off with probability ``market.layoff_fraction``; their
    positions close). A job
-   loser's unemployment spell opens this week; they search from next week.
+   loser's unemployment spell opens this week (recording the firm left,
+   ``last_employer``); they search from next week. With ``recall.enabled`` a share
+   ``recall.temporary_share`` of separations are temporary layoffs.
 2. **vacancies**: each closed position reopens as a vacancy with probability
    ``market.recovery_rate``.
 3. **networking**: every ``networking.plan_every`` weeks each strategy
@@ -22,18 +24,26 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
 4. **leads & referrals**: each employed worker at a firm with a vacancy hears of
    an opening with probability ``leads.hear_prob`` and passes it to at most
    ``leads.per_helper`` searching contacts who know they are searching (the
-   tie is strong, or the seeker announced or asked), chosen with probability
+   tie is strong (``leads.aware_strength``; with ``leads.aware_width`` > 0 with a
+   probability rising smoothly with strength), or the seeker announced or asked,
+   or did so at most ``leads.told_weeks`` weeks after the last plan period),
+   chosen with probability
    proportional to tie strength (times ``leads.ask_weight`` if asked): a helper
    with many seeking contacts splits their help. If the helper knows the
    seeker's work and the tie is engaged, the lead is a *referral* (precise
    signal plus trust); otherwise a *lead* (an application with the noisy signal).
+   With ``recall.enabled`` no helper passes an opening at the seeker's last employer.
    With ``market.jobs=exogenous`` (Calvo-Armengol & Jackson 2004) every worker
    hears of a job with probability ``market.job_arrival_prob``: an unemployed
    one takes it, an employed one passes it to one unemployed contact.
-5. **applications & hiring**: each searching worker sends Poisson
+5. **applications & hiring**: with ``recall.enabled`` firms first recall workers
+   they separated from (at most ``recall.horizon`` weeks ago) into their open
+   positions, at ``recall.temporary_rate`` or ``recall.permanent_rate`` a week, at
+   most their vacancies (channel ``recall``). Then each searching worker sends Poisson
    (``hiring.applications``) formal applications to open positions of their
    sector (a share ``market.cross_market_applications`` of them to open positions
-   of other sectors); each firm ranks its applicants by the signal of ability and makes
+   of other sectors; with recall enabled, none to the last employer); each firm
+   ranks its applicants by the signal of ability and makes
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
@@ -63,14 +73,15 @@ from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
-from sim.core.records import FORMAL, LEAD, REFERRAL, Series, Spells
+from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
 from sim.core.strategies import Context, get_strategy
 from sim.core.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
 from sim.core.workers import allocate
 from sim.results.contract import SERIES_COLUMNS, SERIES_PER_STRATEGY
 
+# "recall" last: the streams before it are spawned as before it existed (same draws)
 STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
-           "ties", "model")
+           "ties", "model", "recall")
 
 
 class LabourMarket(mesa.Model):
@@ -114,6 +125,10 @@ class LabourMarket(mesa.Model):
         self._fresh_rows: list[np.ndarray] = []  # tie rows created this week
         self._any_share = True  # whether some tie may have a share of hours (set at each plan)
         self._moved: list[np.ndarray] = []  # workers who changed employer this week
+        # contacts told of a search (leads.told_weeks > 0): sorted keys seeker * n + helper,
+        # and the last week each stays aware
+        self._told_keys = np.empty(0, np.int64)
+        self._told_until = np.empty(0, np.int32)
         self._init_population()
         self._init_network()
         self._update_cowork()
@@ -242,7 +257,7 @@ class LabourMarket(mesa.Model):
             # spells running when recording starts began before the horizon
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
         self._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
-                        "hires_referral": 0}
+                        "hires_referral": 0, "hires_recall": 0}
         self._timed("separations", self.separations)
         self._timed("vacancies", self.reopen_positions)
         self._timed("networking", self.networking)
@@ -284,13 +299,18 @@ class LabourMarket(mesa.Model):
         if len(workers) == 0:
             return
         self._moved.append(workers)
+        last = self.employer[workers]
+        self.last_employer[workers] = last
+        if self.cfg.recall.enabled:  # (no draw otherwise: the legacy random numbers)
+            self.temporary[workers] = (self.streams["recall"].random(len(workers))
+                                       < self.cfg.recall.temporary_share)
         self.employed[workers] = False
         self.employer[workers] = -1
         self.slot[workers] = -1
         self.ti_unemployed[workers] = self.week
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self.ties.degree()[workers])
+            self.sector[workers], self.ties.degree()[workers], last)
 
     def separations(self) -> None:
         m, rng = self.cfg.market, self.streams["separations"]
@@ -362,6 +382,8 @@ class LabourMarket(mesa.Model):
         nw = cfg.networking
         if (self.week + cfg.burn_in) % nw.plan_every == 0:
             self.plan_networking()  # asks and announcements hold even without time to invest
+            if cfg.leads.told_weeks > 0:
+                self._remember_told()
             # new ties start with no share, so until the next plan "no tie has a share"
             # stays true once it is (lets the weekly pass skip the share columns)
             self._any_share = bool(self.ties.share_a.any() or self.ties.share_b.any())
@@ -384,16 +406,60 @@ class LabourMarket(mesa.Model):
                                                               < nw.accept_prob)
             self._add_ties(src[accept], dst[accept], ONLINE)
 
+    def _remember_told(self) -> None:
+        """After a plan: the contacts an unemployed worker asks, and every contact of one
+        who announces, stay aware of the search until the end of this plan period plus
+        ``leads.told_weeks`` (even if the ask is withdrawn at the next plan)."""
+        t, n, week = self.ties, self.cfg.n_workers, self.week
+        until = week + self.cfg.networking.plan_every - 1 + self.cfg.leads.told_weeks
+        unemployed = ~self.employed
+        ra = np.flatnonzero(t.asks_a & unemployed[t.a])
+        rb = np.flatnonzero(t.asks_b & unemployed[t.b])
+        seeker = np.concatenate([t.a[ra], t.b[rb]]).astype(np.int64)
+        helper = np.concatenate([t.b[ra], t.a[rb]]).astype(np.int64)
+        self.announced_until[unemployed & self.announces] = until
+        live = self._told_until >= week
+        keys = np.concatenate([self._told_keys[live], seeker * n + helper])
+        last = np.concatenate([self._told_until[live], np.full(len(seeker), until, np.int32)])
+        order = np.lexsort((-last, keys))  # per key, the latest week first
+        keys, last = keys[order], last[order]
+        first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.empty(0, bool)
+        self._told_keys, self._told_until = keys[first], last[first]
+
+    def _told(self, helper: np.ndarray, seeker: np.ndarray) -> np.ndarray:
+        """Whether each helper still knows of the seeker's search from an ask or an
+        announcement (:meth:`_remember_told`)."""
+        key = seeker.astype(np.int64) * self.cfg.n_workers + helper
+        keys = self._told_keys
+        if len(keys) == 0:
+            hit = np.zeros(len(key), bool)
+        else:
+            idx = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            hit = (keys[idx] == key) & (self._told_until[idx] >= self.week)
+        return hit | (self.announced_until[seeker] >= self.week)
+
     # ------------------------------------------------------------------ 4. leads
-    def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray):
+    def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray,
+                     rng: np.random.Generator | None = None):
         """(helper, seeker, tie row, asked) for each tie from a helper to a searching
-        contact who may get help: the tie is strong, or the seeker announced or asked."""
+        contact who may get help: the helper knows of the search because the tie is
+        strong (at least ``leads.aware_strength``; with ``leads.aware_width`` > 0, with
+        a logistic probability in the strength, drawn from ``rng`` each week), or the
+        seeker announced or asked."""
         t, lc = self.ties, self.cfg.leads
         h = t.rows_of(helpers)
         h = h.subset(seeker_mask[h.alter])
         # the seeker is the alter: its request is stored on its own side of the tie
         asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
-        aware = (t.strength[h.edge] >= lc.aware_strength) | self.announces[h.alter] | asked
+        strength = t.strength[h.edge]
+        if lc.aware_width > 0:  # graded: no strength at which awareness jumps
+            z = (strength.astype(np.float64) - lc.aware_strength) / lc.aware_width
+            knows = rng.random(len(z)) < 1.0 / (1.0 + np.exp(-z))
+        else:  # (the legacy hard threshold: no random draw)
+            knows = strength >= lc.aware_strength
+        aware = knows | self.announces[h.alter] | asked
+        if lc.told_weeks > 0:  # told before: still aware for a while
+            aware |= self._told(h.ego, h.alter)
         return (h.ego[aware].astype(np.int64), h.alter[aware].astype(np.int64),
                 h.edge[aware], asked[aware])
 
@@ -419,7 +485,13 @@ class LabourMarket(mesa.Model):
             hear = has_vac & (u < lc.hear_prob)
         else:
             hear = self.employed & (u < m.job_arrival_prob)
-        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching)
+        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching, rng)
+        if cfg.recall.enabled:
+            # a return to the last employer is the employer's recall (hiring step), not a
+            # lead: colleagues there do not pass its openings (the seeker's own vacated
+            # position among them)
+            other = self.employer[helper] != self.last_employer[seeker]
+            helper, seeker, row, asked = helper[other], seeker[other], row[other], asked[other]
         weight = self.ties.strength[row] * np.where(asked, lc.ask_weight, 1.0)
         pick = self._choose_per_helper(helper, weight, lc.per_helper, rng)
         helper, seeker, row = helper[pick], seeker[pick], row[pick]
@@ -433,8 +505,8 @@ class LabourMarket(mesa.Model):
         return out
 
     # ------------------------------------------------------------------ 5. hiring
-    def _close_spells(self, workers, channel, helper, row) -> None:
-        net = channel != FORMAL
+    def _close_spells(self, workers, channel, helper, row, hired_by=-1) -> None:
+        net = np.isin(channel, CONTACT)
         r = np.where(net, row, 0)
         t = self.ties
         kind = np.where(net, t.kind[r] if t.n else -1, -1)
@@ -443,12 +515,12 @@ class LabourMarket(mesa.Model):
         if net.any():
             common[net] = t.common_neighbors(workers[net], helper[net])
         self.spells.close(self.spell_row[workers], self.week, channel,
-                          np.where(net, helper, -1), kind, strength, common)
+                          np.where(net, helper, -1), kind, strength, common, hired_by)
         self.spell_row[workers] = -1
         self.ti_unemployed[workers] = NEVER
         self.n_jobs[workers] += 1
         for code, name in ((FORMAL, "hires_formal"), (LEAD, "hires_lead"),
-                           (REFERRAL, "hires_referral")):
+                           (REFERRAL, "hires_referral"), (RECALL, "hires_recall")):
             self._counts[name] += int((channel == code).sum())
 
     def hiring(self, offers: dict) -> None:
@@ -478,14 +550,58 @@ class LabourMarket(mesa.Model):
         self._close_spells(workers, channel, helper, row)
         self._week_hires = np.empty(0, np.int64)
 
+    def _recall(self) -> np.ndarray:
+        """Employers recall workers they separated from, into their open positions, before
+        any other hire: a searching worker whose last employer has an open position and
+        whose separation is at most ``recall.horizon`` weeks old is recalled with
+        probability ``recall.temporary_rate`` (temporary layoff) or
+        ``recall.permanent_rate``; a firm recalls at most its vacancies (those drawn, in a
+        random order). Returns the recalled workers, hired with channel ``recall``."""
+        rc, f = self.cfg.recall, self.firms
+        vac = f.vacancies()
+        last = self.last_employer
+        cand = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week) & (last >= 0)
+                              & (self.week - self.ti_unemployed <= rc.horizon))
+        cand = cand[vac[last[cand]] > 0]
+        rate = np.where(self.temporary[cand], rc.temporary_rate, rc.permanent_rate)
+        u = self.streams["recall"].random(len(cand))
+        drawn = u < rate
+        cand = cand[drawn]
+        if len(cand) == 0:
+            return np.empty(0, np.int64)
+        firm = last[cand].astype(np.int64)
+        # u / rate is uniform on (0, 1) among the drawn: a random order within each firm
+        order = np.lexsort((u[drawn] / rate[drawn], firm))
+        cand, firm = cand[order], firm[order]
+        first = np.r_[0, np.flatnonzero(np.diff(firm)) + 1]
+        rank = np.arange(len(firm)) - np.repeat(first, np.diff(np.r_[first, len(firm)]))
+        keep = rank < vac[firm]
+        workers, firm, rank = cand[keep].astype(np.int64), firm[keep], rank[keep]
+        open_pos = f.open_positions()  # sorted, so grouped by firm
+        slots = open_pos[np.searchsorted(f.pos_firm[open_pos], firm) + rank]
+        f.pos_state[slots] = FILLED
+        f.pos_holder[slots] = workers
+        self.slot[workers] = slots
+        self.employer[workers] = firm
+        self.employed[workers] = True
+        none = np.full(len(workers), -1, np.int64)
+        self._close_spells(workers, np.full(len(workers), RECALL, np.int8), none, none, firm)
+        self._moved.append(workers)
+        return workers
+
     def _hire_vacancies(self, offers: dict) -> None:
         cfg, rng, f = self.cfg, self.streams["hiring"], self.firms
         h = cfg.hiring
         n = cfg.n_workers
+        recall = cfg.recall.enabled
+        recalled = self._recall() if recall else np.empty(0, np.int64)
         open_pos = f.open_positions()
-        self._week_hires = np.empty(0, np.int64)
+        self._week_hires = recalled
         if len(open_pos) == 0:
             return
+        if recall:  # the recalled take no other offer
+            keep = ~self.employed[offers["seeker"]]
+            offers = {k: v[keep] for k, v in offers.items()}
         searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
         # formal applications: uniform over the open positions of the own sector (or,
         # for a share cross_market_applications, of the other sectors)
@@ -512,6 +628,9 @@ class LabourMarket(mesa.Model):
             idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
         pos = open_pos[idx]
         formal_firm = f.pos_firm[pos]
+        if recall:  # no formal application to the last employer: it recalls, or not
+            other = formal_firm != self.last_employer[app_w]
+            app_w, pos, formal_firm = app_w[other], pos[other], formal_firm[other]
         formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
         # network applications: to the helper's firm
         seeker, helper = offers["seeker"], offers["helper"]
@@ -560,8 +679,8 @@ class LabourMarket(mesa.Model):
         self.slot[workers] = slots
         self.employer[workers] = fh
         self.employed[workers] = True
-        self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire])
-        self._week_hires = workers
+        self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire], fh)
+        self._week_hires = np.concatenate([recalled, workers]) if recall else workers
         self._moved.append(workers)
 
     # ------------------------------------------------------------------ 6. ties
@@ -609,7 +728,7 @@ class LabourMarket(mesa.Model):
         else:
             n_open, vrate = 0, 0.0
         c = self._counts
-        hires = c["hires_formal"] + c["hires_lead"] + c["hires_referral"]
+        hires = c["hires_formal"] + c["hires_lead"] + c["hires_referral"] + c["hires_recall"]
         values = dict(n_unemployed=n_u, unemployment_rate=n_u / n, n_vacancies=n_open,
                       vacancy_rate=vrate, hires=hires, n_ties=self.ties.n,
                       mean_degree=2.0 * self.ties.n / n, **c)

@@ -11,7 +11,9 @@ import pandas as pd
 
 from sim.results.contract import CHANNELS, SPELL_RECORD, TIE_KINDS
 
-FORMAL, LEAD, REFERRAL = range(3)
+FORMAL, LEAD, REFERRAL, RECALL = range(4)
+#: channels through a contact (a helper and a tie are recorded)
+CONTACT = (LEAD, REFERRAL)
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray) -> pd.arrays.IntegerArray:
@@ -24,14 +26,18 @@ class Spells:
 
     _COLUMNS = {name: dtype for name, (dtype, _meaning) in SPELL_RECORD.items()}
     _FILL = {"closed": False, "end_week": -1, "channel": -1, "helper_id": -1, "tie_kind": -1,
-             "tie_strength": np.nan, "tie_common_neighbors": -1}
+             "tie_strength": np.nan, "tie_common_neighbors": -1, "hired_by": -1}
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
         self.cols = {k: np.zeros(capacity, dt) for k, dt in self._COLUMNS.items()}
 
-    def open(self, worker_id, strategy, start_week, ability, sector, degree) -> np.ndarray:
-        """Open spells for the given workers; returns their row numbers."""
+    def open(self, worker_id, strategy, start_week, ability, sector, degree,
+             last_employer=-1) -> np.ndarray:
+        """Open spells for the given workers; returns their row numbers.
+
+        ``last_employer`` is the firm each worker was just separated from (-1: none).
+        """
         k = len(worker_id)
         if self.n + k > len(self.cols["worker_id"]):
             cap = max(self.n + k, int(1.5 * len(self.cols["worker_id"])) + 16)
@@ -44,13 +50,16 @@ class Spells:
         c["worker_id"][s], c["strategy"][s], c["start_week"][s] = worker_id, strategy, start_week
         c["ability"][s], c["sector"][s], c["degree_at_start"][s] = ability, sector, degree
         c["left_truncated"][s] = False
+        c["last_employer"][s] = last_employer
         for name, v in self._FILL.items():
             c[name][s] = v
         self.n += k
         return np.arange(s.start, s.stop, dtype=np.int64)
 
-    def close(self, rows, week, channel, helper_id, tie_kind, tie_strength, tie_common) -> None:
-        """Close spells ``rows`` with a hire in ``week`` through ``channel``."""
+    def close(self, rows, week, channel, helper_id, tie_kind, tie_strength, tie_common,
+              hired_by=-1) -> None:
+        """Close spells ``rows`` with a hire in ``week`` through ``channel`` by firm
+        ``hired_by`` (-1: no firm, jobs=exogenous)."""
         c = self.cols
         c["closed"][rows] = True
         c["end_week"][rows] = week
@@ -59,6 +68,7 @@ class Spells:
         c["tie_kind"][rows] = tie_kind
         c["tie_strength"][rows] = tie_strength
         c["tie_common_neighbors"][rows] = tie_common
+        c["hired_by"][rows] = hired_by
 
     def mark_left_truncated(self, rows) -> None:
         self.cols["left_truncated"][rows] = True
@@ -74,7 +84,7 @@ class Spells:
         keep = ~c["closed"] | (c["end_week"] >= 0)
         c = {k: v[keep] for k, v in c.items()}
         done = c["closed"]
-        net = done & (c["channel"] != FORMAL)
+        net = done & np.isin(c["channel"], CONTACT)
         # a censored spell was searched through the last simulated week, horizon - 1
         end = np.where(done, c["end_week"], horizon - 1)
 
@@ -98,6 +108,8 @@ class Spells:
             "ability": c["ability"],
             "sector": c["sector"],
             "degree_at_start": c["degree_at_start"],
+            "last_employer": _nullable(c["last_employer"], c["last_employer"] >= 0),
+            "hired_by": _nullable(c["hired_by"], done & (c["hired_by"] >= 0)),
         })
 
 

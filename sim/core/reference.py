@@ -46,11 +46,11 @@ from sim.results.contract import CHANNELS, TIE_KINDS
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = TIE_KINDS
 RANK = {ONLINE: 0, ACQUAINTANCE: 1, COLLEAGUE: 2, SUPERVISOR: 3}  # re-created tie: higher wins
 FILLED, OPEN, CLOSED = "filled", "open", "closed"
-FORMAL, LEAD, REFERRAL = CHANNELS
+FORMAL, LEAD, REFERRAL, RECALL = CHANNELS  # (no recall here: recall.enabled is refused)
 STRATEGIES = ("lions", "everyone", "broadcast", "passive")  # each one's rule is in Worker.plan
 SPELL_COLUMNS = ["worker_id", "strategy", "start_week", "end_week", "channel", "helper_id",
                  "tie_kind", "tie_strength", "tie_common_neighbors", "left_truncated", "ability",
-                 "sector", "degree_at_start"]
+                 "sector", "degree_at_start", "last_employer", "hired_by"]
 
 
 def poisson(rng, mean: float) -> int:
@@ -157,9 +157,10 @@ class Worker(mesa.Agent):
 
     def lose_job(self, position_state: str) -> None:
         self.firm.state[self.slot], self.firm.holder[self.slot] = position_state, None
+        last = self.firm.fid
         self.firm, self.slot = None, -1
         self.ti_unemployed = self.model.week
-        self.model.open_spell(self)
+        self.model.open_spell(self, last)
         self.model.counts["separations"] += 1
 
     # ------------------------------------------------------------------ 3. networking
@@ -264,6 +265,14 @@ class ReferenceMarket(mesa.Model):
         unknown = set(cfg.strategy.shares) - set(STRATEGIES)
         if unknown:
             raise NotImplementedError(f"no reference rule for strategies {sorted(unknown)}")
+        if cfg.leads.aware_width > 0 or cfg.leads.told_weeks > 0:
+            raise NotImplementedError(
+                f"leads.aware_width={cfg.leads.aware_width:g}, leads.told_weeks="
+                f"{cfg.leads.told_weeks}: the reference implements the hard awareness threshold "
+                f"without memory only (both 0)")
+        if cfg.recall.enabled:
+            raise NotImplementedError("recall.enabled=true: the reference implements no recall "
+                                      "(docking compares the model with recall off)")
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         self.week = -cfg.burn_in
@@ -368,12 +377,13 @@ class ReferenceMarket(mesa.Model):
         fu = self.workers[u].firm
         return fu is not None and fu is self.workers[v].firm
 
-    def open_spell(self, w: Worker) -> None:
+    def open_spell(self, w: Worker, last_employer: int | None = None) -> None:
         w.spell = {"worker_id": w.wid, "strategy": w.strategy, "start_week": w.ti_unemployed,
                    "end_week": None, "channel": None, "helper_id": None, "tie_kind": None,
                    "tie_strength": math.nan, "tie_common_neighbors": None,
                    "left_truncated": False, "ability": w.ability, "sector": w.sector,
-                   "degree_at_start": self.graph.degree(w.wid)}
+                   "degree_at_start": self.graph.degree(w.wid),
+                   "last_employer": last_employer, "hired_by": None}
         self.spells.append(w.spell)
 
     # ------------------------------------------------------------------ the week
@@ -442,6 +452,7 @@ class ReferenceMarket(mesa.Model):
         w.slot = w.firm.hire(w)
         spell, w.spell, w.ti_unemployed = w.spell, None, None
         spell["end_week"], spell["channel"] = self.week, app["channel"]
+        spell["hired_by"] = w.firm.fid
         if app["channel"] != FORMAL:  # the tie that carried the hire, as it is now
             helper, tie = app["helper"], app["tie"]
             spell["helper_id"], spell["tie_kind"] = helper.wid, tie["kind"]
@@ -491,7 +502,7 @@ class ReferenceMarket(mesa.Model):
                "n_vacancies": n_open, "vacancy_rate": n_open / max(1, n_open + n_filled),
                "separations": c["separations"], "layoffs": c["layoffs"],
                "hires": c[FORMAL] + c[LEAD] + c[REFERRAL], "hires_formal": c[FORMAL],
-               "hires_lead": c[LEAD], "hires_referral": c[REFERRAL],
+               "hires_lead": c[LEAD], "hires_referral": c[REFERRAL], "hires_recall": 0,
                "n_ties": self.graph.number_of_edges(),
                "mean_degree": 2 * self.graph.number_of_edges() / n}
         row["unemployment_rate"] = row["n_unemployed"] / n
@@ -523,14 +534,15 @@ class ReferenceMarket(mesa.Model):
         df = df.astype({"worker_id": np.int32, "start_week": np.int32, "end_week": "Int32",
                         "helper_id": "Int32", "tie_common_neighbors": "Int32",
                         "tie_strength": np.float32, "left_truncated": bool,
-                        "ability": np.float32, "sector": np.int16, "degree_at_start": np.int32})
+                        "ability": np.float32, "sector": np.int16, "degree_at_start": np.int32,
+                        "last_employer": "Int32", "hired_by": "Int32"})
         df["strategy"] = pd.Categorical(df["strategy"], categories=self.strategy_names)
         df["channel"] = pd.Categorical(df["channel"], categories=list(CHANNELS))
         df["tie_kind"] = pd.Categorical(df["tie_kind"], categories=list(TIE_KINDS))
         return df[["worker_id", "strategy", "start_week", "end_week", "duration_weeks",
                    "censored", "channel", "helper_id", "tie_kind", "tie_strength",
                    "tie_common_neighbors", "left_truncated", "ability", "sector",
-                   "degree_at_start"]]
+                   "degree_at_start", "last_employer", "hired_by"]]
 
     def timeseries_frame(self) -> pd.DataFrame:
         """Weekly series (the main columns of :meth:`sim.core.model.LabourMarket.timeseries_frame`)."""

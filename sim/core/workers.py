@@ -27,8 +27,14 @@ WORKER_STATE: dict[str, tuple[type, object, str]] = {
     "ti_unemployed": (np.int32, NEVER, "week the current unemployment spell began (NEVER "
                       "while employed)"),
     "spell_row": (np.int64, -1, "row of the open spell in the spell buffer (-1: none)"),
+    "last_employer": (np.int32, -1, "firm of the last job lost (-1: none yet); kept while "
+                      "re-employed, replaced at the next separation"),
+    "temporary": (np.bool_, False, "the last separation was a temporary layoff (drawn only with "
+                  "recall.enabled; the employer recalls at recall.temporary_rate)"),
     "announces": (np.bool_, False, "announces the search to every contact (the strategy's "
                   "standing choice, set at each plan)"),
+    "announced_until": (np.int32, NEVER, "last week contacts know of the search from an "
+                        "announcement (leads.told_weeks > 0 only)"),
     "new_tie_share": (np.float32, 0.0, "share of networking hours spent making new connections "
                       "(set at each plan)"),
     "spread_share": (np.float32, 0.0, "share of networking hours spread over all ties "

@@ -28,8 +28,9 @@ RUNS = "runs.parquet"
 # -------------------------------------------------------------------------- categories
 #: kinds of ties, in code order (``tie_kind`` / ``kind`` categoricals)
 TIE_KINDS = ("colleague", "supervisor", "acquaintance", "online")
-#: how a spell ended in a hire, in code order (``channel`` categorical)
-CHANNELS = ("formal", "lead", "referral")
+#: how a spell ended in a hire, in code order (``channel`` categorical); ``recall`` is a
+#: hire back by the last employer that the employer decides (``recall.*``, off by default)
+CHANNELS = ("formal", "lead", "referral", "recall")
 
 # -------------------------------------------------------------------- spells.parquet
 #: the model's spell buffer: column -> (dtype while recorded, meaning)
@@ -38,7 +39,7 @@ SPELL_RECORD = {
     "strategy": (np.int8, "the worker's strategy (categorical in the file)"),
     "start_week": (np.int32, "week the search began (negative: began in the burn-in)"),
     "end_week": (np.int32, "week of the hire (null if censored)"),
-    "channel": (np.int8, "formal, lead or referral (null if censored)"),
+    "channel": (np.int8, "formal, lead, referral or recall (null if censored)"),
     "helper_id": (np.int32, "the contact who passed the lead or referred (null otherwise)"),
     "tie_kind": (np.int8, "kind of the tie that carried a network hire"),
     "tie_strength": (np.float32, "its strength at the hire"),
@@ -47,6 +48,10 @@ SPELL_RECORD = {
     "ability": (np.float32, "the worker's latent ability"),
     "sector": (np.int16, "the worker's sector (labour market)"),
     "degree_at_start": (np.int32, "number of ties when the spell began"),
+    "last_employer": (np.int32, "firm the worker was separated from when the spell began (null "
+                      "if none: unemployed at the start, or jobs=exogenous)"),
+    "hired_by": (np.int32, "firm of the hire that ended the spell (null if censored or "
+                 "jobs=exogenous)"),
     "closed": (np.bool_, "internal: the spell ended in a hire (written as censored = not closed)"),
 }
 #: columns of a run's ``spells.parquet``, in file order; any other column of a
@@ -54,7 +59,7 @@ SPELL_RECORD = {
 SPELL_COLUMNS = (
     "worker_id", "strategy", "start_week", "end_week", "duration_weeks", "censored", "channel",
     "helper_id", "tie_kind", "tie_strength", "tie_common_neighbors", "left_truncated", "ability",
-    "sector", "degree_at_start",
+    "sector", "degree_at_start", "last_employer", "hired_by",
 )
 
 # --------------------------------------------------------------- timeseries.parquet

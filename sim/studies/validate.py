@@ -17,6 +17,10 @@ Definitions (each documented in docs/VALIDATION.md):
 
 * **contact hires**: hires through a lead or a referral, among all hires made
   in the recorded horizon.
+* **returns to the last employer**: among the completed spells begun in the horizon
+  of workers separated from a firm, those ending in a hire by that firm
+  (``hired_by == last_employer``), whatever the channel: a recall (with
+  ``recall.enabled``), or, without it, a formal application, lead or referral.
 * **weak ties**: a tie weaker than the strength working together keeps
   (``ties.work_strength``): people the seeker no longer sees every working day.
   This is Granovetter's (1973, 1974) definition by frequency of contact
@@ -168,6 +172,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("work_tie_ability", 8, "work-tie hires, top / bottom ability tercile", "> 1",
          "Oesch & von Ow 2017", "work_tie_ability", 1.0, None, sign=True, fmt="{:.2f}",
          bounds=POSITIVE),
+    Fact("last_employer_share", 9, "completed spells ending in a hire by the last employer "
+         "(any channel)", "30-45 %", "Fujita & Moscarini 2017", "last_employer_share", 0.30,
+         0.45, fmt="{:.1%}", bounds=SHARE),
 )
 FACT_BY_ID = {f.id: f for f in FACTS}
 
@@ -243,6 +250,26 @@ def _work_tie_ability(sp: pd.DataFrame) -> float:
     exposure = sp["duration_weeks"].clip(lower=1)
     lo, hi = sp["ability"] <= q[0], sp["ability"] > q[1]
     return _ratio(_ratio(work[hi].sum(), exposure[hi].sum()), _ratio(work[lo].sum(), exposure[lo].sum()))
+
+
+def last_employer_share(sp: pd.DataFrame) -> float:
+    """Share of completed spells that end in a hire by the worker's last employer.
+
+    Args:
+        sp: spells with ``censored``, ``last_employer`` and ``hired_by`` (null where
+            unknown).
+
+    Returns:
+        Among the completed spells with a last employer, the share with ``hired_by``
+        equal to it, whatever the channel; NaN without such spells (e.g.
+        ``market.jobs=exogenous``, where there are no firms).
+    """
+    done = sp[~sp["censored"].to_numpy(bool) & sp["last_employer"].notna().to_numpy(bool)]
+    if done.empty:
+        return math.nan
+    hired_by = pd.to_numeric(done["hired_by"]).to_numpy(float, na_value=np.nan)
+    back = hired_by == pd.to_numeric(done["last_employer"]).to_numpy(float, na_value=np.nan)
+    return float(back.mean())
 
 
 def _everyone_contacts(sp: pd.DataFrame, weeks: int, within: int = 4) -> float:
@@ -508,6 +535,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     out["degree_slope"], out["degree_curvature"] = _degree_fit(fresh, weeks)
     out["work_tie_ability"] = _work_tie_ability(fresh)
     out["everyone_contacts_4wk"] = _everyone_contacts(fresh, weeks)
+    out["last_employer_share"] = last_employer_share(fresh)
     out.update(stationarity(ts, fresh, weeks, sampler.strength_weeks, sampler.mean_strength))
     return out
 
