@@ -98,7 +98,7 @@ def _vacated(recall: bool) -> tuple[LabourMarket, int, int]:
     f, slot = int(m.employer[w]), int(m.slot[w])
     m.firms.pos_state[slot] = OPEN
     m.firms.pos_holder[slot] = -1
-    m._lose_jobs(np.array([w]))
+    m._lose_jobs(np.array([w]), np.array([False]))
     m.ti_unemployed[w] = m.week - 1  # searching this week
     return m, w, f
 

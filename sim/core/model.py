@@ -137,7 +137,8 @@ class LabourMarket(mesa.Model):
         rows = np.flatnonzero(~self.employed)
         self.spell_row[rows] = self.spells.open(
             rows, self.strategy[rows], self.ti_unemployed[rows], self.ability[rows],
-            self.sector[rows], self.ties.degree()[rows])
+            self.sector[rows], self.ties.degree()[rows],
+            contacts_employed=self._contacts_employed_share(rows))
         cols = list(SERIES_COLUMNS)
         for s in self.strategy_names:
             cols += [f"{c}_{s}" for c in SERIES_PER_STRATEGY]
@@ -295,7 +296,18 @@ class LabourMarket(mesa.Model):
         return self
 
     # ------------------------------------------------------------------ 1. separations
-    def _lose_jobs(self, workers: np.ndarray) -> None:
+    def _contacts_employed_share(self, workers: np.ndarray) -> np.ndarray:
+        """Share of each worker's contacts who are employed now (NaN for no contact)."""
+        h = self.ties.rows_of(workers)
+        order = np.argsort(workers, kind="stable")
+        who = order[np.searchsorted(workers[order], h.ego)]
+        n_contacts = np.bincount(who, minlength=len(workers))
+        n_employed = np.bincount(who, weights=self.employed[h.alter], minlength=len(workers))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
+
+    def _lose_jobs(self, workers: np.ndarray, layoff: np.ndarray) -> None:
+        """Workers lose their jobs this week (``layoff``: in a mass layoff) and start a spell."""
         if len(workers) == 0:
             return
         self._moved.append(workers)
@@ -308,9 +320,11 @@ class LabourMarket(mesa.Model):
         self.employer[workers] = -1
         self.slot[workers] = -1
         self.ti_unemployed[workers] = self.week
+        # (all of this week's separations are done: a contact let go this week is unemployed)
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self.ties.degree()[workers], last)
+            self.sector[workers], self.ties.degree()[workers], last,
+            layoff.astype(np.int8), self._contacts_employed_share(workers))
 
     def separations(self) -> None:
         m, rng = self.cfg.market, self.streams["separations"]
@@ -332,7 +346,7 @@ class LabourMarket(mesa.Model):
             f.pos_holder[s_quit] = -1
             f.pos_holder[s_laid] = -1
         lost = np.flatnonzero(quit_ | laid_off)
-        self._lose_jobs(lost)
+        self._lose_jobs(lost, laid_off[lost])
         self._counts["separations"] = len(lost)
         self._counts["layoffs"] = int(laid_off.sum())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.results.contract import CHANNELS, SPELL_RECORD, TIE_KINDS
+from sim.results.contract import CAUSES, CHANNELS, SPELL_RECORD, TIE_KINDS
 
 FORMAL, LEAD, REFERRAL, RECALL = range(4)
 #: channels through a contact (a helper and a tie are recorded)
@@ -33,10 +33,12 @@ class Spells:
         self.cols = {k: np.zeros(capacity, dt) for k, dt in self._COLUMNS.items()}
 
     def open(self, worker_id, strategy, start_week, ability, sector, degree,
-             last_employer=-1) -> np.ndarray:
+             last_employer=-1, cause=-1, contacts_employed=np.nan) -> np.ndarray:
         """Open spells for the given workers; returns their row numbers.
 
-        ``last_employer`` is the firm each worker was just separated from (-1: none).
+        ``last_employer`` is the firm each worker was just separated from (-1: none),
+        ``cause`` the code of :data:`~sim.results.contract.CAUSES` (-1: unknown) and
+        ``contacts_employed`` the share of the worker's contacts employed (NaN: none).
         """
         k = len(worker_id)
         if self.n + k > len(self.cols["worker_id"]):
@@ -51,6 +53,7 @@ class Spells:
         c["ability"][s], c["sector"][s], c["degree_at_start"][s] = ability, sector, degree
         c["left_truncated"][s] = False
         c["last_employer"][s] = last_employer
+        c["cause"][s], c["contacts_employed_share_at_start"][s] = cause, contacts_employed
         for name, v in self._FILL.items():
             c[name][s] = v
         self.n += k
@@ -110,6 +113,8 @@ class Spells:
             "degree_at_start": c["degree_at_start"],
             "last_employer": _nullable(c["last_employer"], c["last_employer"] >= 0),
             "hired_by": _nullable(c["hired_by"], done & (c["hired_by"] >= 0)),
+            "cause": cat(c["cause"], CAUSES, c["cause"] >= 0),
+            "contacts_employed_share_at_start": c["contacts_employed_share_at_start"],
         })
 
 

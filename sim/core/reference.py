@@ -41,7 +41,7 @@ import pandas as pd
 from sim.core.config import SimConfig, build_config
 from sim.core.lean_mesa import mesa
 from sim.core.strategies import get_strategy
-from sim.results.contract import CHANNELS, TIE_KINDS
+from sim.results.contract import CAUSES, CHANNELS, TIE_KINDS
 
 COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE = TIE_KINDS
 RANK = {ONLINE: 0, ACQUAINTANCE: 1, COLLEAGUE: 2, SUPERVISOR: 3}  # re-created tie: higher wins
@@ -50,7 +50,8 @@ FORMAL, LEAD, REFERRAL, RECALL = CHANNELS  # (no recall here: recall.enabled is 
 STRATEGIES = ("lions", "everyone", "broadcast", "passive")  # each one's rule is in Worker.plan
 SPELL_COLUMNS = ["worker_id", "strategy", "start_week", "end_week", "channel", "helper_id",
                  "tie_kind", "tie_strength", "tie_common_neighbors", "left_truncated", "ability",
-                 "sector", "degree_at_start", "last_employer", "hired_by"]
+                 "sector", "degree_at_start", "last_employer", "hired_by", "cause",
+                 "contacts_employed_share_at_start"]
 
 
 def poisson(rng, mean: float) -> int:
@@ -160,7 +161,7 @@ class Worker(mesa.Agent):
         last = self.firm.fid
         self.firm, self.slot = None, -1
         self.ti_unemployed = self.model.week
-        self.model.open_spell(self, last)
+        self.model.open_spell(self, last, "layoff" if position_state == CLOSED else "separation")
         self.model.counts["separations"] += 1
 
     # ------------------------------------------------------------------ 3. networking
@@ -281,6 +282,7 @@ class ReferenceMarket(mesa.Model):
                        for s in self.strategy_names}
         self.graph = nx.Graph()
         self.spells: list[dict] = []
+        self._opened: list[Worker] = []  # spells opened whose contacts_employed_share is due
         self.series: list[dict] = []
         self.counts: dict[str, int] = {}
         self.applications: list[dict] = []
@@ -347,6 +349,7 @@ class ReferenceMarket(mesa.Model):
                 w_.ti_unemployed = self.week - 1
                 self.open_spell(w_)
                 w_.spell["left_truncated"] = cfg.burn_in == 0
+        self._contacts_employed_at_start()
 
     def random_partner(self, worker: Worker) -> Worker:
         """A random worker, from ``worker``'s sector with probability ``same_sector_share``."""
@@ -377,14 +380,27 @@ class ReferenceMarket(mesa.Model):
         fu = self.workers[u].firm
         return fu is not None and fu is self.workers[v].firm
 
-    def open_spell(self, w: Worker, last_employer: int | None = None) -> None:
+    def open_spell(self, w: Worker, last_employer: int | None = None,
+                   cause: str | None = None) -> None:
         w.spell = {"worker_id": w.wid, "strategy": w.strategy, "start_week": w.ti_unemployed,
                    "end_week": None, "channel": None, "helper_id": None, "tie_kind": None,
                    "tie_strength": math.nan, "tie_common_neighbors": None,
                    "left_truncated": False, "ability": w.ability, "sector": w.sector,
                    "degree_at_start": self.graph.degree(w.wid),
-                   "last_employer": last_employer, "hired_by": None}
+                   "last_employer": last_employer, "hired_by": None, "cause": cause,
+                   "contacts_employed_share_at_start": math.nan}
         self.spells.append(w.spell)
+        self._opened.append(w)
+
+    def _contacts_employed_at_start(self) -> None:
+        """Share of the contacts employed, for the spells opened since the last call
+        (called once the week's separations are all done)."""
+        for w in self._opened:
+            contacts = list(self.graph[w.wid])
+            if contacts:
+                w.spell["contacts_employed_share_at_start"] = (
+                    sum(self.workers[c].employed for c in contacts) / len(contacts))
+        self._opened.clear()
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
@@ -398,6 +414,7 @@ class ReferenceMarket(mesa.Model):
         # 1. separations and mass layoffs
         firms.shuffle_do("draw_shock")
         workers.shuffle_do("separate")
+        self._contacts_employed_at_start()
         # 2. closed positions reopen
         firms.shuffle_do("reopen")
         # 3. networking: plan when due, then invest this week's hours and make new ties
@@ -535,14 +552,17 @@ class ReferenceMarket(mesa.Model):
                         "helper_id": "Int32", "tie_common_neighbors": "Int32",
                         "tie_strength": np.float32, "left_truncated": bool,
                         "ability": np.float32, "sector": np.int16, "degree_at_start": np.int32,
-                        "last_employer": "Int32", "hired_by": "Int32"})
+                        "last_employer": "Int32", "hired_by": "Int32",
+                        "contacts_employed_share_at_start": np.float32})
+        df["cause"] = pd.Categorical(df["cause"], categories=list(CAUSES))
         df["strategy"] = pd.Categorical(df["strategy"], categories=self.strategy_names)
         df["channel"] = pd.Categorical(df["channel"], categories=list(CHANNELS))
         df["tie_kind"] = pd.Categorical(df["tie_kind"], categories=list(TIE_KINDS))
         return df[["worker_id", "strategy", "start_week", "end_week", "duration_weeks",
                    "censored", "channel", "helper_id", "tie_kind", "tie_strength",
                    "tie_common_neighbors", "left_truncated", "ability", "sector",
-                   "degree_at_start", "last_employer", "hired_by"]]
+                   "degree_at_start", "last_employer", "hired_by", "cause",
+                   "contacts_employed_share_at_start"]]
 
     def timeseries_frame(self) -> pd.DataFrame:
         """Weekly series (the main columns of :meth:`sim.core.model.LabourMarket.timeseries_frame`)."""

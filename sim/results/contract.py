@@ -31,6 +31,9 @@ TIE_KINDS = ("colleague", "supervisor", "acquaintance", "online")
 #: how a spell ended in a hire, in code order (``channel`` categorical); ``recall`` is a
 #: hire back by the last employer that the employer decides (``recall.*``, off by default)
 CHANNELS = ("formal", "lead", "referral", "recall")
+#: why a spell began, in code order (``cause`` categorical): an idiosyncratic separation,
+#: or a mass layoff of the worker's firm
+CAUSES = ("separation", "layoff")
 
 # -------------------------------------------------------------------- spells.parquet
 #: the model's spell buffer: column -> (dtype while recorded, meaning)
@@ -52,6 +55,11 @@ SPELL_RECORD = {
                       "if none: unemployed at the start, or jobs=exogenous)"),
     "hired_by": (np.int32, "firm of the hire that ended the spell (null if censored or "
                  "jobs=exogenous)"),
+    "cause": (np.int8, "separation or layoff (a mass layoff of the firm); null for the spells "
+              "of the workers unemployed at the start"),
+    "contacts_employed_share_at_start": (np.float32, "share of the worker's contacts who were "
+                                         "employed in the week the spell began, after that "
+                                         "week's separations (null: no contacts)"),
     "closed": (np.bool_, "internal: the spell ended in a hire (written as censored = not closed)"),
 }
 #: columns of a run's ``spells.parquet``, in file order; any other column of a
@@ -59,7 +67,8 @@ SPELL_RECORD = {
 SPELL_COLUMNS = (
     "worker_id", "strategy", "start_week", "end_week", "duration_weeks", "censored", "channel",
     "helper_id", "tie_kind", "tie_strength", "tie_common_neighbors", "left_truncated", "ability",
-    "sector", "degree_at_start", "last_employer", "hired_by",
+    "sector", "degree_at_start", "last_employer", "hired_by", "cause",
+    "contacts_employed_share_at_start",
 )
 
 # --------------------------------------------------------------- timeseries.parquet
