@@ -62,7 +62,7 @@ def measured_market(cfg):
         them back at the last employer.
     """
     from sim.core.model import LabourMarket
-    from sim.core.records import FORMAL
+    from sim.core.records import FORMAL, LEAD, REFERRAL
     from sim.core.ties import ACQUAINTANCE, COLLEAGUE, ONLINE, SUPERVISOR
 
     class Measured(LabourMarket):
@@ -73,9 +73,8 @@ def measured_market(cfg):
                 "formal_hires", "known_at_firm", "known_nonwork", "hires_knowing",
                 "searcher_samples", "aware_helpers", "aware_helpers_work", "job_losses",
                 "coworkers_at_loss", "hires", "contact_hires", "returns", "contact_returns")}
-            self.last_employer = np.full(self.cfg.n_workers, -1, dtype=np.int64)
 
-        def _lose_jobs(self, workers):
+        def _lose_jobs(self, workers, layoff):
             if self.week >= 0 and len(workers):
                 # ties to people at the firm just left (cowork flags are last week's)
                 h = self.ties.rows_of(workers)
@@ -87,17 +86,16 @@ def measured_market(cfg):
                 st = self.strategy[workers]
                 self.mech["job_losses"] += np.bincount(st, minlength=k)
                 self.mech["coworkers_at_loss"] += np.bincount(st, weights=cw, minlength=k)
-            self.last_employer[workers] = self.employer[workers]
-            super()._lose_jobs(workers)
+            super()._lose_jobs(workers, layoff)  # (sets the model's last_employer)
 
-        def _close_spells(self, workers, channel, helper, row):
-            super()._close_spells(workers, channel, helper, row)
+        def _close_spells(self, workers, channel, helper, row, hired_by=-1):
+            super()._close_spells(workers, channel, helper, row, hired_by)
             if self.week < 0 or self.cfg.market.jobs != "vacancies":
                 return
             k = len(self.strategy_names)
             st = self.strategy[workers]
             back = self.employer[workers] == self.last_employer[workers]  # back to last employer
-            contact = channel != FORMAL
+            contact = np.isin(channel, (LEAD, REFERRAL))  # (recall is not a contact hire)
             for key, w in (("hires", None), ("contact_hires", contact), ("returns", back),
                            ("contact_returns", back & contact)):
                 self.mech[key] += np.bincount(st, weights=w, minlength=k)
