@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from lifelines import KaplanMeierFitter
+from scipy import stats
 
 #: a log hazard ratio beyond this is separation (a hazard ratio of e^15 is not an estimate)
 MAX_COEF = 15.0
@@ -31,12 +33,20 @@ class CoxFit:
         converged: whether Newton-Raphson reached a finite maximum.
         iterations: Newton steps taken.
         loglik: the partial log-likelihood at ``coef``.
+        variance: model-based covariance of ``coef`` (the inverse of the observed
+            information), when converged.
+        schoenfeld: the Schoenfeld residuals, one row per event (Efron's weighted mean
+            of the tied events' risk sets), when converged.
+        event_duration: the duration of each row of ``schoenfeld``.
     """
 
     coef: np.ndarray
     converged: bool
     iterations: int
     loglik: float
+    variance: np.ndarray | None = None
+    schoenfeld: np.ndarray | None = None
+    event_duration: np.ndarray | None = None
 
 
 def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
@@ -88,6 +98,12 @@ def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
     ev_rows = np.flatnonzero(d)
     sum_x_events = z[ev_rows].sum(axis=0)
 
+    last_mean1 = [None]
+
+    def parts_mean1(beta):
+        parts(beta)
+        return last_mean1[0]
+
     def parts(beta):
         eta = z @ beta
         theta = np.exp(eta)
@@ -113,6 +129,7 @@ def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
         num2 = r2[rep] - frac[:, None, None] * e2[rep]
         loglik = float(eta[ev_rows].sum() - np.log(den).sum())
         mean1 = num1 / den[:, None]
+        last_mean1[0] = mean1
         grad = sum_x_events - mean1.sum(axis=0)
         hess = -((num2 / den[:, None, None]).sum(axis=0)
                  - (mean1[:, :, None] * mean1[:, None, :]).sum(axis=0))
@@ -139,5 +156,44 @@ def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
         if np.max(np.abs(beta)) > MAX_COEF:
             return CoxFit(np.full(p, np.nan), False, it, loglik)
         if change < tol:
-            return CoxFit(beta, True, it, loglik)
+            mean_g = np.zeros((len(ev_groups), p))  # Efron's mean of x at each event time
+            np.add.at(mean_g, rep, parts_mean1(beta) / np.repeat(d_g, d_g)[:, None])
+            slot = np.full(len(last), -1)
+            slot[ev_groups] = np.arange(len(ev_groups))
+            resid = z[ev_rows] - mean_g[slot[group[ev_rows]]]
+            try:
+                variance = np.linalg.inv(-hess)
+            except np.linalg.LinAlgError:
+                return CoxFit(np.full(p, np.nan), False, it, loglik)
+            return CoxFit(beta, True, it, loglik, variance, resid, t[ev_rows])
     return CoxFit(np.full(p, np.nan), False, max_iter, loglik)
+
+
+def ph_test_km(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
+               strata: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Grambsch-Therneau test of proportional hazards, Kaplan-Meier time transform.
+
+    The statistic lifelines' ``proportional_hazard_test(model, df, time_transform="km")``
+    computes, on the fit of :func:`cox_efron`: per covariate ``j``,
+    ``T_j = (sum_i (g_i - g) r*_ij)^2 / (D se_j^2 sum_i (g_i - g)^2)`` over the ``D``
+    events, with ``g_i = 1 - KM(t_i)`` (Kaplan-Meier of all spells pooled), ``g`` their
+    mean, ``r* = D r V`` the scaled Schoenfeld residuals and ``V`` the model-based
+    covariance; chi-squared with 1 degree of freedom.
+
+    Args:
+        duration, event, x, strata: as in :func:`cox_efron`.
+
+    Returns:
+        ``(statistic, p)`` per covariate, or None if the fit did not converge.
+    """
+    fit = cox_efron(duration, event, x, strata)
+    if not fit.converged:
+        return None
+    n_deaths = len(fit.schoenfeld)
+    scaled = n_deaths * fit.schoenfeld @ fit.variance
+    km = KaplanMeierFitter().fit(np.asarray(duration, float), np.asarray(event).astype(bool))
+    g = 1.0 - km.survival_function_["KM_estimate"].reindex(fit.event_duration).to_numpy()
+    g = g - g.mean()
+    se2 = np.diag(fit.variance)
+    statistic = (g[:, None] * scaled).sum(axis=0) ** 2 / (n_deaths * se2 * (g ** 2).sum())
+    return statistic, stats.chi2.sf(statistic, 1)

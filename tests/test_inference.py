@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
-from lifelines.statistics import multivariate_logrank_test
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from scipy import stats
 
 from analysis import survival
-from analysis.coxph import cox_efron
+from analysis.coxph import cox_efron, ph_test_km
 from analysis.stats import IDENTICAL, holm, paired_difference, range_interval
 from tests.test_analysis import exp_spells, rmst_exp  # the synthetic spells both test files use
 
@@ -438,3 +438,21 @@ def test_cox_efron_reports_separation_as_not_converged():
     dur = np.minimum(np.ceil(rng.exponential(5, n)), 20)
     fit = cox_efron(dur, (dur < 20) & (x1 == 0), np.c_[x1, rng.normal(size=n)])
     assert not fit.converged and np.isnan(fit.coef).all()
+
+
+def test_ph_test_km_equals_lifelines_proportional_hazard_test():
+    """The fast PH test gives lifelines' statistic and p-value (KM transform) on tied,
+    stratified data, with and without a hazard ratio that changes with time."""
+    rng = np.random.default_rng(5)
+    for drift in (0.0, 1.0):
+        n = 3000
+        x1, x2, st = rng.integers(0, 2, n), rng.normal(size=n), rng.integers(0, 40, n)
+        rate = 0.1 * np.exp(0.4 * x1 - 0.3 * x2 + 0.02 * st)
+        dur = np.ceil(rng.exponential(1 / rate) * (1 + drift * x1 * rng.random(n)))
+        ev, dur = dur <= 30, np.minimum(dur, 30)
+        df = pd.DataFrame({"d": dur, "e": ev.astype(int), "x1": x1, "x2": x2, "s": st})
+        ref = proportional_hazard_test(CoxPHFitter().fit(df, "d", "e", strata=["s"]), df,
+                                       time_transform="km").summary
+        stat, p = ph_test_km(dur, ev, np.c_[x1, x2], st)
+        np.testing.assert_allclose(stat, ref["test_statistic"].to_numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p, ref["p"].to_numpy(), rtol=1e-5, atol=1e-12)
