@@ -473,3 +473,51 @@ def test_pair_index_grows_and_survives_many_batches():
             t.prune(0.3)
         check_find(t, rng)
     assert len(set(sizes)) > 2
+
+
+def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
+    """The index's segments are appended in place, moved when full, compacted when the
+    holes outgrow the rows and filtered by pruning; through all of it every worker's rows
+    stay in the order of a plain list kept alongside (merged batches: a-side rows, then
+    b-side rows; pruning drops rows and renumbers the rest), and the index's memory
+    stays within its bound."""
+    rng = np.random.default_rng(21)
+    n_workers = 3_000
+    t = Ties(n_workers, capacity=16)
+    lists = [[] for _ in range(n_workers)]  # the reference: each worker's merged rows
+
+    def merged(lo, hi):
+        for r, w in enumerate(t.a[lo:hi].tolist(), lo):
+            lists[w].append(r)
+        for r, w in enumerate(t.b[lo:hi].tolist(), lo):
+            lists[w].append(r)
+
+    moved = compacted = 0
+    for week in range(14):
+        start_before, end_before, indexed = t._start.copy(), t._adj_end, t._indexed
+        t.add(*random_batch(rng, n_workers, int(rng.integers(21_000, 30_000)))[:6], week)
+        if t._indexed != indexed:  # a merge appended rows [indexed, _indexed)
+            merged(indexed, t._indexed)
+            moved += int(t._adj_end > end_before and (t._start != start_before).any())
+            compacted += int(t._adj_end < end_before)
+            # room: after a merge the holes never outgrow the rows (compaction closes them)
+            used = int(t._len.sum())
+            assert t._adj_end <= max(2 * used + 1024, used + used // 4 + 2 * n_workers)
+        if week % 4 == 3:
+            t.strength[:] = rng.random(t.n).astype(np.float32)
+            keep = t.strength >= 0.7
+            new_row = np.cumsum(keep) - 1
+            merged(t._indexed, t.n)  # prune merges the tail first
+            t.prune(0.7)  # drops most: the next merge compacts
+            lists = [[int(new_row[r]) for r in rows if keep[r]] for rows in lists]
+        h = t.rows_of(np.arange(n_workers))
+        got = [[] for _ in range(n_workers)]
+        for e, w in zip(h.edge.tolist(), h.ego.tolist(), strict=True):
+            got[w].append(e)
+        tail = np.arange(t._indexed, t.n)
+        for w in range(n_workers):
+            want = lists[w] + tail[t.a[tail] == w].tolist() + tail[t.b[tail] == w].tolist()
+            assert got[w] == want
+        np.testing.assert_array_equal(t._len, [len(rows) for rows in lists])
+        assert (t._len <= t._cap).all()
+    assert moved and compacted

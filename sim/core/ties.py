@@ -12,9 +12,13 @@ helpers at the end of this module do the work; none of them sorts the ties):
   ``(a, b)``, answers "does this tie exist, and in which row?" in O(1) per
   query; new rows are inserted as they are added, and the table is rebuilt
   when ties are pruned (rows are renumbered then);
-* a **neighbour index** (CSR: ``_ptr``, ``_adj``) lists each worker's tie
-  rows. Rows added since the last merge (the *tail*, ``[_indexed, n)``) are
-  merged in batches, so a worker's rows are in a fixed order: batch by batch,
+* a **neighbour index** lists each worker's tie rows: worker ``w``'s are
+  ``_adj[_start[w] : _start[w] + _len[w]]``, in a segment with room for
+  ``_cap[w]`` (a CSR with slack). Rows added since the last merge (the *tail*,
+  ``[_indexed, n)``) are merged in batches, appended in place to their ends'
+  segments (a full segment moves to the end of ``_adj`` with more room;
+  the holes are closed when they outgrow the rows), so a merge costs the batch,
+  not the whole index. A worker's rows are in a fixed order: batch by batch,
   and within a batch the rows where it is ``a``, then those where it is ``b``.
   :meth:`Ties.rows_of` returns the indexed rows, then the tail's; that order
   decides which random draw goes to which tie in the leads submodel, so it is
@@ -25,8 +29,8 @@ Directed quantities are stored per side: ``knows_a`` is how well *b* knows
 the share of *a*'s networking hours that *a* puts into the tie, and ``asks_a``
 whether *a* asks *b* for help while unemployed (both set by *a*'s strategy).
 
-Memory: 36 bytes per tie in the columns, plus 8 in the neighbour index and
-8-12 in the pair index.
+Memory: 36 bytes per tie in the columns, plus 10-16 in the neighbour index (8 for
+the rows, the rest room to grow) and 8-12 in the pair index.
 """
 
 from __future__ import annotations
@@ -96,8 +100,13 @@ class Ties:
             setattr(self, "_" + name, np.zeros(max(capacity, 16), dtype=dt))
         self._table = np.full(64, -1, dtype=np.int32)  # pair index: row per slot, -1 empty
         self._indexed = 0  # rows [0, _indexed) are in the CSR neighbour index
-        self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)  # CSR: worker -> tie rows
+        # neighbour index: worker w's rows are _adj[_start[w] : _start[w] + _len[w]], with
+        # room for _cap[w]; _adj[:_adj_end] is in use
+        self._start = np.zeros(self.n_workers, dtype=np.int64)
+        self._len = np.zeros(self.n_workers, dtype=np.int64)
+        self._cap = np.zeros(self.n_workers, dtype=np.int64)
         self._adj = np.empty(0, dtype=np.int32)
+        self._adj_end = 0
         self._degree = np.zeros(self.n_workers, dtype=np.int32)  # kept up to date
 
     # ------------------------------------------------------------------ columns
@@ -124,12 +133,13 @@ class Ties:
                                    max(64, 3 * self.n))
 
     def _reindex(self) -> None:
-        """Merge the rows added since the last call into the CSR neighbour index: one
-        linear pass, a worker's new rows going at the end of its segment."""
+        """Merge the rows added since the last call into the neighbour index, a worker's
+        new rows going at the end of its segment (in place where the segment has room)."""
         if self.n == self._indexed:
             return
-        self._ptr, self._adj = _csr_merge(self._ptr, self._adj, self._a, self._b,
-                                          self._indexed, self.n)
+        self._adj, self._adj_end = _csr_merge(self._start, self._len, self._cap, self._adj,
+                                              self._adj_end, self._a, self._b,
+                                              self._indexed, self.n)
         self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
@@ -216,9 +226,8 @@ class Ties:
             return 0
         for name in self._COLUMNS:
             _compact(self.__dict__["_" + name], new_row)
-        _csr_filter(self._ptr, self._adj, new_row)
-        self._adj = self._adj[: self._ptr[-1]]
-        self._degree = np.diff(self._ptr).astype(np.int32)
+        _csr_filter(self._start, self._len, self._adj, new_row)
+        self._degree = self._len.astype(np.int32)
         dropped, self.n, self._indexed = self.n - k, k, k
         self._rebuild_pair_index()
         return dropped
@@ -237,7 +246,8 @@ class Ties:
         proportional to the workers' degrees plus those recent rows, not to all ties.
         """
         w = np.asarray(workers, dtype=np.int64)
-        edge, ego, alter, ego_is_a = _half_edges(w, self._ptr, self._adj, self._a, self._b,
+        edge, ego, alter, ego_is_a = _half_edges(w, self._start, self._len, self._adj,
+                                                 self._a, self._b,
                                                  self._indexed, self.n, self.n_workers)
         return HalfEdges(edge, ego, alter, ego_is_a)
 
@@ -399,41 +409,74 @@ def _count_ends(degree, a, b, start, stop):
         degree[b[r]] += 1
 
 
-@numba.njit(cache=True, nogil=True)
-def _csr_merge(ptr, adj, a, b, lo, n):
-    """CSR with rows ``[lo, n)`` appended to their endpoints' segments: per worker its
-    old rows, then the new rows where it is ``a``, then those where it is ``b``."""
-    n_workers = len(ptr) - 1
-    new_ptr = np.empty(n_workers + 1, dtype=np.int64)
-    fill = np.zeros(n_workers, dtype=np.int64)
-    for r in range(lo, n):
-        fill[a[r]] += 1
-        fill[b[r]] += 1
-    new_ptr[0] = 0
-    for w in range(n_workers):
-        new_ptr[w + 1] = new_ptr[w] + (ptr[w + 1] - ptr[w]) + fill[w]
-    new_adj = np.empty(new_ptr[n_workers], dtype=np.int32)
-    for w in range(n_workers):
-        j = new_ptr[w]
-        for i in range(ptr[w], ptr[w + 1]):
-            new_adj[j] = adj[i]
-            j += 1
-        fill[w] = j
-    for r in range(lo, n):
-        new_adj[fill[a[r]]] = r
-        fill[a[r]] += 1
-    for r in range(lo, n):
-        new_adj[fill[b[r]]] = r
-        fill[b[r]] += 1
-    return new_ptr, new_adj
+@numba.njit(cache=True, inline="always")
+def _grown(m):
+    """Room given to a segment of ``m`` rows that moves (grows geometrically)."""
+    return m + m // 2 + 4
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_edges(workers, ptr, adj, a, b, indexed, n, n_workers):
-    """(edge, ego, alter, ego_is_a) of the workers' ties: CSR segments, then the tail."""
+def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
+    """Append rows ``[lo, n)`` to their endpoints' segments, in place: per worker its old
+    rows, then the new rows where it is ``a``, then those where it is ``b`` (row order).
+    A segment without room for its new rows moves to the end of ``adj`` with half as
+    much room again as it needs; when the holes so left outnumber the rows, every segment is copied to
+    a fresh array (with a quarter of room to spare). Returns ``(adj, adj_end)``."""
+    n_workers = len(start)
+    need = np.zeros(n_workers, dtype=np.int64)
+    for r in range(lo, n):
+        need[a[r]] += 1
+        need[b[r]] += 1
+    used = 0  # rows in the index after the merge
+    extra = 0  # room the moved segments take at the end
+    for w in range(n_workers):
+        used += len_[w] + need[w]
+        if len_[w] + need[w] > cap[w]:
+            extra += _grown(len_[w] + need[w])
+    if adj_end + extra > 2 * used + 1024:
+        # too many holes: copy every segment to a fresh array, with room to spare
+        total = 0
+        for w in range(n_workers):
+            total += len_[w] + need[w] + (len_[w] + need[w]) // 4 + 2
+        new = np.empty(total, dtype=np.int32)
+        j = 0
+        for w in range(n_workers):
+            for i in range(len_[w]):
+                new[j + i] = adj[start[w] + i]
+            start[w] = j
+            cap[w] = len_[w] + need[w] + (len_[w] + need[w]) // 4 + 2
+            j += cap[w]
+        adj, adj_end = new, j
+    else:
+        if adj_end + extra > len(adj):
+            new = np.empty(max(adj_end + extra, len(adj) + len(adj) // 2), dtype=np.int32)
+            new[:adj_end] = adj[:adj_end]
+            adj = new
+        for w in range(n_workers):
+            if len_[w] + need[w] > cap[w]:
+                c = _grown(len_[w] + need[w])
+                for i in range(len_[w]):
+                    adj[adj_end + i] = adj[start[w] + i]
+                start[w] = adj_end
+                cap[w] = c
+                adj_end += c
+    for r in range(lo, n):
+        w = a[r]
+        adj[start[w] + len_[w]] = r
+        len_[w] += 1
+    for r in range(lo, n):
+        w = b[r]
+        adj[start[w] + len_[w]] = r
+        len_[w] += 1
+    return adj, adj_end
+
+
+@numba.njit(cache=True, nogil=True)
+def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
+    """(edge, ego, alter, ego_is_a) of the workers' ties: index segments, then the tail."""
     total = 0
     for w in workers:
-        total += ptr[w + 1] - ptr[w]
+        total += len_[w]
     n_tail = 0
     member = np.zeros(n_workers if n > indexed else 0, dtype=np.bool_)
     if n > indexed:
@@ -448,7 +491,7 @@ def _half_edges(workers, ptr, adj, a, b, indexed, n, n_workers):
     ego_is_a = np.empty(m, dtype=np.bool_)
     j = 0
     for w in workers:
-        for i in range(ptr[w], ptr[w + 1]):
+        for i in range(start[w], start[w] + len_[w]):
             r = adj[i]
             edge[j] = r
             ego[j] = w
@@ -490,15 +533,15 @@ def _compact(col, new_row):
 
 
 @numba.njit(cache=True, nogil=True)
-def _csr_filter(ptr, adj, new_row):
-    """Drop pruned rows from the CSR and renumber the others, in place, keeping order."""
-    j = 0
-    for w in range(len(ptr) - 1):
-        start, stop = ptr[w], ptr[w + 1]
-        ptr[w] = j
-        for i in range(start, stop):
+def _csr_filter(start, len_, adj, new_row):
+    """Drop pruned rows from the neighbour index and renumber the others, in place,
+    keeping order (each segment shrinks; its room stays)."""
+    for w in range(len(start)):
+        s = start[w]
+        j = s
+        for i in range(s, s + len_[w]):
             r = new_row[adj[i]]
             if r >= 0:
                 adj[j] = r
                 j += 1
-    ptr[len(ptr) - 1] = j
+        len_[w] = j - s
