@@ -473,18 +473,27 @@ def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
 
 @numba.njit(cache=True, nogil=True)
 def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
-    """(edge, ego, alter, ego_is_a) of the workers' ties: index segments, then the tail."""
+    """(edge, ego, alter, ego_is_a) of the workers' ties: index segments, then the tail
+    (the workers' rows as ``a``, then as ``b``, found in one pass over the tail)."""
     total = 0
     for w in workers:
         total += len_[w]
-    n_tail = 0
-    member = np.zeros(n_workers if n > indexed else 0, dtype=np.bool_)
-    if n > indexed:
+    n_tail = n - indexed
+    tail_a = np.empty(n_tail, dtype=np.int64)
+    tail_b = np.empty(n_tail, dtype=np.int64)
+    n_a = n_b = 0
+    if n_tail:
+        member = np.zeros(n_workers, dtype=np.bool_)
         for w in workers:
             member[w] = True
         for r in range(indexed, n):
-            n_tail += member[a[r]] + member[b[r]]
-    m = total + n_tail
+            if member[a[r]]:
+                tail_a[n_a] = r
+                n_a += 1
+            if member[b[r]]:
+                tail_b[n_b] = r
+                n_b += 1
+    m = total + n_a + n_b
     edge = np.empty(m, dtype=np.int64)
     ego = np.empty(m, dtype=np.int32)
     alter = np.empty(m, dtype=np.int32)
@@ -498,15 +507,14 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
             ego_is_a[j] = a[r] == w
             alter[j] = b[r] if a[r] == w else a[r]
             j += 1
-    if n > indexed:
-        for r in range(indexed, n):
-            if member[a[r]]:
-                edge[j], ego[j], alter[j], ego_is_a[j] = r, a[r], b[r], True
-                j += 1
-        for r in range(indexed, n):
-            if member[b[r]]:
-                edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
-                j += 1
+    for i in range(n_a):
+        r = tail_a[i]
+        edge[j], ego[j], alter[j], ego_is_a[j] = r, a[r], b[r], True
+        j += 1
+    for i in range(n_b):
+        r = tail_b[i]
+        edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
+        j += 1
     return edge, ego, alter, ego_is_a
 
 
