@@ -521,3 +521,36 @@ def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
         np.testing.assert_array_equal(t._len, [len(rows) for rows in lists])
         assert (t._len <= t._cap).all()
     assert moved and compacted
+
+
+def test_pruning_leaves_tombstones_that_lookups_pass_and_insertions_reuse():
+    """Pruning renumbers the pair index in place: dropped rows' slots become tombstones
+    (-2), every kept tie is found at its new row, dropped pairs are not found, new ties
+    reuse tombstones, and the table is rebuilt once live rows and tombstones fill half."""
+    rng = np.random.default_rng(33)
+    t = Ties(4_000, capacity=16)
+    for week in range(3):
+        t.add(*random_batch(rng, 4_000, 20_000)[:6], week)
+    size = len(t._table)
+    t.strength[:] = rng.random(t.n).astype(np.float32)
+    weak = t.strength < 0.4
+    dropped_pairs = (t.a[weak].astype(np.int64), t.b[weak].astype(np.int64))
+    dropped = t.prune(0.4)
+    assert dropped == weak.sum() > 0
+    assert len(t._table) == size  # swept, not rebuilt
+    assert t._tombs == (t._table == -2).sum() == dropped
+    check_find(t, rng)
+    assert (t.find(*dropped_pairs) == -1).all()
+    # re-adding dropped pairs: new rows, found again, some tombstones reused
+    u, v = dropped_pairs[0][:3000], dropped_pairs[1][:3000]
+    rows = t.add(u, v, 1, 0.5, 0.1, 0.1, 9)
+    assert (rows >= t.n - 3000).all()
+    assert t._tombs == (t._table == -2).sum() < dropped
+    np.testing.assert_array_equal(t.find(u, v), rows)
+    check_find(t, rng)
+    # growing on: the table is rebuilt (tombstones gone) before it is half full
+    while len(t._table) == size:
+        t.add(*random_batch(rng, 4_000, 5_000)[:6], 10)
+        assert 2 * (t.n + t._tombs) <= len(t._table)
+    assert t._tombs == (t._table == -2).sum() == 0
+    check_find(t, rng)

@@ -10,8 +10,10 @@ helpers at the end of this module do the work; none of them sorts the ties):
 
 * a **pair index**, an open-addressing hash table of rows keyed by the pair
   ``(a, b)``, answers "does this tie exist, and in which row?" in O(1) per
-  query; new rows are inserted as they are added, and the table is rebuilt
-  when ties are pruned (rows are renumbered then);
+  query; new rows are inserted as they are added; when ties are pruned the
+  table is swept once, renumbering its rows and leaving a *tombstone* (-2) in
+  the slots of dropped ones (a lookup probes past it, an insertion reuses it),
+  and it is rebuilt only when live rows and tombstones fill half of it;
 * a **neighbour index** lists each worker's tie rows: worker ``w``'s are
   ``_adj[_start[w] : _start[w] + _len[w]]``, in a segment with room for
   ``_cap[w]`` (a CSR with slack). Rows added since the last merge (the *tail*,
@@ -99,6 +101,7 @@ class Ties:
         for name, dt in self._COLUMNS.items():
             setattr(self, "_" + name, np.zeros(max(capacity, 16), dtype=dt))
         self._table = np.full(64, -1, dtype=np.int32)  # pair index: row per slot, -1 empty
+        self._tombs = 0  # slots of the pair index marked -2 (a pruned row's)
         self._indexed = 0  # rows [0, _indexed) are in the CSR neighbour index
         # neighbour index: worker w's rows are _adj[_start[w] : _start[w] + _len[w]], with
         # room for _cap[w]; _adj[:_adj_end] is in use
@@ -131,6 +134,7 @@ class Ties:
         """Rebuild the hash table of pairs for rows ``[0, n)`` with room to grow (load 1/3)."""
         self._table = _build_table(self._a, self._b, self.n, self.n_workers,
                                    max(64, 3 * self.n))
+        self._tombs = 0
 
     def _reindex(self) -> None:
         """Merge the rows added since the last call into the neighbour index, a worker's
@@ -205,10 +209,12 @@ class Ties:
             self.asks_b[s] = False
             self.cowork[s] = False
             rows[new] = np.arange(s.start, s.stop)
-            if 2 * self.n > len(self._table):  # keep the hash table at most half full
+            # keep the hash table at most half full (tombstones count as full)
+            if 2 * (self.n + self._tombs) > len(self._table):
                 self._rebuild_pair_index()
             else:
-                _insert_rows(self._table, self._a, self._b, s.start, s.stop, self.n_workers)
+                self._tombs -= _insert_rows(self._table, self._a, self._b, s.start, s.stop,
+                                            self.n_workers)
             _count_ends(self._degree, self._a, self._b, s.start, s.stop)
             if self.n - self._indexed > max(20_000, self._indexed // 16):
                 self._reindex()
@@ -217,8 +223,10 @@ class Ties:
     def prune(self, below: float) -> int:
         """Drop ties weaker than ``below``; returns how many were dropped.
 
-        Rows keep their order, so the columns and the neighbour index are filtered
-        and renumbered in place in one pass each; the pair index is rebuilt.
+        Rows keep their order, so the columns, the neighbour index and the pair index
+        are filtered and renumbered in place in one pass each (the indexes look up
+        the new row numbers in a bitmap of the kept rows with a count per 64 rows,
+        small enough to stay in the cache).
         """
         self._reindex()
         new_row, k = _renumber(self.strength, np.float32(below))
@@ -226,10 +234,13 @@ class Ties:
             return 0
         for name in self._COLUMNS:
             _compact(self.__dict__["_" + name], new_row)
-        _csr_filter(self._start, self._len, self._adj, new_row)
+        bits, base = _kept_bits(new_row)
+        _csr_filter(self._start, self._len, self._adj, bits, base)
         self._degree = self._len.astype(np.int32)
         dropped, self.n, self._indexed = self.n - k, k, k
-        self._rebuild_pair_index()
+        self._tombs += _table_renumber(self._table, bits, base)
+        if 2 * (self.n + self._tombs) > len(self._table):
+            self._rebuild_pair_index()
         return dropped
 
     # ------------------------------------------------------------------ queries
@@ -334,9 +345,9 @@ def _lookup(table, a, b, u, v, n_workers):
     s = _slot(u * n_workers + v, size)
     while True:
         r = table[s]
-        if r < 0:
+        if r == -1:
             return -1
-        if a[r] == u and b[r] == v:
+        if r >= 0 and a[r] == u and b[r] == v:  # (r == -2: a tombstone, probe on)
             return r
         s += 1
         if s == size:
@@ -384,15 +395,19 @@ def _batch_lookup(table, a, b, lo, hi, n_workers):
 
 @numba.njit(cache=True, nogil=True)
 def _insert_rows(table, a, b, start, stop, n_workers):
-    """Put rows ``[start, stop)`` (pairs not in the table yet) into the hash table."""
+    """Put rows ``[start, stop)`` (pairs not in the table yet) into the hash table, each in
+    the first free or tombstone slot of its probe; returns how many tombstones were reused."""
     size = len(table)
+    reused = 0
     for r in range(start, stop):
         s = _slot(np.int64(a[r]) * n_workers + b[r], size)
         while table[s] >= 0:
             s += 1
             if s == size:
                 s = 0
+        reused += table[s] == -2
         table[s] = r
+    return reused
 
 
 @numba.njit(cache=True, nogil=True)
@@ -532,6 +547,68 @@ def _renumber(strength, below):
     return new_row, k
 
 
+@numba.njit(cache=True, inline="always")
+def _popcount(x):
+    """Number of set bits of a uint64 (SWAR)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(cache=True, nogil=True)
+def _kept_bits(new_row):
+    """The kept rows as a bitmap (64 rows per word) and the number kept before each word:
+    row ``r`` is kept if bit ``r & 63`` of ``bits[r >> 6]`` is set, and its new row is
+    ``base[r >> 6]`` plus the set bits below it (:func:`_new_row`). An eighth of a byte
+    plus a word per 64 rows: it stays in the cache where ``new_row`` does not."""
+    n = len(new_row)
+    n_words = (n + 63) // 64
+    bits = np.zeros(n_words, dtype=np.uint64)
+    base = np.empty(n_words, dtype=np.int64)
+    k = 0
+    for w in range(n_words):
+        base[w] = k
+        word = np.uint64(0)
+        for i in range(64 * w, min(n, 64 * w + 64)):
+            if new_row[i] >= 0:
+                word |= np.uint64(1) << np.uint64(i - 64 * w)
+                k += 1
+        bits[w] = word
+    return bits, base
+
+
+@numba.njit(cache=True, inline="always")
+def _new_row(r, bits, base):
+    """New row of row ``r`` after pruning, or -1 if it was dropped (see :func:`_kept_bits`)."""
+    word = bits[r >> 6]
+    off = np.uint64(r & 63)
+    if not (word >> off) & np.uint64(1):
+        return -1
+    return base[r >> 6] + _popcount(word & ((np.uint64(1) << off) - np.uint64(1)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _table_renumber(table, bits, base):
+    """Renumber the rows of the pair index after pruning, in place: a dropped row's slot
+    becomes a tombstone (-2). Returns the number of new tombstones. (Without branches on
+    the slots, a third of which hold rows at random: branching mispredicted at every
+    other slot.)"""
+    added = 0
+    for s in range(len(table)):
+        r = table[s]
+        live = r >= 0
+        q = np.int64(r) if live else np.int64(0)
+        word = bits[q >> 6]
+        off = np.uint64(q & 63)
+        kept = ((word >> off) & np.uint64(1)) == np.uint64(1)
+        nr = base[q >> 6] + _popcount(word & ((np.uint64(1) << off) - np.uint64(1)))
+        dropped = live and not kept
+        added += dropped
+        table[s] = np.int32(nr if live and kept else (-2 if dropped else r))
+    return added
+
+
 @numba.njit(cache=True, nogil=True)
 def _compact(col, new_row):
     """Move each kept row of a column to its new row (in place: new rows only go down)."""
@@ -541,14 +618,14 @@ def _compact(col, new_row):
 
 
 @numba.njit(cache=True, nogil=True)
-def _csr_filter(start, len_, adj, new_row):
+def _csr_filter(start, len_, adj, bits, base):
     """Drop pruned rows from the neighbour index and renumber the others, in place,
     keeping order (each segment shrinks; its room stays)."""
     for w in range(len(start)):
         s = start[w]
         j = s
         for i in range(s, s + len_[w]):
-            r = new_row[adj[i]]
+            r = _new_row(adj[i], bits, base)
             if r >= 0:
                 adj[j] = r
                 j += 1
