@@ -74,36 +74,52 @@ def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | No
 
 
 @numba.njit(cache=True, nogil=True)
-def _invest(a, b, share_a, share_b, any_share, hours, even, any_even, strength, max_gain,
-            saturation):
-    # branch-free per tie (so that the compiler vectorises the loop): a side with no share
-    # adds 0 * hours = 0 and a tie with no hours gains 0, which leaves it bit for bit as it
-    # was (x + 0.0 == x); only the per-run switches any_share and any_even branch
+def _tie_hours(a, b, share_a, share_b, any_share, hours, even, any_even, h):
+    # branch-free per tie: a side with no share adds 0 * hours = 0, which leaves the sum
+    # bit for bit as it was (x + 0.0 == x); only the per-run switches branch
     for r in range(len(a)):
-        h = np.float32(0.0)
+        x = np.float32(0.0)
         if any_share:
-            h += share_a[r] * hours[a[r]]
-            h += share_b[r] * hours[b[r]]
+            x += share_a[r] * hours[a[r]]
+            x += share_b[r] * hours[b[r]]
         if any_even:
-            h += even[a[r]] + even[b[r]]
-        x = h / saturation
+            x += even[a[r]] + even[b[r]]
+        h[r] = x
+
+
+# error_model="numpy": no check of the divisors for zero (saturation > 0 is validated and
+# 1 + x^2 >= 1), so the loop compiles to vector instructions (same IEEE results); apart
+# from the pass above because a store to strength might alias the gathered hours, which
+# keeps a loop from being vectorised
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _gain(h, strength, max_gain, saturation):
+    # a tie with no hours gains 0 (s + 0.0 == s)
+    for r in range(len(h)):
+        x = h[r] / saturation
         x2 = x * x
         s = strength[r]
         strength[r] = s + max_gain * x2 / (1.0 + x2) * (1.0 - s)
 
 
 def invest(a, b, share_a, share_b, hours, even, strength, max_gain: float,
-           saturation: float, any_share: bool = True) -> None:
+           saturation: float, any_share: bool = True, scratch: dict | None = None) -> None:
     """Raise each tie's strength by the hours its two ends put into it this week.
 
     ``h = share_a * hours[a] + share_b * hours[b] + even[a] + even[b]`` (``even``:
     each worker's hours spread evenly, per tie); the gain is a Hill function
     ``max_gain * x^2 / (1 + x^2)`` of ``x = h / saturation`` applied to the gap
     ``1 - strength`` (in place). ``any_share=False`` promises that every share is 0
-    (the pass then reads only the endpoints and strengths).
+    (the pass then reads only the endpoints and strengths). ``scratch``: a dict in which
+    to keep the per-tie hours buffer for the next call.
     """
-    _invest(a, b, share_a, share_b, bool(any_share), hours, even, bool(even.any()), strength,
-            np.float32(max_gain), np.float32(saturation))
+    n = len(a)
+    if scratch is None:
+        scratch = {}
+    if len(scratch.get("h", ())) < n:
+        scratch["h"] = np.empty(n + n // 4, dtype=np.float32)
+    h = scratch["h"][:n]
+    _tie_hours(a, b, share_a, share_b, bool(any_share), hours, even, bool(even.any()), h)
+    _gain(h, strength, np.float32(max_gain), np.float32(saturation))
 
 
 @numba.njit(cache=True, nogil=True)
