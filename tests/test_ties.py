@@ -554,3 +554,25 @@ def test_pruning_leaves_tombstones_that_lookups_pass_and_insertions_reuse():
         assert 2 * (t.n + t._tombs) <= len(t._table)
     assert t._tombs == (t._table == -2).sum() == 0
     check_find(t, rng)
+
+
+def test_set_cowork_of_recomputes_exactly_the_workers_ties():
+    """set_cowork_of updates cowork on every tie of the given workers (indexed rows and the
+    tail) from the employers, and on no other tie."""
+    rng = np.random.default_rng(44)
+    n_workers = 3_000
+    t = Ties(n_workers)
+    for week in range(3):
+        t.add(*random_batch(rng, n_workers, 22_000)[:6], week)
+    t.add(*random_batch(rng, n_workers, 2_000)[:6], 3)
+    assert 0 < t._indexed < t.n  # indexed rows and a tail
+    employer = rng.integers(-1, 40, n_workers)
+    t.cowork[:] = True  # a marker: rows not of the workers keep it
+    workers = rng.permutation(n_workers)[:300]
+    t.set_cowork_of(workers, employer)
+    mine = np.zeros(t.n, dtype=bool)
+    mine[t.rows_of(workers).edge] = True
+    ea, eb = employer[t.a], employer[t.b]
+    np.testing.assert_array_equal(t.cowork[mine], (ea >= 0)[mine] & (ea == eb)[mine])
+    assert t.cowork[~mine].all()
+    assert (~t.cowork[mine]).sum() > 0

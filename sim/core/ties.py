@@ -233,7 +233,7 @@ class Ties:
         if k == self.n:
             return 0
         for name in self._COLUMNS:
-            _compact(self.__dict__["_" + name], new_row)
+            _compact(self.__dict__["_" + name][: self.n], new_row)
         bits, base = _kept_bits(new_row)
         _csr_filter(self._start, self._len, self._adj, bits, base)
         self._degree = self._len.astype(np.int32)
@@ -261,6 +261,13 @@ class Ties:
                                                  self._a, self._b,
                                                  self._indexed, self.n, self.n_workers)
         return HalfEdges(edge, ego, alter, ego_is_a)
+
+    def set_cowork_of(self, workers: np.ndarray, employer: np.ndarray) -> None:
+        """Recompute ``cowork`` (both ends have the same employer, ``employer >= 0``) on
+        every tie of the given workers: the rows of :meth:`rows_of`, in one pass that
+        neither lists them nor reads a row's ends twice."""
+        _cowork_of(np.asarray(workers, dtype=np.int64), self._start, self._len, self._adj,
+                   self._a, self._b, self._indexed, self.n, employer, self._cowork)
 
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
@@ -534,6 +541,23 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
 
 
 @numba.njit(cache=True, nogil=True)
+def _cowork_of(workers, start, len_, adj, a, b, indexed, n, employer, cowork):
+    for w in workers:
+        for i in range(start[w], start[w] + len_[w]):
+            r = adj[i]
+            e = employer[a[r]]
+            cowork[r] = e >= 0 and e == employer[b[r]]
+    if n > indexed:
+        member = np.zeros(len(start), dtype=np.bool_)
+        for w in workers:
+            member[w] = True
+        for r in range(indexed, n):
+            if member[a[r]] or member[b[r]]:
+                e = employer[a[r]]
+                cowork[r] = e >= 0 and e == employer[b[r]]
+
+
+@numba.njit(cache=True, nogil=True)
 def _renumber(strength, below):
     """New row of each tie kept (``strength >= below``), -1 if dropped; and how many kept."""
     new_row = np.empty(len(strength), dtype=np.int32)
@@ -611,10 +635,14 @@ def _table_renumber(table, bits, base):
 
 @numba.njit(cache=True, nogil=True)
 def _compact(col, new_row):
-    """Move each kept row of a column to its new row (in place: new rows only go down)."""
+    """Move each kept row of a column to its new row (in place: new rows only go down).
+    Without a branch: every row is copied to the next free place, which only a kept row
+    then claims (a dropped row's copy is overwritten by the next kept one, or lies past
+    the kept rows)."""
+    j = 0
     for r in range(len(new_row)):
-        if new_row[r] >= 0:
-            col[new_row[r]] = col[r]
+        col[j] = col[r]
+        j += new_row[r] >= 0
 
 
 @numba.njit(cache=True, nogil=True)
