@@ -171,44 +171,27 @@ class Ties:
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
         m = len(u)
-        kind = np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,))
-        strength = np.broadcast_to(np.asarray(strength, dtype=np.float32), (m,))
-        knows_u = np.broadcast_to(np.asarray(knows_u, dtype=np.float32), (m,))
-        knows_v = np.broadcast_to(np.asarray(knows_v, dtype=np.float32), (m,))
+        kind = np.ascontiguousarray(np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,)))
+        strength = np.ascontiguousarray(np.broadcast_to(np.asarray(strength, dtype=np.float32),
+                                                        (m,)))
+        knows_u = np.ascontiguousarray(np.broadcast_to(np.asarray(knows_u, dtype=np.float32),
+                                                       (m,)))
+        knows_v = np.ascontiguousarray(np.broadcast_to(np.asarray(knows_v, dtype=np.float32),
+                                                       (m,)))
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         # -2: dropped (self-tie or repeat of an earlier pair of the batch); else row or -1
         rows = _batch_lookup(self._table, self._a, self._b, lo, hi, self.n_workers)
-        sel = rows != -2
-        rows, u, lo, hi = rows[sel], u[sel], lo[sel], hi[sel]
-        kind, strength, knows_u, knows_v = kind[sel], strength[sel], knows_u[sel], knows_v[sel]
-        # knows of the a-side (lo) and b-side (hi)
-        knows_lo = np.where(u == lo, knows_u, knows_v)
-        knows_hi = np.where(u == lo, knows_v, knows_u)
-
-        old = rows >= 0
-        if old.any():
-            r = rows[old]  # distinct rows: the batch has no repeated pair
-            upgrade = KIND_RANK[kind[old]] > KIND_RANK[self.kind[r]]
-            self.kind[r[upgrade]] = kind[old][upgrade]
-            self.strength[r] = np.maximum(self.strength[r], strength[old])
-            self.knows_a[r] = np.maximum(self.knows_a[r], knows_lo[old])
-            self.knows_b[r] = np.maximum(self.knows_b[r], knows_hi[old])
-        new = ~old
-        k = int(new.sum())
+        k = int(np.count_nonzero(rows == -1))
+        self._reserve(k)
+        d = self.__dict__
+        # one pass: reinforce the existing ties, append the new ones (in batch order)
+        rows = _apply_batch(rows, u, lo, hi, kind, strength, knows_u, knows_v, d["_a"],
+                            d["_b"], d["_kind"], d["_strength"], d["_knows_a"], d["_knows_b"],
+                            d["_created"], d["_share_a"], d["_share_b"], d["_asks_a"],
+                            d["_asks_b"], d["_cowork"], self.n, np.int32(week), KIND_RANK)
         if k:
-            self._reserve(k)
             s = slice(self.n, self.n + k)
             self.n += k
-            self.a[s], self.b[s] = lo[new], hi[new]
-            self.kind[s], self.strength[s] = kind[new], strength[new]
-            self.knows_a[s], self.knows_b[s] = knows_lo[new], knows_hi[new]
-            self.created[s] = week
-            self.share_a[s] = 0.0
-            self.share_b[s] = 0.0
-            self.asks_a[s] = False
-            self.asks_b[s] = False
-            self.cowork[s] = False
-            rows[new] = np.arange(s.start, s.stop)
             # keep the hash table at most half full (tombstones count as full)
             if 2 * (self.n + self._tombs) > len(self._table):
                 self._rebuild_pair_index()
@@ -398,6 +381,44 @@ def _batch_lookup(table, a, b, lo, hi, n_workers):
         seen[s] = key
         out[i] = _lookup(table, a, b, u, v, n_workers)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _apply_batch(rows, u, lo, hi, kind_in, strength_in, knows_u, knows_v, a, b, kind,
+                 strength, knows_a, knows_b, created, share_a, share_b, asks_a, asks_b,
+                 cowork, n, week, kind_rank):
+    """The rows of the kept pairs of a looked-up batch (``rows``: -2 dropped, -1 new, else
+    the existing row): an existing tie keeps the higher-ranked kind and the larger strength
+    and knows-work values; new ties get rows ``n, n + 1, ...`` in batch order (the columns
+    have room)."""
+    out = np.empty(len(rows), dtype=np.int64)
+    kept = 0
+    for i in range(len(rows)):
+        r = rows[i]
+        if r == -2:
+            continue
+        # knows of the a-side (lo) and b-side (hi)
+        knows_lo = knows_u[i] if u[i] == lo[i] else knows_v[i]
+        knows_hi = knows_v[i] if u[i] == lo[i] else knows_u[i]
+        if r >= 0:
+            if kind_rank[kind_in[i]] > kind_rank[kind[r]]:
+                kind[r] = kind_in[i]
+            strength[r] = max(strength[r], strength_in[i])
+            knows_a[r] = max(knows_a[r], knows_lo)
+            knows_b[r] = max(knows_b[r], knows_hi)
+        else:
+            r = n
+            n += 1
+            a[r], b[r] = lo[i], hi[i]
+            kind[r], strength[r] = kind_in[i], strength_in[i]
+            knows_a[r], knows_b[r] = knows_lo, knows_hi
+            created[r] = week
+            share_a[r], share_b[r] = 0.0, 0.0
+            asks_a[r], asks_b[r] = False, False
+            cowork[r] = False
+        out[kept] = r
+        kept += 1
+    return out[:kept]
 
 
 @numba.njit(cache=True, nogil=True)
