@@ -125,34 +125,31 @@ def invest(a, b, share_a, share_b, hours, even, strength, max_gain: float,
 @numba.njit(cache=True, nogil=True)
 def _age_ties(kind, strength, knows_a, knows_b, cowork, keep, work_strength, learn,
               supervisor, colleague, acquaintance, online):
-    # two passes: the decay and the floor of every tie without branches on the data (the
-    # per-kind rate picked from 4 registers, not loaded), then the co-workers' learning;
-    # with a third of the ties between co-workers, one pass with a branch on cowork
-    # mispredicted often (3x slower at 100,000 lions; same results)
+    # the per-kind rate picked from 4 registers rather than loaded from keep[k]: the load
+    # made each tie wait (3x slower at 100,000 lions; same results)
     keep0, keep1, keep2, keep3 = keep[0], keep[1], keep[2], keep[3]
     for r in range(len(kind)):
         k = kind[r]
         kp = keep0 if k == 0 else (keep1 if k == 1 else (keep2 if k == 2 else keep3))
         s = strength[r] * kp
         if cowork[r]:
-            s = max(s, work_strength)
-        strength[r] = s
-    for r in range(len(kind)):
-        if cowork[r]:
-            k = kind[r]
+            if s < work_strength:
+                s = work_strength
             rate = learn * 2.0 if k == supervisor else learn
             knows_a[r] += rate * (1.0 - knows_a[r])
             knows_b[r] += rate * (1.0 - knows_b[r])
             if k == acquaintance or k == online:
                 kind[r] = colleague
+        strength[r] = s
 
 
 def age_ties(kind, strength, knows_a, knows_b, cowork, keep, work_strength: float,
              learn_rate: float, codes: tuple[int, int, int, int]) -> None:
-    """One week of tie ageing, in place: strength decays by kind (``keep = 1 - decay``,
-    one value for each of the 4 kind codes 0-3); ties between people at the same firm
-    (``cowork``) are kept at ``work_strength`` at least, their ends learn each other's
-    work (``learn_rate``, doubled for supervisors) and they become colleagues.
+    """One week of tie ageing, in place and in one pass: strength decays by kind
+    (``keep = 1 - decay``, one value for each of the 4 kind codes 0-3); ties between
+    people at the same firm (``cowork``) are kept at ``work_strength`` at least, their
+    ends learn each other's work (``learn_rate``, doubled for supervisors) and they
+    become colleagues.
     ``codes`` are the (colleague, supervisor, acquaintance, online) kind codes."""
     colleague, supervisor, acquaintance, online = codes
     if len(keep) != 4:
