@@ -494,15 +494,17 @@ def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
 
     moved = compacted = 0
     for week in range(14):
-        start_before, end_before, indexed = t._start.copy(), t._adj_end, t._indexed
+        start_before, adj_before, indexed = t._start.copy(), t._adj, t._indexed
         t.add(*random_batch(rng, n_workers, int(rng.integers(21_000, 30_000)))[:6], week)
         if t._indexed != indexed:  # a merge appended rows [indexed, _indexed)
             merged(indexed, t._indexed)
-            moved += int(t._adj_end > end_before and (t._start != start_before).any())
-            compacted += int(t._adj_end < end_before)
-            # room: after a merge the holes never outgrow the rows (compaction closes them)
-            used = int(t._len.sum())
-            assert t._adj_end <= max(2 * used + 1024, used + used // 4 + 2 * n_workers)
+            if t._adj is adj_before:
+                moved += int((t._start != start_before).any())
+            else:  # compacted: each segment with an eighth of room, an eighth free at the end
+                compacted += 1
+                room = t._len + t._len // 8 + 2
+                np.testing.assert_array_equal(t._cap, room)
+                assert t._adj_end == room.sum() and len(t._adj) == room.sum() * 9 // 8
         if week % 4 == 3:
             t.strength[:] = rng.random(t.n).astype(np.float32)
             keep = t.strength >= 0.7

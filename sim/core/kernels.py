@@ -101,25 +101,30 @@ def _gain(h, strength, max_gain, saturation):
         strength[r] = s + max_gain * x2 / (1.0 + x2) * (1.0 - s)
 
 
+# ties per chunk of the two invest passes: the chunk's hours (512 kB) stay in the cache
+_INVEST_CHUNK = 1 << 17
+
+
 def invest(a, b, share_a, share_b, hours, even, strength, max_gain: float,
-           saturation: float, any_share: bool = True, scratch: dict | None = None) -> None:
+           saturation: float, any_share: bool = True) -> None:
     """Raise each tie's strength by the hours its two ends put into it this week.
 
     ``h = share_a * hours[a] + share_b * hours[b] + even[a] + even[b]`` (``even``:
     each worker's hours spread evenly, per tie); the gain is a Hill function
     ``max_gain * x^2 / (1 + x^2)`` of ``x = h / saturation`` applied to the gap
     ``1 - strength`` (in place). ``any_share=False`` promises that every share is 0
-    (the pass then reads only the endpoints and strengths). ``scratch``: a dict in which
-    to keep the per-tie hours buffer for the next call.
+    (the pass then reads only the endpoints and strengths).
     """
     n = len(a)
-    if scratch is None:
-        scratch = {}
-    if len(scratch.get("h", ())) < n:
-        scratch["h"] = np.empty(n + n // 4, dtype=np.float32)
-    h = scratch["h"][:n]
-    _tie_hours(a, b, share_a, share_b, bool(any_share), hours, even, bool(even.any()), h)
-    _gain(h, strength, np.float32(max_gain), np.float32(saturation))
+    h = np.empty(min(n, _INVEST_CHUNK), dtype=np.float32)
+    any_share, any_even = bool(any_share), bool(even.any())
+    max_gain, saturation = np.float32(max_gain), np.float32(saturation)
+    for lo in range(0, n, _INVEST_CHUNK):
+        hi = min(n, lo + _INVEST_CHUNK)
+        hc = h[: hi - lo]
+        _tie_hours(a[lo:hi], b[lo:hi], share_a[lo:hi], share_b[lo:hi], any_share, hours, even,
+                   any_even, hc)
+        _gain(hc, strength[lo:hi], max_gain, saturation)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -113,7 +113,6 @@ class LabourMarket(mesa.Model):
         self.timings: dict[str, float] = {}  # seconds spent in each submodel
         self._fresh_rows: list[np.ndarray] = []  # tie rows created this week
         self._any_share = True  # whether some tie may have a share of hours (set at each plan)
-        self._invest_scratch: dict = {}  # kernels.invest's buffer, kept between weeks
         self._moved: list[np.ndarray] = []  # workers who changed employer this week
         self._init_population()
         self._init_network()
@@ -374,7 +373,7 @@ class LabourMarket(mesa.Model):
         # Hill function of the hours: thin attention barely maintains a tie, focused time does
         even = self.spread_share * hours / np.maximum(ties.degree(), 1).astype(np.float32)
         kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, even, ties.strength,
-                       nw.max_gain, nw.saturation_hours, self._any_share, self._invest_scratch)
+                       nw.max_gain, nw.saturation_hours, self._any_share)
         expected = hours * self.new_tie_share / nw.hours_per_new_tie
         active = np.flatnonzero(expected > 0)
         if len(active):

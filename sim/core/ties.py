@@ -18,10 +18,11 @@ helpers at the end of this module do the work; none of them sorts the ties):
   ``_adj[_start[w] : _start[w] + _len[w]]``, in a segment with room for
   ``_cap[w]`` (a CSR with slack). Rows added since the last merge (the *tail*,
   ``[_indexed, n)``) are merged in batches, appended in place to their ends'
-  segments (a full segment moves to the end of ``_adj`` with more room;
-  the holes are closed when they outgrow the rows), so a merge costs the batch,
-  not the whole index. A worker's rows are in a fixed order: batch by batch,
-  and within a batch the rows where it is ``a``, then those where it is ``b``.
+  segments (a full segment moves to the free end of ``_adj``; when that is
+  used up, the index is copied afresh, closing the holes), so a merge mostly
+  costs the batch, not the whole index. A worker's rows are in a fixed order:
+  batch by batch, and within a batch the rows where it is ``a``, then those
+  where it is ``b``.
   :meth:`Ties.rows_of` returns the indexed rows, then the tail's; that order
   decides which random draw goes to which tie in the leads submodel, so it is
   part of the model's exact-seed results.
@@ -31,8 +32,8 @@ Directed quantities are stored per side: ``knows_a`` is how well *b* knows
 the share of *a*'s networking hours that *a* puts into the tie, and ``asks_a``
 whether *a* asks *b* for help while unemployed (both set by *a*'s strategy).
 
-Memory: 36 bytes per tie in the columns, plus 10-16 in the neighbour index (8 for
-the rows, the rest room to grow) and 8-12 in the pair index.
+Memory: 36 bytes per tie in the columns, plus about 11 in the neighbour index (8
+for the rows, the rest room to grow) and 8-12 in the pair index.
 """
 
 from __future__ import annotations
@@ -454,47 +455,48 @@ def _count_ends(degree, a, b, start, stop):
 
 @numba.njit(cache=True, inline="always")
 def _grown(m):
-    """Room given to a segment of ``m`` rows that moves (grows geometrically)."""
+    """Room given to a segment of ``m`` rows that moves to the end (half as much again)."""
     return m + m // 2 + 4
+
+
+@numba.njit(cache=True, inline="always")
+def _room(m):
+    """Room given to a segment of ``m`` rows when the index is compacted (an eighth more)."""
+    return m + m // 8 + 2
 
 
 @numba.njit(cache=True, nogil=True)
 def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
     """Append rows ``[lo, n)`` to their endpoints' segments, in place: per worker its old
     rows, then the new rows where it is ``a``, then those where it is ``b`` (row order).
-    A segment without room for its new rows moves to the end of ``adj`` with half as
-    much room again as it needs; when the holes so left outnumber the rows, every segment is copied to
-    a fresh array (with a quarter of room to spare). Returns ``(adj, adj_end)``."""
+    A segment without room for its new rows moves to the free end of ``adj`` (with
+    :func:`_grown` room); when the free end cannot take the moved segments, every segment
+    is copied to a fresh array instead (with :func:`_room` room each, and an eighth of
+    the whole free at the end), which closes the holes the moves left. So ``adj`` holds
+    about 1.3 times the rows. Returns ``(adj, adj_end)``."""
     n_workers = len(start)
     need = np.zeros(n_workers, dtype=np.int64)
     for r in range(lo, n):
         need[a[r]] += 1
         need[b[r]] += 1
-    used = 0  # rows in the index after the merge
     extra = 0  # room the moved segments take at the end
     for w in range(n_workers):
-        used += len_[w] + need[w]
         if len_[w] + need[w] > cap[w]:
             extra += _grown(len_[w] + need[w])
-    if adj_end + extra > 2 * used + 1024:
-        # too many holes: copy every segment to a fresh array, with room to spare
+    if adj_end + extra > len(adj):
         total = 0
         for w in range(n_workers):
-            total += len_[w] + need[w] + (len_[w] + need[w]) // 4 + 2
-        new = np.empty(total, dtype=np.int32)
+            total += _room(len_[w] + need[w])
+        new = np.empty(total + total // 8, dtype=np.int32)
         j = 0
         for w in range(n_workers):
             for i in range(len_[w]):
                 new[j + i] = adj[start[w] + i]
             start[w] = j
-            cap[w] = len_[w] + need[w] + (len_[w] + need[w]) // 4 + 2
+            cap[w] = _room(len_[w] + need[w])
             j += cap[w]
         adj, adj_end = new, j
     else:
-        if adj_end + extra > len(adj):
-            new = np.empty(max(adj_end + extra, len(adj) + len(adj) // 2), dtype=np.int32)
-            new[:adj_end] = adj[:adj_end]
-            adj = new
         for w in range(n_workers):
             if len_[w] + need[w] > cap[w]:
                 c = _grown(len_[w] + need[w])
