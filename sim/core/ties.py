@@ -249,7 +249,12 @@ class Ties:
     def set_cowork_of(self, workers: np.ndarray, employer: np.ndarray) -> None:
         """Recompute ``cowork`` (both ends have the same employer, ``employer >= 0``) on
         every tie of the given workers: the rows of :meth:`rows_of`, in one pass that
-        neither lists them nor reads a row's ends twice."""
+        neither lists them nor reads a row's ends twice.
+
+        Args:
+            workers: worker ids (distinct).
+            employer: each worker's firm, -1 if not employed.
+        """
         _cowork_of(np.asarray(workers, dtype=np.int64), self._start, self._len, self._adj,
                    self._a, self._b, self._indexed, self.n, employer, self._cowork)
 
