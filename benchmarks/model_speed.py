@@ -15,6 +15,15 @@ Usage:
   python benchmarks/model_speed.py --sizes 10000 100000 1000000 --weeks 52
   python benchmarks/model_speed.py --full                # 100k x 520 weeks (+104 burn-in), as a user runs it
   python benchmarks/model_speed.py --full --sizes 1000000  # 1M x 520 weeks (+104 burn-in)
+  python benchmarks/model_speed.py --sizes 100000 --weeks 26 --burn-in 104 \
+      --strategies mixed everyone lions --out benchmarks/results/model_speed.json
+
+``--strategies`` takes strategy names and ``mixed``, the default population
+(``configs/strategy/mixed.yaml``: half lions, half everyone). ``--out`` writes every
+measurement with the commit, the machine, the load average and the command to a JSON
+file (the README's performance table comes from it). The script measures the checkout
+it is in (its directory's parent comes first on ``sys.path``), not whichever copy of
+``sim`` is installed.
 
 ``--table`` runs lions (the default strategy) at 10k, 100k and 1M workers and the
 high-degree setting (everyone, with 60% of the networking time spent making new
@@ -26,30 +35,53 @@ measured on an evolved network.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
 import platform
 import resource
+import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# measure this checkout: its sim package before any installed (editable) one, here and in
+# the child processes (which run this file)
+sys.path.insert(0, str(ROOT))
 
 HIGH_DEGREE = {"name": "everyone-high", "shares": {"everyone": 1.0},
                "params": {"everyone": {"new_tie_share": 0.6}}}
 
 
+def strategy_config(strategy: str) -> dict:
+    """The ``strategy`` mapping of a run: one strategy for all workers, or ``mixed`` as in
+    ``configs/strategy/mixed.yaml``."""
+    if strategy == "mixed":
+        return yaml.safe_load((ROOT / "configs" / "strategy" / "mixed.yaml").read_text())
+    return {"name": strategy, "shares": {strategy: 1.0}}
+
+
 def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
     """Run one configuration in this process; return its measurements."""
     t0 = time.perf_counter()
+    # imported here: the import and loading of the compiled kernels are part of load_s
+    import sim
     from sim.core.config import memory_estimate
     from sim.core.model import LabourMarket
 
+    if not Path(sim.__file__).resolve().is_relative_to(ROOT):
+        raise RuntimeError(f"measuring {sim.__file__}, not this checkout {ROOT}")
     cfg = {"n_workers": n, "weeks": weeks, "burn_in": burn_in, "seed": 1,
-           "strategy": {"name": strategy, "shares": {strategy: 1.0}}, **extra}
+           "strategy": strategy_config(strategy), **extra}
     # imports and loading the compiled kernels from numba's cache happen once per process
     # (a tiny run of the same setting): measured apart, so that ms/week is the steady state
-    LabourMarket({**cfg, "n_workers": 300, "weeks": 2, "burn_in": 4}).run()
+    # (14 weeks: the pruning kernels are loaded too, at week 13)
+    LabourMarket({**cfg, "n_workers": 300, "weeks": 2, "burn_in": 12}).run()
     load = time.perf_counter() - t0
     t0 = time.perf_counter()
     m = LabourMarket(cfg)
@@ -67,6 +99,7 @@ def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "estimate_mb": memory_estimate(m.cfg) / 2**20,  # what run's memory check assumes
         "submodels_ms_per_week": {k: 1000 * v / steps for k, v in m.timings.items()},
+        "load_avg_end": os.getloadavg(),
     }
 
 
@@ -86,6 +119,18 @@ def machine() -> str:
     return (f"# {cpu}, {os.cpu_count()} cores, {ram:.0f} GB RAM; Python "
             f"{platform.python_version()}, numpy {numpy.__version__}, numba "
             f"{numba.__version__}; one core per run")
+
+
+def commit() -> str:
+    """The checkout's commit, with ``+dirty`` if tracked files under sim/ or benchmarks/
+    differ from it."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                              text=True).stdout.strip()
+
+    head = git("rev-parse", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sim", "benchmarks")
+    return head + ("+dirty" if dirty else "")
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -110,6 +155,9 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="520 weeks + 104 burn-in")
     ap.add_argument("--high-degree", action="store_true",
                     help="also everyone with strategy.params.everyone.new_tie_share=0.6")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="also write the measurements, commit, machine, load and command "
+                         "to this JSON file")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -136,18 +184,25 @@ def main() -> None:
         specs = [spec(n, s) for s in args.strategies for n in sizes]
         if args.high_degree:
             specs += [spec(n, "everyone", {"strategy": HIGH_DEGREE}) for n in sizes]
+    if args.out is not None and not args.out.parent.is_dir():
+        print(f"error: --out={args.out}: its directory does not exist", file=sys.stderr)
+        sys.exit(2)
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    load_start = os.getloadavg()
     print(machine())
     print(f"{'workers':>9} {'setting':<14} {'weeks':>5} {'load s':>6} {'setup s':>7} {'ms/week':>8} "
           f"{'cpu ms/wk':>9} {'wk-weeks/s':>11} {'deg':>5} {'ties M':>7} {'RSS MB':>7}  "
           f"submodels ms/week", flush=True)
     results = []
     for sp in specs:
+        load_before = os.getloadavg()
         out = subprocess.run([sys.executable, __file__, "--child", json.dumps(sp)],
                              capture_output=True, text=True)
         if out.returncode != 0:
             print(f"failed: {sp}\n{out.stderr[-2000:]}")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        r["load_avg_start"] = load_before
         label = sp["extra"].get("strategy", {}).get("name", sp["strategy"])
         r["label"] = label
         results.append(r)
@@ -174,6 +229,22 @@ def main() -> None:
                       f"{r['load_s']:.1f} s, setup {r['setup_s']:.1f} s), peak RSS "
                       f"{r['peak_rss_mb'] / 1024:.2f} GB (memory check's estimate "
                       f"{r['estimate_mb'] / 1024:.2f} GB)")
+    if args.out is not None:
+        record = {
+            "commit": commit(), "started_utc": started,
+            "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": machine().lstrip("# "), "cores": os.cpu_count(),
+            "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
+            "command": "python benchmarks/model_speed.py " + shlex.join(sys.argv[1:]),
+            "note": "ms_per_week is wall time of the weekly steps, cpu_ms_per_week the "
+                    "process's CPU time (less disturbed by other jobs); load averages are "
+                    "the machine's 1, 5 and 15 minute loads",
+            "results": results,
+        }
+        tmp = args.out.with_name(args.out.name + ".tmp")
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        tmp.replace(args.out)
+        print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

@@ -106,3 +106,33 @@ def test_set_cowork_with_repeated_rows():
     expected[rows] = (employer[a[rows]] >= 0) & (employer[a[rows]] == employer[b[rows]])
     np.testing.assert_array_equal(cowork, expected)
     assert cowork.any() and not cowork.all()
+
+
+def test_invest_matches_its_formula_bit_for_bit_in_chunks(monkeypatch):
+    """invest (two compiled passes per chunk of ties, a vectorised second one) gives
+    exactly the documented float arithmetic: hours summed in float32 in the order
+    share_a, share_b, even, the Hill gain in float64, stored as float32."""
+    from sim.core import kernels
+    from sim.core.kernels import invest
+
+    monkeypatch.setattr(kernels, "_INVEST_CHUNK", 1024)  # several chunks, a partial last
+
+    rng = np.random.default_rng(5)
+    n = 400
+    hours = (rng.random(n) * 5).astype(np.float32)
+    even = np.where(rng.random(n) < 0.5, hours / 17, 0).astype(np.float32)
+    for m in (3000, 1000, 9000, 500):
+        a, b = rng.integers(0, n, m).astype(np.int32), rng.integers(0, n, m).astype(np.int32)
+        share_a = np.where(rng.random(m) < 0.3, rng.random(m), 0).astype(np.float32)
+        share_b = np.where(rng.random(m) < 0.3, rng.random(m), 0).astype(np.float32)
+        s = rng.random(m).astype(np.float32)
+        h = np.float32(0) + share_a * hours[a]
+        h = h + share_b * hours[b]
+        h = h + (even[a] + even[b])
+        x = h / np.float32(1.5)
+        x2 = x * x
+        gain = (np.float32(0.25) * x2).astype(np.float64) / (1.0 + x2.astype(np.float64))
+        want = (s.astype(np.float64) + gain * (1.0 - s.astype(np.float64))).astype(np.float32)
+        invest(a, b, share_a, share_b, hours, even, s, 0.25, 1.5)
+        np.testing.assert_array_equal(s.view(np.int32), want.view(np.int32))
+        assert (h == 0).any() and (h > 0).any()

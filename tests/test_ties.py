@@ -473,3 +473,108 @@ def test_pair_index_grows_and_survives_many_batches():
             t.prune(0.3)
         check_find(t, rng)
     assert len(set(sizes)) > 2
+
+
+def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
+    """The index's segments are appended in place, moved when full, compacted when the
+    holes outgrow the rows and filtered by pruning; through all of it every worker's rows
+    stay in the order of a plain list kept alongside (merged batches: a-side rows, then
+    b-side rows; pruning drops rows and renumbers the rest), and the index's memory
+    stays within its bound."""
+    rng = np.random.default_rng(21)
+    n_workers = 3_000
+    t = Ties(n_workers, capacity=16)
+    lists = [[] for _ in range(n_workers)]  # the reference: each worker's merged rows
+
+    def merged(lo, hi):
+        for r, w in enumerate(t.a[lo:hi].tolist(), lo):
+            lists[w].append(r)
+        for r, w in enumerate(t.b[lo:hi].tolist(), lo):
+            lists[w].append(r)
+
+    moved = compacted = 0
+    for week in range(14):
+        start_before, adj_before, indexed = t._start.copy(), t._adj, t._indexed
+        t.add(*random_batch(rng, n_workers, int(rng.integers(21_000, 30_000)))[:6], week)
+        if t._indexed != indexed:  # a merge appended rows [indexed, _indexed)
+            merged(indexed, t._indexed)
+            if t._adj is adj_before:
+                moved += int((t._start != start_before).any())
+            else:  # compacted: each segment with an eighth of room, an eighth free at the end
+                compacted += 1
+                room = t._len + t._len // 8 + 2
+                np.testing.assert_array_equal(t._cap, room)
+                assert t._adj_end == room.sum() and len(t._adj) == room.sum() * 9 // 8
+        if week % 4 == 3:
+            t.strength[:] = rng.random(t.n).astype(np.float32)
+            keep = t.strength >= 0.7
+            new_row = np.cumsum(keep) - 1
+            merged(t._indexed, t.n)  # prune merges the tail first
+            t.prune(0.7)  # drops most: the next merge compacts
+            lists = [[int(new_row[r]) for r in rows if keep[r]] for rows in lists]
+        h = t.rows_of(np.arange(n_workers))
+        got = [[] for _ in range(n_workers)]
+        for e, w in zip(h.edge.tolist(), h.ego.tolist(), strict=True):
+            got[w].append(e)
+        tail = np.arange(t._indexed, t.n)
+        for w in range(n_workers):
+            want = lists[w] + tail[t.a[tail] == w].tolist() + tail[t.b[tail] == w].tolist()
+            assert got[w] == want
+        np.testing.assert_array_equal(t._len, [len(rows) for rows in lists])
+        assert (t._len <= t._cap).all()
+    assert moved and compacted
+
+
+def test_pruning_leaves_tombstones_that_lookups_pass_and_insertions_reuse():
+    """Pruning renumbers the pair index in place: dropped rows' slots become tombstones
+    (-2), every kept tie is found at its new row, dropped pairs are not found, new ties
+    reuse tombstones, and the table is rebuilt once live rows and tombstones fill half."""
+    rng = np.random.default_rng(33)
+    t = Ties(4_000, capacity=16)
+    for week in range(3):
+        t.add(*random_batch(rng, 4_000, 20_000)[:6], week)
+    size = len(t._table)
+    t.strength[:] = rng.random(t.n).astype(np.float32)
+    weak = t.strength < 0.4
+    dropped_pairs = (t.a[weak].astype(np.int64), t.b[weak].astype(np.int64))
+    dropped = t.prune(0.4)
+    assert dropped == weak.sum() > 0
+    assert len(t._table) == size  # swept, not rebuilt
+    assert t._tombs == (t._table == -2).sum() == dropped
+    check_find(t, rng)
+    assert (t.find(*dropped_pairs) == -1).all()
+    # re-adding dropped pairs: new rows, found again, some tombstones reused
+    u, v = dropped_pairs[0][:3000], dropped_pairs[1][:3000]
+    rows = t.add(u, v, 1, 0.5, 0.1, 0.1, 9)
+    assert (rows >= t.n - 3000).all()
+    assert t._tombs == (t._table == -2).sum() < dropped
+    np.testing.assert_array_equal(t.find(u, v), rows)
+    check_find(t, rng)
+    # growing on: the table is rebuilt (tombstones gone) before it is half full
+    while len(t._table) == size:
+        t.add(*random_batch(rng, 4_000, 5_000)[:6], 10)
+        assert 2 * (t.n + t._tombs) <= len(t._table)
+    assert t._tombs == (t._table == -2).sum() == 0
+    check_find(t, rng)
+
+
+def test_set_cowork_of_recomputes_exactly_the_workers_ties():
+    """set_cowork_of updates cowork on every tie of the given workers (indexed rows and the
+    tail) from the employers, and on no other tie."""
+    rng = np.random.default_rng(44)
+    n_workers = 3_000
+    t = Ties(n_workers)
+    for week in range(3):
+        t.add(*random_batch(rng, n_workers, 22_000)[:6], week)
+    t.add(*random_batch(rng, n_workers, 2_000)[:6], 3)
+    assert 0 < t._indexed < t.n  # indexed rows and a tail
+    employer = rng.integers(-1, 40, n_workers)
+    t.cowork[:] = True  # a marker: rows not of the workers keep it
+    workers = rng.permutation(n_workers)[:300]
+    t.set_cowork_of(workers, employer)
+    mine = np.zeros(t.n, dtype=bool)
+    mine[t.rows_of(workers).edge] = True
+    ea, eb = employer[t.a], employer[t.b]
+    np.testing.assert_array_equal(t.cowork[mine], (ea >= 0)[mine] & (ea == eb)[mine])
+    assert t.cowork[~mine].all()
+    assert (~t.cowork[mine]).sum() > 0

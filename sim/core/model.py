@@ -716,7 +716,7 @@ class LabourMarket(mesa.Model):
         # who works together changed only on the ties of movers and on new ties (a row
         # listed twice is simply recomputed twice: cheaper than sorting the rows)
         moved = np.unique(np.concatenate(self._moved)) if self._moved else np.empty(0, int)
-        self._update_cowork(t.rows_of(moved).edge)
+        t.set_cowork_of(moved, self.employer)
         for rows in self._fresh_rows:
             self._update_cowork(rows)
         self._moved.clear()

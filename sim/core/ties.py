@@ -10,12 +10,19 @@ helpers at the end of this module do the work; none of them sorts the ties):
 
 * a **pair index**, an open-addressing hash table of rows keyed by the pair
   ``(a, b)``, answers "does this tie exist, and in which row?" in O(1) per
-  query; new rows are inserted as they are added, and the table is rebuilt
-  when ties are pruned (rows are renumbered then);
-* a **neighbour index** (CSR: ``_ptr``, ``_adj``) lists each worker's tie
-  rows. Rows added since the last merge (the *tail*, ``[_indexed, n)``) are
-  merged in batches, so a worker's rows are in a fixed order: batch by batch,
-  and within a batch the rows where it is ``a``, then those where it is ``b``.
+  query; new rows are inserted as they are added; when ties are pruned the
+  table is swept once, renumbering its rows and leaving a *tombstone* (-2) in
+  the slots of dropped ones (a lookup probes past it, an insertion reuses it),
+  and it is rebuilt only when live rows and tombstones fill half of it;
+* a **neighbour index** lists each worker's tie rows: worker ``w``'s are
+  ``_adj[_start[w] : _start[w] + _len[w]]``, in a segment with room for
+  ``_cap[w]`` (a CSR with slack). Rows added since the last merge (the *tail*,
+  ``[_indexed, n)``) are merged in batches, appended in place to their ends'
+  segments (a full segment moves to the free end of ``_adj``; when that is
+  used up, the index is copied afresh, closing the holes), so a merge mostly
+  costs the batch, not the whole index. A worker's rows are in a fixed order:
+  batch by batch, and within a batch the rows where it is ``a``, then those
+  where it is ``b``.
   :meth:`Ties.rows_of` returns the indexed rows, then the tail's; that order
   decides which random draw goes to which tie in the leads submodel, so it is
   part of the model's exact-seed results.
@@ -25,8 +32,8 @@ Directed quantities are stored per side: ``knows_a`` is how well *b* knows
 the share of *a*'s networking hours that *a* puts into the tie, and ``asks_a``
 whether *a* asks *b* for help while unemployed (both set by *a*'s strategy).
 
-Memory: 36 bytes per tie in the columns, plus 8 in the neighbour index and
-8-12 in the pair index.
+Memory: 36 bytes per tie in the columns, plus about 11 in the neighbour index (8
+for the rows, the rest room to grow) and 8-12 in the pair index.
 """
 
 from __future__ import annotations
@@ -95,9 +102,15 @@ class Ties:
         for name, dt in self._COLUMNS.items():
             setattr(self, "_" + name, np.zeros(max(capacity, 16), dtype=dt))
         self._table = np.full(64, -1, dtype=np.int32)  # pair index: row per slot, -1 empty
+        self._tombs = 0  # slots of the pair index marked -2 (a pruned row's)
         self._indexed = 0  # rows [0, _indexed) are in the CSR neighbour index
-        self._ptr = np.zeros(self.n_workers + 1, dtype=np.int64)  # CSR: worker -> tie rows
+        # neighbour index: worker w's rows are _adj[_start[w] : _start[w] + _len[w]], with
+        # room for _cap[w]; _adj[:_adj_end] is in use
+        self._start = np.zeros(self.n_workers, dtype=np.int64)
+        self._len = np.zeros(self.n_workers, dtype=np.int64)
+        self._cap = np.zeros(self.n_workers, dtype=np.int64)
         self._adj = np.empty(0, dtype=np.int32)
+        self._adj_end = 0
         self._degree = np.zeros(self.n_workers, dtype=np.int32)  # kept up to date
 
     # ------------------------------------------------------------------ columns
@@ -122,14 +135,16 @@ class Ties:
         """Rebuild the hash table of pairs for rows ``[0, n)`` with room to grow (load 1/3)."""
         self._table = _build_table(self._a, self._b, self.n, self.n_workers,
                                    max(64, 3 * self.n))
+        self._tombs = 0
 
     def _reindex(self) -> None:
-        """Merge the rows added since the last call into the CSR neighbour index: one
-        linear pass, a worker's new rows going at the end of its segment."""
+        """Merge the rows added since the last call into the neighbour index, a worker's
+        new rows going at the end of its segment (in place where the segment has room)."""
         if self.n == self._indexed:
             return
-        self._ptr, self._adj = _csr_merge(self._ptr, self._adj, self._a, self._b,
-                                          self._indexed, self.n)
+        self._adj, self._adj_end = _csr_merge(self._start, self._len, self._cap, self._adj,
+                                              self._adj_end, self._a, self._b,
+                                              self._indexed, self.n)
         self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
@@ -157,48 +172,33 @@ class Ties:
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
         m = len(u)
-        kind = np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,))
-        strength = np.broadcast_to(np.asarray(strength, dtype=np.float32), (m,))
-        knows_u = np.broadcast_to(np.asarray(knows_u, dtype=np.float32), (m,))
-        knows_v = np.broadcast_to(np.asarray(knows_v, dtype=np.float32), (m,))
+        kind = np.ascontiguousarray(np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,)))
+        strength = np.ascontiguousarray(np.broadcast_to(np.asarray(strength, dtype=np.float32),
+                                                        (m,)))
+        knows_u = np.ascontiguousarray(np.broadcast_to(np.asarray(knows_u, dtype=np.float32),
+                                                       (m,)))
+        knows_v = np.ascontiguousarray(np.broadcast_to(np.asarray(knows_v, dtype=np.float32),
+                                                       (m,)))
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         # -2: dropped (self-tie or repeat of an earlier pair of the batch); else row or -1
         rows = _batch_lookup(self._table, self._a, self._b, lo, hi, self.n_workers)
-        sel = rows != -2
-        rows, u, lo, hi = rows[sel], u[sel], lo[sel], hi[sel]
-        kind, strength, knows_u, knows_v = kind[sel], strength[sel], knows_u[sel], knows_v[sel]
-        # knows of the a-side (lo) and b-side (hi)
-        knows_lo = np.where(u == lo, knows_u, knows_v)
-        knows_hi = np.where(u == lo, knows_v, knows_u)
-
-        old = rows >= 0
-        if old.any():
-            r = rows[old]  # distinct rows: the batch has no repeated pair
-            upgrade = KIND_RANK[kind[old]] > KIND_RANK[self.kind[r]]
-            self.kind[r[upgrade]] = kind[old][upgrade]
-            self.strength[r] = np.maximum(self.strength[r], strength[old])
-            self.knows_a[r] = np.maximum(self.knows_a[r], knows_lo[old])
-            self.knows_b[r] = np.maximum(self.knows_b[r], knows_hi[old])
-        new = ~old
-        k = int(new.sum())
+        k = int(np.count_nonzero(rows == -1))
+        self._reserve(k)
+        d = self.__dict__
+        # one pass: reinforce the existing ties, append the new ones (in batch order)
+        rows = _apply_batch(rows, u, lo, hi, kind, strength, knows_u, knows_v, d["_a"],
+                            d["_b"], d["_kind"], d["_strength"], d["_knows_a"], d["_knows_b"],
+                            d["_created"], d["_share_a"], d["_share_b"], d["_asks_a"],
+                            d["_asks_b"], d["_cowork"], self.n, np.int32(week), KIND_RANK)
         if k:
-            self._reserve(k)
             s = slice(self.n, self.n + k)
             self.n += k
-            self.a[s], self.b[s] = lo[new], hi[new]
-            self.kind[s], self.strength[s] = kind[new], strength[new]
-            self.knows_a[s], self.knows_b[s] = knows_lo[new], knows_hi[new]
-            self.created[s] = week
-            self.share_a[s] = 0.0
-            self.share_b[s] = 0.0
-            self.asks_a[s] = False
-            self.asks_b[s] = False
-            self.cowork[s] = False
-            rows[new] = np.arange(s.start, s.stop)
-            if 2 * self.n > len(self._table):  # keep the hash table at most half full
+            # keep the hash table at most half full (tombstones count as full)
+            if 2 * (self.n + self._tombs) > len(self._table):
                 self._rebuild_pair_index()
             else:
-                _insert_rows(self._table, self._a, self._b, s.start, s.stop, self.n_workers)
+                self._tombs -= _insert_rows(self._table, self._a, self._b, s.start, s.stop,
+                                            self.n_workers)
             _count_ends(self._degree, self._a, self._b, s.start, s.stop)
             if self.n - self._indexed > max(20_000, self._indexed // 16):
                 self._reindex()
@@ -207,20 +207,24 @@ class Ties:
     def prune(self, below: float) -> int:
         """Drop ties weaker than ``below``; returns how many were dropped.
 
-        Rows keep their order, so the columns and the neighbour index are filtered
-        and renumbered in place in one pass each; the pair index is rebuilt.
+        Rows keep their order, so the columns, the neighbour index and the pair index
+        are filtered and renumbered in place in one pass each (the indexes look up
+        the new row numbers in a bitmap of the kept rows with a count per 64 rows,
+        small enough to stay in the cache).
         """
         self._reindex()
         new_row, k = _renumber(self.strength, np.float32(below))
         if k == self.n:
             return 0
         for name in self._COLUMNS:
-            _compact(self.__dict__["_" + name], new_row)
-        _csr_filter(self._ptr, self._adj, new_row)
-        self._adj = self._adj[: self._ptr[-1]]
-        self._degree = np.diff(self._ptr).astype(np.int32)
+            _compact(self.__dict__["_" + name][: self.n], new_row)
+        bits, base = _kept_bits(new_row)
+        _csr_filter(self._start, self._len, self._adj, bits, base)
+        self._degree = self._len.astype(np.int32)
         dropped, self.n, self._indexed = self.n - k, k, k
-        self._rebuild_pair_index()
+        self._tombs += _table_renumber(self._table, bits, base)
+        if 2 * (self.n + self._tombs) > len(self._table):
+            self._rebuild_pair_index()
         return dropped
 
     # ------------------------------------------------------------------ queries
@@ -237,9 +241,22 @@ class Ties:
         proportional to the workers' degrees plus those recent rows, not to all ties.
         """
         w = np.asarray(workers, dtype=np.int64)
-        edge, ego, alter, ego_is_a = _half_edges(w, self._ptr, self._adj, self._a, self._b,
+        edge, ego, alter, ego_is_a = _half_edges(w, self._start, self._len, self._adj,
+                                                 self._a, self._b,
                                                  self._indexed, self.n, self.n_workers)
         return HalfEdges(edge, ego, alter, ego_is_a)
+
+    def set_cowork_of(self, workers: np.ndarray, employer: np.ndarray) -> None:
+        """Recompute ``cowork`` (both ends have the same employer, ``employer >= 0``) on
+        every tie of the given workers: the rows of :meth:`rows_of`, in one pass that
+        neither lists them nor reads a row's ends twice.
+
+        Args:
+            workers: worker ids (distinct).
+            employer: each worker's firm, -1 if not employed.
+        """
+        _cowork_of(np.asarray(workers, dtype=np.int64), self._start, self._len, self._adj,
+                   self._a, self._b, self._indexed, self.n, employer, self._cowork)
 
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
@@ -324,9 +341,9 @@ def _lookup(table, a, b, u, v, n_workers):
     s = _slot(u * n_workers + v, size)
     while True:
         r = table[s]
-        if r < 0:
+        if r == -1:
             return -1
-        if a[r] == u and b[r] == v:
+        if r >= 0 and a[r] == u and b[r] == v:  # (r == -2: a tombstone, probe on)
             return r
         s += 1
         if s == size:
@@ -373,16 +390,58 @@ def _batch_lookup(table, a, b, lo, hi, n_workers):
 
 
 @numba.njit(cache=True, nogil=True)
+def _apply_batch(rows, u, lo, hi, kind_in, strength_in, knows_u, knows_v, a, b, kind,
+                 strength, knows_a, knows_b, created, share_a, share_b, asks_a, asks_b,
+                 cowork, n, week, kind_rank):
+    """The rows of the kept pairs of a looked-up batch (``rows``: -2 dropped, -1 new, else
+    the existing row): an existing tie keeps the higher-ranked kind and the larger strength
+    and knows-work values; new ties get rows ``n, n + 1, ...`` in batch order (the columns
+    have room)."""
+    out = np.empty(len(rows), dtype=np.int64)
+    kept = 0
+    for i in range(len(rows)):
+        r = rows[i]
+        if r == -2:
+            continue
+        # knows of the a-side (lo) and b-side (hi)
+        knows_lo = knows_u[i] if u[i] == lo[i] else knows_v[i]
+        knows_hi = knows_v[i] if u[i] == lo[i] else knows_u[i]
+        if r >= 0:
+            if kind_rank[kind_in[i]] > kind_rank[kind[r]]:
+                kind[r] = kind_in[i]
+            strength[r] = max(strength[r], strength_in[i])
+            knows_a[r] = max(knows_a[r], knows_lo)
+            knows_b[r] = max(knows_b[r], knows_hi)
+        else:
+            r = n
+            n += 1
+            a[r], b[r] = lo[i], hi[i]
+            kind[r], strength[r] = kind_in[i], strength_in[i]
+            knows_a[r], knows_b[r] = knows_lo, knows_hi
+            created[r] = week
+            share_a[r], share_b[r] = 0.0, 0.0
+            asks_a[r], asks_b[r] = False, False
+            cowork[r] = False
+        out[kept] = r
+        kept += 1
+    return out[:kept]
+
+
+@numba.njit(cache=True, nogil=True)
 def _insert_rows(table, a, b, start, stop, n_workers):
-    """Put rows ``[start, stop)`` (pairs not in the table yet) into the hash table."""
+    """Put rows ``[start, stop)`` (pairs not in the table yet) into the hash table, each in
+    the first free or tombstone slot of its probe; returns how many tombstones were reused."""
     size = len(table)
+    reused = 0
     for r in range(start, stop):
         s = _slot(np.int64(a[r]) * n_workers + b[r], size)
         while table[s] >= 0:
             s += 1
             if s == size:
                 s = 0
+        reused += table[s] == -2
         table[s] = r
+    return reused
 
 
 @numba.njit(cache=True, nogil=True)
@@ -399,72 +458,131 @@ def _count_ends(degree, a, b, start, stop):
         degree[b[r]] += 1
 
 
-@numba.njit(cache=True, nogil=True)
-def _csr_merge(ptr, adj, a, b, lo, n):
-    """CSR with rows ``[lo, n)`` appended to their endpoints' segments: per worker its
-    old rows, then the new rows where it is ``a``, then those where it is ``b``."""
-    n_workers = len(ptr) - 1
-    new_ptr = np.empty(n_workers + 1, dtype=np.int64)
-    fill = np.zeros(n_workers, dtype=np.int64)
-    for r in range(lo, n):
-        fill[a[r]] += 1
-        fill[b[r]] += 1
-    new_ptr[0] = 0
-    for w in range(n_workers):
-        new_ptr[w + 1] = new_ptr[w] + (ptr[w + 1] - ptr[w]) + fill[w]
-    new_adj = np.empty(new_ptr[n_workers], dtype=np.int32)
-    for w in range(n_workers):
-        j = new_ptr[w]
-        for i in range(ptr[w], ptr[w + 1]):
-            new_adj[j] = adj[i]
-            j += 1
-        fill[w] = j
-    for r in range(lo, n):
-        new_adj[fill[a[r]]] = r
-        fill[a[r]] += 1
-    for r in range(lo, n):
-        new_adj[fill[b[r]]] = r
-        fill[b[r]] += 1
-    return new_ptr, new_adj
+@numba.njit(cache=True, inline="always")
+def _grown(m):
+    """Room given to a segment of ``m`` rows that moves to the end (half as much again)."""
+    return m + m // 2 + 4
+
+
+@numba.njit(cache=True, inline="always")
+def _room(m):
+    """Room given to a segment of ``m`` rows when the index is compacted (an eighth more)."""
+    return m + m // 8 + 2
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_edges(workers, ptr, adj, a, b, indexed, n, n_workers):
-    """(edge, ego, alter, ego_is_a) of the workers' ties: CSR segments, then the tail."""
+def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
+    """Append rows ``[lo, n)`` to their endpoints' segments, in place: per worker its old
+    rows, then the new rows where it is ``a``, then those where it is ``b`` (row order).
+    A segment without room for its new rows moves to the free end of ``adj`` (with
+    :func:`_grown` room); when the free end cannot take the moved segments, every segment
+    is copied to a fresh array instead (with :func:`_room` room each, and an eighth of
+    the whole free at the end), which closes the holes the moves left. So ``adj`` holds
+    about 1.3 times the rows. Returns ``(adj, adj_end)``."""
+    n_workers = len(start)
+    need = np.zeros(n_workers, dtype=np.int64)
+    for r in range(lo, n):
+        need[a[r]] += 1
+        need[b[r]] += 1
+    extra = 0  # room the moved segments take at the end
+    for w in range(n_workers):
+        if len_[w] + need[w] > cap[w]:
+            extra += _grown(len_[w] + need[w])
+    if adj_end + extra > len(adj):
+        total = 0
+        for w in range(n_workers):
+            total += _room(len_[w] + need[w])
+        new = np.empty(total + total // 8, dtype=np.int32)
+        j = 0
+        for w in range(n_workers):
+            for i in range(len_[w]):
+                new[j + i] = adj[start[w] + i]
+            start[w] = j
+            cap[w] = _room(len_[w] + need[w])
+            j += cap[w]
+        adj, adj_end = new, j
+    else:
+        for w in range(n_workers):
+            if len_[w] + need[w] > cap[w]:
+                c = _grown(len_[w] + need[w])
+                for i in range(len_[w]):
+                    adj[adj_end + i] = adj[start[w] + i]
+                start[w] = adj_end
+                cap[w] = c
+                adj_end += c
+    for r in range(lo, n):
+        w = a[r]
+        adj[start[w] + len_[w]] = r
+        len_[w] += 1
+    for r in range(lo, n):
+        w = b[r]
+        adj[start[w] + len_[w]] = r
+        len_[w] += 1
+    return adj, adj_end
+
+
+@numba.njit(cache=True, nogil=True)
+def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
+    """(edge, ego, alter, ego_is_a) of the workers' ties: index segments, then the tail
+    (the workers' rows as ``a``, then as ``b``, found in one pass over the tail)."""
     total = 0
     for w in workers:
-        total += ptr[w + 1] - ptr[w]
-    n_tail = 0
-    member = np.zeros(n_workers if n > indexed else 0, dtype=np.bool_)
-    if n > indexed:
+        total += len_[w]
+    n_tail = n - indexed
+    tail_a = np.empty(n_tail, dtype=np.int64)
+    tail_b = np.empty(n_tail, dtype=np.int64)
+    n_a = n_b = 0
+    if n_tail:
+        member = np.zeros(n_workers, dtype=np.bool_)
         for w in workers:
             member[w] = True
         for r in range(indexed, n):
-            n_tail += member[a[r]] + member[b[r]]
-    m = total + n_tail
+            if member[a[r]]:
+                tail_a[n_a] = r
+                n_a += 1
+            if member[b[r]]:
+                tail_b[n_b] = r
+                n_b += 1
+    m = total + n_a + n_b
     edge = np.empty(m, dtype=np.int64)
     ego = np.empty(m, dtype=np.int32)
     alter = np.empty(m, dtype=np.int32)
     ego_is_a = np.empty(m, dtype=np.bool_)
     j = 0
     for w in workers:
-        for i in range(ptr[w], ptr[w + 1]):
+        for i in range(start[w], start[w] + len_[w]):
             r = adj[i]
             edge[j] = r
             ego[j] = w
             ego_is_a[j] = a[r] == w
             alter[j] = b[r] if a[r] == w else a[r]
             j += 1
-    if n > indexed:
-        for r in range(indexed, n):
-            if member[a[r]]:
-                edge[j], ego[j], alter[j], ego_is_a[j] = r, a[r], b[r], True
-                j += 1
-        for r in range(indexed, n):
-            if member[b[r]]:
-                edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
-                j += 1
+    for i in range(n_a):
+        r = tail_a[i]
+        edge[j], ego[j], alter[j], ego_is_a[j] = r, a[r], b[r], True
+        j += 1
+    for i in range(n_b):
+        r = tail_b[i]
+        edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
+        j += 1
     return edge, ego, alter, ego_is_a
+
+
+@numba.njit(cache=True, nogil=True)
+def _cowork_of(workers, start, len_, adj, a, b, indexed, n, employer, cowork):
+    for w in workers:
+        for i in range(start[w], start[w] + len_[w]):
+            r = adj[i]
+            e = employer[a[r]]
+            cowork[r] = e >= 0 and e == employer[b[r]]
+    if n > indexed:
+        member = np.zeros(len(start), dtype=np.bool_)
+        for w in workers:
+            member[w] = True
+        for r in range(indexed, n):
+            if member[a[r]] or member[b[r]]:
+                e = employer[a[r]]
+                cowork[r] = e >= 0 and e == employer[b[r]]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -481,24 +599,90 @@ def _renumber(strength, below):
     return new_row, k
 
 
+@numba.njit(cache=True, inline="always")
+def _popcount(x):
+    """Number of set bits of a uint64 (SWAR)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(cache=True, nogil=True)
+def _kept_bits(new_row):
+    """The kept rows as a bitmap (64 rows per word) and the number kept before each word:
+    row ``r`` is kept if bit ``r & 63`` of ``bits[r >> 6]`` is set, and its new row is
+    ``base[r >> 6]`` plus the set bits below it (:func:`_new_row`). An eighth of a byte
+    plus a word per 64 rows: it stays in the cache where ``new_row`` does not."""
+    n = len(new_row)
+    n_words = (n + 63) // 64
+    bits = np.zeros(n_words, dtype=np.uint64)
+    base = np.empty(n_words, dtype=np.int64)
+    k = 0
+    for w in range(n_words):
+        base[w] = k
+        word = np.uint64(0)
+        for i in range(64 * w, min(n, 64 * w + 64)):
+            if new_row[i] >= 0:
+                word |= np.uint64(1) << np.uint64(i - 64 * w)
+                k += 1
+        bits[w] = word
+    return bits, base
+
+
+@numba.njit(cache=True, inline="always")
+def _new_row(r, bits, base):
+    """New row of row ``r`` after pruning, or -1 if it was dropped (see :func:`_kept_bits`)."""
+    word = bits[r >> 6]
+    off = np.uint64(r & 63)
+    if not (word >> off) & np.uint64(1):
+        return -1
+    return base[r >> 6] + _popcount(word & ((np.uint64(1) << off) - np.uint64(1)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _table_renumber(table, bits, base):
+    """Renumber the rows of the pair index after pruning, in place: a dropped row's slot
+    becomes a tombstone (-2). Returns the number of new tombstones. (Without branches on
+    the slots, a third of which hold rows at random: branching mispredicted at every
+    other slot.)"""
+    added = 0
+    for s in range(len(table)):
+        r = table[s]
+        live = r >= 0
+        q = np.int64(r) if live else np.int64(0)
+        word = bits[q >> 6]
+        off = np.uint64(q & 63)
+        kept = ((word >> off) & np.uint64(1)) == np.uint64(1)
+        nr = base[q >> 6] + _popcount(word & ((np.uint64(1) << off) - np.uint64(1)))
+        dropped = live and not kept
+        added += dropped
+        table[s] = np.int32(nr if live and kept else (-2 if dropped else r))
+    return added
+
+
 @numba.njit(cache=True, nogil=True)
 def _compact(col, new_row):
-    """Move each kept row of a column to its new row (in place: new rows only go down)."""
+    """Move each kept row of a column to its new row (in place: new rows only go down).
+    Without a branch: every row is copied to the next free place, which only a kept row
+    then claims (a dropped row's copy is overwritten by the next kept one, or lies past
+    the kept rows)."""
+    j = 0
     for r in range(len(new_row)):
-        if new_row[r] >= 0:
-            col[new_row[r]] = col[r]
+        col[j] = col[r]
+        j += new_row[r] >= 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _csr_filter(ptr, adj, new_row):
-    """Drop pruned rows from the CSR and renumber the others, in place, keeping order."""
-    j = 0
-    for w in range(len(ptr) - 1):
-        start, stop = ptr[w], ptr[w + 1]
-        ptr[w] = j
-        for i in range(start, stop):
-            r = new_row[adj[i]]
+def _csr_filter(start, len_, adj, bits, base):
+    """Drop pruned rows from the neighbour index and renumber the others, in place,
+    keeping order (each segment shrinks; its room stays)."""
+    for w in range(len(start)):
+        s = start[w]
+        j = s
+        for i in range(s, s + len_[w]):
+            r = _new_row(adj[i], bits, base)
             if r >= 0:
                 adj[j] = r
                 j += 1
-    ptr[len(ptr) - 1] = j
+        len_[w] = j - s
