@@ -4,6 +4,7 @@ docs/RESEARCH.md, not a sibling folder)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -135,3 +136,16 @@ def test_readme_example_error_is_what_the_command_prints(tmp_path):
     override = message.split()[1].rstrip(":")
     r = sim(["run", "+strategy=lions", override], tmp_path)
     assert r.returncode == 2 and r.stderr.strip() == message and not list(tmp_path.iterdir())
+
+
+def test_readme_performance_rows_come_from_the_benchmark_results_file():
+    """The 100,000-worker rows of the README's performance table are the figures in
+    benchmarks/results/model_speed_full.json (written by benchmarks/model_speed.py --out)."""
+    results = json.loads((ROOT / "benchmarks" / "results" / "model_speed_full.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert results["commit"][:7] in readme
+    for r in results["results"]:
+        total = r["load_s"] + r["setup_s"] + r["run_s"]
+        row = next(line for line in readme.splitlines()
+                   if line.startswith(f"| {r['n_workers']:,} workers, {r['strategy']}"))
+        assert f"**{total:.1f} s**" in row and f"| {r['ms_per_week']:.1f} |" in row, row
