@@ -314,12 +314,13 @@ def with_values(cfg: SimConfig, values: Mapping[str, float]) -> SimConfig:
     return build_config(data)
 
 
-# Memory of a run, measured as peak RSS (README, Performance: 1.23 GB at 1M lions with
-# 7.5M ties; benchmarks/model_speed.py at 20k and 200k workers, lions and everyone, fit
+# Memory of a run, measured as peak RSS (README, Performance: 1.23 GB at 1M lions with 7.5M ties;
+# base refitted after commit b047051: 0.23 GB at 2,000 workers, 0.43-0.45 GB at 200k lions;
+# benchmarks/model_speed.py at 20k and 200k workers, lions and everyone, fit
 # RSS = base + a * workers + b * ties): the interpreter with numpy, pandas, numba and the
 # compiled kernels; per worker its state arrays and spell records; per tie its columns
 # (36 bytes), the pair hash table, both CSR entries and the spare capacity of growing arrays.
-MEMORY_BASE = 300e6
+MEMORY_BASE = 250e6
 MEMORY_PER_WORKER = 250
 MEMORY_PER_TIE = 100
 
