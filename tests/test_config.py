@@ -297,8 +297,9 @@ def test_memory_check_refuses_what_cannot_fit():
 def test_memory_estimate_does_not_overstate_the_measured_peak(tmp_path):
     """The memory check must never refuse a run that fits: the peak RSS of a 200,000-worker
     lions run in its own process is at least 90% of the estimate (measured: 0.43-0.45 GB at
-    78 weeks against 0.46 GB estimated; under a loaded CI run more, so the upper side, how much a run may exceed this lower bound, is reported by
-    ``benchmarks/model_speed.py --full``, not asserted here)."""
+    78 weeks against 0.46 GB estimated; under a loaded CI run more, so the upper side, how
+    much a run may exceed this lower bound, is reported by ``benchmarks/model_speed.py
+    --full``, not asserted here)."""
     import json
     import subprocess
     import sys
