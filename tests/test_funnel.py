@@ -12,8 +12,9 @@ from sim.core.config import ConfigError, build_config
 from sim.core.firms import FILLED, OPEN
 from sim.core.funnel import Pool, accept_best, best_per_pair, screen
 from sim.core.model import LabourMarket
-from sim.core.records import FORMAL, REFERRAL
+from sim.core.records import FORMAL, LEAD, REFERRAL
 from sim.core.reference import ReferenceMarket
+from sim.core.ties import ACQUAINTANCE
 from sim.results.contract import FUNNEL_CHANNELS, FUNNEL_SERIES, SERIES_COLUMNS
 from sim.results.metrics import funnel_figures
 from tests.conftest import mix, small
@@ -129,6 +130,40 @@ def test_a_hand_counted_market_two_vacancies_three_applicants():
     assert hired.loc[x, "end_week"] == 0 and hired.loc[y, "end_week"] == 1
     assert (hired.loc[[x, y], "channel"] == "formal").all()
     assert hired.loc[x, "hired_by"] == m.firms.pos_firm[a]
+
+
+def test_a_hand_counted_week_with_the_funnel_off():
+    # noiseless signals (signal = ability): x (1.0) by a lead, y (0.5) by a referral and z
+    # (-3.0) by a lead, all through helper h at firm F with one vacancy, open since week -4;
+    # threshold -1: x and y are ranked, z is not; F offers x, who takes it
+    cfg = small(strategy=mix(passive=1.0), n_workers=200, burn_in=0, weeks=5, seed=0,
+                hiring__applications=0.0, hiring__formal_noise=0.0, hiring__referral_noise=0.0,
+                hiring__referral_bonus=0.0, hiring__threshold=-1.0,
+                market__cross_sector_penalty=0.0)
+    m = LabourMarket(cfg)
+    f = m.firms
+    vac = f.vacancies()
+    firm_of = np.where(m.employed, m.employer, -1)
+    h = int(np.flatnonzero((firm_of >= 0) & (vac[np.maximum(firm_of, 0)] == 1))[0])
+    firm = int(m.employer[h])
+    pos = int(f.open_positions()[f.pos_firm[f.open_positions()] == firm][0])
+    x, y, z = (int(w) for w in np.flatnonzero(~m.employed)[:3])
+    m.ability[[x, y, z]] = [1.0, 0.5, -3.0]
+    rows = m._add_ties(np.full(3, h), np.array([x, y, z]), ACQUAINTANCE)
+    m._note_opened()
+    m._opened_week[pos] = -4
+    m._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
+                 "hires_referral": 0, "hires_recall": 0}
+    m.hiring({"seeker": np.array([x, y, z]), "helper": np.full(3, h), "row": rows,
+              "knows": np.array([0.0, 1.0, 0.0]),
+              "channel": np.array([LEAD, REFERRAL, LEAD], np.int8)})
+    c = m._counts
+    assert (c["applications_lead"], c["applications_referral"], c["applications_formal"]) == (
+        2, 1, 0)
+    assert (c["shortlisted_lead"], c["shortlisted_referral"]) == (1, 1)
+    assert (c["offers_lead"], c["offers_referral"]) == (1, 0)
+    assert c["hires_lead"] == 1 and c["vacancies_filled"] == 1 and c["vacancy_weeks_filled"] == 4
+    assert f.pos_holder[pos] == x and m.employer[x] == firm and not m.employed[[y, z]].any()
 
 
 # ------------------------------------------------------------- whole runs

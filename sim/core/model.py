@@ -47,6 +47,16 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
+   With ``funnel.enabled`` (the hiring funnel, :mod:`sim.core.funnel`) the
+   applications (``funnel.applications`` formal ones per searcher-week, and the
+   leads and referrals, each to an open vacancy) instead wait in the pools of
+   their vacancies; each vacancy with applicants is screened with probability
+   ``funnel.screen_rate``: the best ``funnel.shortlist`` signals are shortlisted
+   (referrals first with ``funnel.referral_priority``) and the best of them at or
+   above ``hiring.threshold`` is offered the position; each worker takes the best
+   offer, and a vacancy whose offer is declined stays open with its runners-up.
+   The funnel's counts (applications, shortlisted, offers by channel; vacancies
+   filled and their ages) are recorded with the funnel on or off.
 6. **ties**: new hires form colleague and supervisor ties at their firm; then
    every tie's strength decays by kind, and people at the same firm keep their
    tie at ``ties.work_strength`` at least, learn each other's work and become
