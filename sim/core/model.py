@@ -164,7 +164,8 @@ class LabourMarket(mesa.Model):
         self.series = Series(cfg.weeks, cols)
         self._week_hires = np.empty(0, np.int64)
         self._counts = {}
-        # hiring: the week each position last opened (-1: filled since the last hiring step)
+        # hiring: the week each open position opened (_NOT_OPEN: filled or closed; set in the
+        # first hiring step)
         # and the funnel's pool of applications (funnel.enabled)
         self._opened_week: np.ndarray | None = None
         self._pool = Pool.empty()
