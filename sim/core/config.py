@@ -136,8 +136,9 @@ class LeadsConfig:
 
 @dataclass
 class HiringConfig:
-    applications: float = param(0.064, "mean formal applications per week that reach a firm's "
-                                "shortlist (Poisson); calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    applications: float = param(0.064, "funnel off: mean formal applications per week that reach "
+                                "a firm's shortlist (Poisson); calibrated (SMM, "
+                                "docs/VALIDATION.md); with the funnel, funnel.applications", 0.0)
     formal_noise: float = param(1.0, "s.d. of the noise in the signal of ability from a formal "
                              "application or a lead", 0.0)
     referral_noise: float = param(0.25, "s.d. of the noise when the referrer knows the work fully "
@@ -160,6 +161,24 @@ class RecallConfig:
                                   "separated for good, in a week it has an open position", **PROB)
     horizon: int = param(52, "weeks after the separation beyond which the employer no longer "
                          "recalls", 0)
+
+
+@dataclass
+class FunnelConfig:
+    enabled: bool = param(False, "the hiring funnel (docs/ODD.md section 7.5): applications wait in "
+                          "the pools of open vacancies, which are screened now and then; off = "
+                          "the legacy one-round weekly matching")
+    applications: float = param(2.0, "funnel only: applications a searching worker sends per week "
+                                "(Poisson mean), each to an open vacancy of the own market",
+                                0.0)
+    screen_rate: float = param(0.25, "funnel only: weekly probability that an open vacancy with "
+                               "applicants in its pool is screened (mean wait 1/rate weeks)",
+                               **PROB)
+    shortlist: int = param(5, "funnel only: applicants shortlisted (interviewed) at a screening, "
+                           "the best signals; the offer goes to the best of them at or above "
+                           "hiring.threshold", 1)
+    referral_priority: bool = param(False, "funnel only: referred applicants are shortlisted "
+                                    "before all others (then by signal)")
 
 
 @dataclass
@@ -194,6 +213,7 @@ class SimConfig:
     leads: LeadsConfig = param(LeadsConfig(), "")
     hiring: HiringConfig = param(HiringConfig(), "")
     recall: RecallConfig = param(RecallConfig(), "")
+    funnel: FunnelConfig = param(FunnelConfig(), "")
     strategy: StrategyConfig = param(StrategyConfig(), "")
     output: OutputConfig = param(OutputConfig(), "")
 
@@ -220,6 +240,9 @@ def build_config(data: Mapping | None = None) -> SimConfig:
     if cfg.recall.enabled and cfg.market.jobs != "vacancies":
         raise ConfigError(f"recall.enabled=true: needs market.jobs=vacancies (got "
                           f"market.jobs={cfg.market.jobs}: no employers to recall)")
+    if cfg.funnel.enabled and cfg.market.jobs != "vacancies":
+        raise ConfigError(f"funnel.enabled=true: needs market.jobs=vacancies (got "
+                          f"market.jobs={cfg.market.jobs}: no vacancies to apply to)")
     return cfg
 
 

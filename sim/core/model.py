@@ -47,6 +47,16 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    offers to the best, up to its vacancies, above ``hiring.threshold``; each
    worker takes the best offer (one round: a declined offer's vacancy stays
    open until next week). Spells close with the channel and tie recorded.
+   With ``funnel.enabled`` (the hiring funnel, :mod:`sim.core.funnel`) the
+   applications (``funnel.applications`` formal ones per searcher-week, and the
+   leads and referrals, each to an open vacancy) instead wait in the pools of
+   their vacancies; each vacancy with applicants is screened with probability
+   ``funnel.screen_rate``: the best ``funnel.shortlist`` signals are shortlisted
+   (referrals first with ``funnel.referral_priority``) and the best of them at or
+   above ``hiring.threshold`` is offered the position; each worker takes the best
+   offer, and a vacancy whose offer is declined stays open with its runners-up.
+   The funnel's counts (applications, shortlisted, offers by channel; vacancies
+   filled and their ages) are recorded with the funnel on or off.
 6. **ties**: new hires form colleague and supervisor ties at their firm; then
    every tie's strength decays by kind, and people at the same firm keep their
    tie at ``ties.work_strength`` at least, learn each other's work and become
@@ -71,17 +81,26 @@ from tqdm import tqdm
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
+from sim.core.funnel import Pool, accept_best, best_per_pair, screen
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
 from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
 from sim.core.strategies import Context, get_strategy
 from sim.core.ties import ACQUAINTANCE, COLLEAGUE, NEVER, ONLINE, SUPERVISOR, HalfEdges, Ties
 from sim.core.workers import allocate
-from sim.results.contract import SERIES_COLUMNS, SERIES_PER_STRATEGY
+from sim.results.contract import (
+    FUNNEL_CHANNELS,
+    FUNNEL_SERIES,
+    SERIES_COLUMNS,
+    SERIES_PER_STRATEGY,
+)
 
-# "recall" last: the streams before it are spawned as before it existed (same draws)
+# "recall", then "funnel", last: the streams before them are spawned as before they existed
+# (same draws); each is drawn from only when its submodel is enabled
 STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads", "hiring",
-           "ties", "model", "recall")
+           "ties", "model", "recall", "funnel")
+#: the opening week of a position that is not open (filled or closed)
+_NOT_OPEN = np.iinfo(np.int32).min
 
 
 class LabourMarket(mesa.Model):
@@ -145,6 +164,11 @@ class LabourMarket(mesa.Model):
         self.series = Series(cfg.weeks, cols)
         self._week_hires = np.empty(0, np.int64)
         self._counts = {}
+        # hiring: the week each open position opened (_NOT_OPEN: filled or closed; set in the
+        # first hiring step)
+        # and the funnel's pool of applications (funnel.enabled)
+        self._opened_week: np.ndarray | None = None
+        self._pool = Pool.empty()
         if cfg.burn_in == 0:
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
 
@@ -520,11 +544,15 @@ class LabourMarket(mesa.Model):
 
     # ------------------------------------------------------------------ 5. hiring
     def _close_spells(self, workers, channel, helper, row, hired_by=-1) -> None:
+        """Close the spells of ``workers`` hired this week. ``row`` is the tie that carried a
+        network hire (lead, referral), -1 if it was pruned since (kind and strength then
+        missing)."""
         net = np.isin(channel, CONTACT)
-        r = np.where(net, row, 0)
+        tied = net & (row >= 0)
+        r = np.where(tied, row, 0)
         t = self.ties
-        kind = np.where(net, t.kind[r] if t.n else -1, -1)
-        strength = np.where(net, t.strength[r] if t.n else np.nan, np.nan)
+        kind = np.where(tied, t.kind[r] if t.n else -1, -1)
+        strength = np.where(tied, t.strength[r] if t.n else np.nan, np.nan)
         common = np.full(len(workers), -1, dtype=np.int32)
         if net.any():
             common[net] = t.common_neighbors(workers[net], helper[net])
@@ -538,10 +566,44 @@ class LabourMarket(mesa.Model):
             self._counts[name] += int((channel == code).sum())
 
     def hiring(self, offers: dict) -> None:
+        """Step 5: recalls, applications, offers and hires (the funnel's counts go to the
+        weekly series)."""
+        c = self._counts
+        c.update(dict.fromkeys(FUNNEL_SERIES, 0))
+        c["n_searching"] = int(np.count_nonzero(~self.employed & (self.ti_unemployed < self.week)))
         if self.cfg.market.jobs == "exogenous":
             self._hire_exogenous(offers)
         else:
+            self._note_opened()
             self._hire_vacancies(offers)
+
+    def _count(self, stage: str, channel: np.ndarray) -> None:
+        """Add this week's ``stage`` (applications, shortlisted, offers) by channel."""
+        by = np.bincount(channel, minlength=len(FUNNEL_CHANNELS))
+        for code, name in enumerate(FUNNEL_CHANNELS):
+            self._counts[f"{stage}_{name}"] += int(by[code])
+
+    def _note_opened(self) -> None:
+        """Record the week each position that became open since the last hiring step
+        opened (positions open at the start: the first week)."""
+        is_open = self.firms.pos_state == OPEN
+        if self._opened_week is None:
+            self._opened_week = np.where(is_open, self.week, _NOT_OPEN).astype(np.int32)
+            return
+        self._opened_week[is_open & (self._opened_week == _NOT_OPEN)] = self.week
+
+    def _fill(self, slots: np.ndarray, workers: np.ndarray, firm: np.ndarray) -> None:
+        """``workers`` take the open positions ``slots`` of ``firm``; the vacancies filled
+        and their ages (weeks open) go to the series."""
+        f = self.firms
+        f.pos_state[slots] = FILLED
+        f.pos_holder[slots] = workers
+        self.slot[workers] = slots
+        self.employer[workers] = firm
+        self.employed[workers] = True
+        self._counts["vacancies_filled"] += len(slots)
+        self._counts["vacancy_weeks_filled"] += int((self.week - self._opened_week[slots]).sum())
+        self._opened_week[slots] = _NOT_OPEN
 
     def _hire_exogenous(self, offers: dict) -> None:
         direct = offers["direct"]
@@ -593,33 +655,22 @@ class LabourMarket(mesa.Model):
         workers, firm, rank = cand[keep].astype(np.int64), firm[keep], rank[keep]
         open_pos = f.open_positions()  # sorted, so grouped by firm
         slots = open_pos[np.searchsorted(f.pos_firm[open_pos], firm) + rank]
-        f.pos_state[slots] = FILLED
-        f.pos_holder[slots] = workers
-        self.slot[workers] = slots
-        self.employer[workers] = firm
-        self.employed[workers] = True
+        self._fill(slots, workers, firm)
         none = np.full(len(workers), -1, np.int64)
         self._close_spells(workers, np.full(len(workers), RECALL, np.int8), none, none, firm)
         self._moved.append(workers)
         return workers
 
-    def _hire_vacancies(self, offers: dict) -> None:
-        cfg, rng, f = self.cfg, self.streams["hiring"], self.firms
-        h = cfg.hiring
-        n = cfg.n_workers
-        recall = cfg.recall.enabled
-        recalled = self._recall() if recall else np.empty(0, np.int64)
-        open_pos = f.open_positions()
-        self._week_hires = recalled
-        if len(open_pos) == 0:
-            return
-        if recall:  # the recalled take no other offer
-            keep = ~self.employed[offers["seeker"]]
-            offers = {k: v[keep] for k, v in offers.items()}
+    def _formal_applications(self, rate: float, open_pos: np.ndarray,
+                             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """This week's formal applications: each searching worker sends Poisson(``rate``),
+        each to a uniformly random open position of the own sector (or, for a share
+        ``market.cross_market_applications``, of the other sectors); an application is
+        lost without such a position, and with ``recall.enabled`` when it lands at the
+        worker's last employer. Returns ``(worker, position)`` per application."""
+        cfg, f = self.cfg, self.firms
         searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
-        # formal applications: uniform over the open positions of the own sector (or,
-        # for a share cross_market_applications, of the other sectors)
-        n_apps = rng.poisson(h.applications, len(searching))
+        n_apps = rng.poisson(rate, len(searching))
         app_w = np.repeat(searching, n_apps)
         sec = self.sector[app_w]
         open_sec_start = np.searchsorted(f.pos_sector[open_pos], np.arange(f.n_sectors + 1))
@@ -641,19 +692,44 @@ class LabourMarket(mesa.Model):
             app_w, lo, hi = app_w[has], lo[has], hi[has]
             idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
         pos = open_pos[idx]
+        if cfg.recall.enabled:  # no formal application to the last employer: it recalls, or not
+            other = f.pos_firm[pos] != self.last_employer[app_w]
+            app_w, pos = app_w[other], pos[other]
+        return app_w, pos
+
+    def _network_signals(self, offers: dict, rng: np.random.Generator) -> np.ndarray:
+        """Signals of the network applications (before any cross-sector penalty): a lead's
+        is as noisy as a formal one; a referral's noise falls with the referrer's
+        knowledge of the work, and it carries the firm's trust (``hiring.referral_bonus``)."""
+        h, seeker = self.cfg.hiring, offers["seeker"]
+        noise = h.formal_noise * (1 - offers["knows"]) + h.referral_noise * offers["knows"]
+        is_ref = offers["channel"] == REFERRAL
+        return self.ability[seeker] + np.where(
+            is_ref, rng.normal(0.0, 1.0, len(seeker)) * noise + h.referral_bonus,
+            rng.normal(0.0, h.formal_noise, len(seeker)))
+
+    def _hire_vacancies(self, offers: dict) -> None:
+        cfg, f = self.cfg, self.firms
+        recall = cfg.recall.enabled
+        recalled = self._recall() if recall else np.empty(0, np.int64)
+        self._week_hires = recalled
+        if recall:  # the recalled take no other offer
+            keep = ~self.employed[offers["seeker"]]
+            offers = {k: v[keep] for k, v in offers.items()}
+        if cfg.funnel.enabled:
+            self._hire_funnel(offers)
+            return
+        rng, h, n = self.streams["hiring"], cfg.hiring, cfg.n_workers
+        open_pos = f.open_positions()
+        if len(open_pos) == 0:
+            return
+        app_w, pos = self._formal_applications(h.applications, open_pos, rng)
         formal_firm = f.pos_firm[pos]
-        if recall:  # no formal application to the last employer: it recalls, or not
-            other = formal_firm != self.last_employer[app_w]
-            app_w, pos, formal_firm = app_w[other], pos[other], formal_firm[other]
         formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
         # network applications: to the helper's firm
         seeker, helper = offers["seeker"], offers["helper"]
         net_firm = self.employer[helper]
-        noise = h.formal_noise * (1 - offers["knows"]) + h.referral_noise * offers["knows"]
-        is_ref = offers["channel"] == REFERRAL
-        net_sig = self.ability[seeker] + np.where(
-            is_ref, rng.normal(0.0, 1.0, len(seeker)) * noise + h.referral_bonus,
-            rng.normal(0.0, h.formal_noise, len(seeker)))
+        net_sig = self._network_signals(offers, rng)
         worker = np.concatenate([app_w, seeker])
         firm = np.concatenate([formal_firm, net_firm]).astype(np.int64)
         signal = np.concatenate([formal_sig, net_sig])
@@ -661,14 +737,16 @@ class LabourMarket(mesa.Model):
         channel = np.concatenate([np.full(len(app_w), FORMAL, np.int8), offers["channel"]])
         helper_all = np.concatenate([np.full(len(app_w), -1), helper])
         row_all = np.concatenate([np.full(len(app_w), -1), offers["row"]])
+        self._count("applications", channel)
         ok = signal >= h.threshold
         idx = np.flatnonzero(ok)
         if len(idx) == 0:
             return
-        # one application per (firm, worker): the best signal
+        # one application per (firm, worker): the best signal (the firm's shortlist)
         order = idx[np.lexsort((-signal[idx], worker[idx], firm[idx]))]
         fw = firm[order] * n + worker[order]
         order = order[np.r_[True, fw[1:] != fw[:-1]]]
+        self._count("shortlisted", channel[order])
         # each firm offers to its best applicants, up to its vacancies
         order = order[np.lexsort((-signal[order], firm[order]))]
         fo = firm[order]
@@ -676,6 +754,7 @@ class LabourMarket(mesa.Model):
         rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
         vac = f.vacancies()
         offer = order[rank < vac[fo]]
+        self._count("offers", channel[offer])
         # each worker takes the offer with the best signal
         offer = offer[np.lexsort((-signal[offer], worker[offer]))]
         wo = worker[offer]
@@ -688,13 +767,79 @@ class LabourMarket(mesa.Model):
         firm_first_open = np.searchsorted(f.pos_firm[open_pos], fh)
         slots = open_pos[firm_first_open + rank]
         workers = worker[hire]
-        f.pos_state[slots] = FILLED
-        f.pos_holder[slots] = workers
-        self.slot[workers] = slots
-        self.employer[workers] = fh
-        self.employed[workers] = True
+        self._fill(slots, workers, fh)
         self._close_spells(workers, channel[hire], helper_all[hire], row_all[hire], fh)
         self._week_hires = np.concatenate([recalled, workers]) if recall else workers
+        self._moved.append(workers)
+
+    def _hire_funnel(self, offers: dict) -> None:
+        """The hiring funnel (``funnel.enabled``, docs/ODD.md section 7.5): this week's
+        applications join the pools of open vacancies; each vacancy with applicants is
+        screened with probability ``funnel.screen_rate``; offers go to the best
+        shortlisted; each worker takes the best offer. Draws only from the ``funnel``
+        stream."""
+        cfg, f, rng = self.cfg, self.firms, self.streams["funnel"]
+        h, fc = cfg.hiring, cfg.funnel
+        open_pos = f.open_positions()
+        # formal applications, each to an open vacancy of the own market
+        app_w, pos = self._formal_applications(fc.applications, open_pos, rng)
+        formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
+        # network applications: to a random open vacancy of the helper's firm (lost if a
+        # recall filled the last one)
+        seeker, helper = offers["seeker"], offers["helper"]
+        net_firm = self.employer[helper]
+        firm_open = f.pos_firm[open_pos]
+        lo = np.searchsorted(firm_open, net_firm, side="left")
+        hi = np.searchsorted(firm_open, net_firm, side="right")
+        net_sig = self._network_signals(offers, rng)
+        net_pos_idx = lo + (rng.random(len(seeker)) * (hi - lo)).astype(np.int64)
+        has = hi > lo
+        seeker, helper, net_sig = seeker[has], helper[has], net_sig[has]
+        net_pos = open_pos[net_pos_idx[has]]
+        worker = np.concatenate([app_w, seeker]).astype(np.int64)
+        pos = np.concatenate([pos, net_pos]).astype(np.int64)
+        signal = np.concatenate([formal_sig, net_sig])
+        signal -= cfg.market.cross_sector_penalty * (self.sector[worker] != f.pos_sector[pos])
+        channel = np.concatenate([np.full(len(app_w), FORMAL, np.int8),
+                                  offers["channel"][has]]).astype(np.int8)
+        self._count("applications", channel)
+        new = Pool(pos, self._opened_week[pos], worker, self.spell_row[worker], signal, channel,
+                   np.concatenate([np.full(len(app_w), -1), helper]).astype(np.int64),
+                   np.zeros(len(worker), bool))
+        # the pool: applications at vacancies still open, from spells still running; one
+        # per vacancy and worker (the best signal)
+        pool = self._pool.extend(new)
+        live = ((f.pos_state[pool.pos] == OPEN) & (self._opened_week[pool.pos] == pool.opened)
+                & (self.spell_row[pool.worker] == pool.spell))
+        pool = pool.take(live)
+        pool = pool.take(best_per_pair(pool.pos, pool.worker, pool.signal))  # sorted by pos
+        # which vacancies are screened this week (one draw per vacancy with applicants)
+        p = pool.pos
+        first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.empty(0, bool)
+        chosen = rng.random(int(first.sum())) < fc.screen_rate
+        screened = chosen[np.cumsum(first) - 1] if len(p) else np.empty(0, bool)
+        shortlisted, offer, runner_up = screen(pool, screened, fc.shortlist, h.threshold,
+                                               fc.referral_priority)
+        self._count("shortlisted", pool.channel[shortlisted & ~pool.listed])
+        self._count("offers", pool.channel[offer])
+        pool.listed |= shortlisted
+        # each worker takes the offer with the best signal; the others stay open
+        off = np.flatnonzero(offer)
+        hire = off[accept_best(pool.worker[off], pool.signal[off])]
+        workers, slots = pool.worker[hire], pool.pos[hire]
+        firm = f.pos_firm[slots].astype(np.int64)
+        helper_h, channel_h = pool.helper[hire], pool.channel[hire]
+        # the tie that carried a network hire, as it is now (-1 if pruned since)
+        net = np.isin(channel_h, CONTACT)
+        row = np.full(len(hire), -1, np.int64)
+        if net.any():
+            row[net] = self.ties.find(workers[net], helper_h[net])
+        self._fill(slots, workers, firm)
+        self._close_spells(workers, channel_h, helper_h, row, firm)
+        # after a screening only the runners-up stay; rows of hires go at the next purge
+        self._pool = pool.take(~screened | runner_up)
+        self._week_hires = (np.concatenate([self._week_hires, workers]) if len(self._week_hires)
+                            else workers)
         self._moved.append(workers)
 
     # ------------------------------------------------------------------ 6. ties

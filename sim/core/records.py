@@ -133,6 +133,8 @@ class Series:
         df = pd.DataFrame(self.data)
         df.insert(0, "week", np.arange(self.weeks, dtype=np.int32))
         for k in df.columns:
-            if k.startswith(("n_", "hires", "separations", "layoffs")):
+            if k.startswith(("n_", "hires", "separations", "layoffs", "applications_",
+                             "shortlisted_", "offers_", "vacancies_filled",
+                             "vacancy_weeks_filled")):
                 df[k] = df[k].astype(np.int64)
         return df

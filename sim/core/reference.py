@@ -274,6 +274,9 @@ class ReferenceMarket(mesa.Model):
         if cfg.recall.enabled:
             raise NotImplementedError("recall.enabled=true: the reference implements no recall "
                                       "(docking compares the model with recall off)")
+        if cfg.funnel.enabled:
+            raise NotImplementedError("funnel.enabled=true: the reference implements no hiring "
+                                      "funnel (docking compares the model with the funnel off)")
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         self.week = -cfg.burn_in

@@ -72,11 +72,23 @@ SPELL_COLUMNS = (
 )
 
 # --------------------------------------------------------------- timeseries.parquet
+#: channels of the hiring funnel's counts (a recall is decided by the employer: no
+#: application; recalls are counted in ``hires_recall`` and ``vacancies_filled``)
+FUNNEL_CHANNELS = CHANNELS[:3]
+#: the hiring funnel, weekly (``market.jobs=vacancies``; 0 with ``jobs=exogenous``): by
+#: channel, applications received by firms, applicants shortlisted (with the funnel: at a
+#: screening, each application counted once; without: the applicants a firm ranks, one per
+#: firm and worker at or above ``hiring.threshold``) and offers made (accepted offers are the
+#: ``hires_<channel>``); vacancies filled (any channel, recall included) and the sum of their
+#: ages at filling in weeks (week filled - week opened)
+FUNNEL_SERIES = (*(f"{stage}_{c}" for stage in ("applications", "shortlisted", "offers")
+                   for c in FUNNEL_CHANNELS), "vacancies_filled", "vacancy_weeks_filled")
 #: market-wide weekly columns (besides ``week``); per strategy ``s`` also
-#: ``unemployment_rate_<s>`` and ``mean_degree_<s>``
+#: ``unemployment_rate_<s>`` and ``mean_degree_<s>``. ``n_searching``: workers searching in
+#: the week's hiring step (unemployed since an earlier week)
 SERIES_COLUMNS = ("n_unemployed", "unemployment_rate", "n_vacancies", "vacancy_rate",
                   "separations", "layoffs", "hires", *(f"hires_{c}" for c in CHANNELS),
-                  "n_ties", "mean_degree")
+                  "n_ties", "mean_degree", "n_searching", *FUNNEL_SERIES)
 SERIES_PER_STRATEGY = ("unemployment_rate", "mean_degree")
 
 # ----------------------------------------------------------------------- ties.parquet

@@ -106,6 +106,61 @@ def headline(spells: pd.DataFrame, strategies: list[str]) -> dict[str, dict]:
     return out
 
 
+def _ratio(num: float, den: float) -> float | None:
+    return float(num) / float(den) if den > 0 else None
+
+
+def funnel_figures(series: pd.DataFrame) -> dict:
+    """Figures of the hiring funnel over a run's recorded weeks, from its weekly series.
+
+    Each figure is a ratio of totals over the horizon (weeks 0 to ``weeks`` - 1), so weeks
+    with more activity weigh more; None when its denominator is 0 (e.g. no referral
+    applications, or ``market.jobs=exogenous``, which records no funnel). The estimands
+    (docs/ODD.md section 7.7):
+
+    - ``applications_per_searcher_week``: applications received by firms (all channels)
+      per worker searching in a week's hiring step;
+    - ``applications_per_vacancy``: applications per vacancy filled, which in a steady
+      state is the mean number of applications a vacancy collects over its life
+      (vacancies end only by being filled);
+    - ``applications_per_vacancy_week``: applications per open vacancy and week;
+    - ``offers_per_application``: by channel (formal, lead, referral), offers made per
+      application received;
+    - ``referral_formal_offer_ratio``: referral over formal offers per application;
+    - ``hires_per_application``: hires through an application (formal, lead, referral; not
+      recalls) per application;
+    - ``offers_per_hire``: offers made per hire through an application;
+    - ``mean_vacancy_duration_weeks``: mean weeks a vacancy filled in the horizon was open
+      (week filled - week opened; vacancies opened before week 0 included).
+
+    Args:
+        series: a run's ``timeseries.parquet`` (the columns of
+            :data:`sim.results.contract.SERIES_COLUMNS`).
+
+    Returns:
+        The figures, by name.
+    """
+    s = series.sum(numeric_only=True)
+    channels = ("formal", "lead", "referral")
+    apps = {c: float(s[f"applications_{c}"]) for c in channels}
+    offers = {c: float(s[f"offers_{c}"]) for c in channels}
+    hires = sum(float(s[f"hires_{c}"]) for c in channels)
+    per_app = {c: _ratio(offers[c], apps[c]) for c in channels}
+    total_apps = sum(apps.values())
+    return {
+        "applications_per_searcher_week": _ratio(total_apps, s["n_searching"]),
+        "applications_per_vacancy": _ratio(total_apps, s["vacancies_filled"]),
+        "applications_per_vacancy_week": _ratio(total_apps, s["n_vacancies"]),
+        "offers_per_application": per_app,
+        "referral_formal_offer_ratio": (_ratio(per_app["referral"], per_app["formal"])
+                                        if per_app["referral"] is not None
+                                        and per_app["formal"] is not None else None),
+        "hires_per_application": _ratio(hires, total_apps),
+        "offers_per_hire": _ratio(sum(offers.values()), hires),
+        "mean_vacancy_duration_weeks": _ratio(s["vacancy_weeks_filled"], s["vacancies_filled"]),
+    }
+
+
 def format_headline(metrics: dict[str, dict]) -> str:
     """A small fixed-width table of the headline metrics."""
     lines = [f"{'strategy':<12}{'spells':>8}{'KM median wk':>14}{'<=4 wk':>9}{'via contacts':>14}"]

@@ -50,7 +50,7 @@ from sim.errors import SimError
 from sim.results.contract import SPELLS, SUMMARY, TIES, TIMESERIES
 from sim.results.files import RunCorrupt, fsync_dir, is_complete, read_summary, verify_run, write_atomic
 from sim.results.leases import acquire_lease, slurm_ids
-from sim.results.metrics import headline
+from sim.results.metrics import funnel_figures, headline
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "numba", "hydra-core", "omegaconf")
 
@@ -208,6 +208,7 @@ def run_simulation(cfg: SimConfig, folder: str | os.PathLike, *, progress: bool 
                 "mean_vacancy_rate": float(ts["vacancy_rate"].mean()),
                 "final_mean_degree": float(ts["mean_degree"].iloc[-1]),
             },
+            "funnel": funnel_figures(ts),
             "wall_time_s": round(model.wall_time, 3),
             "started_utc": started.isoformat(timespec="seconds"),
             "host": platform.node(),

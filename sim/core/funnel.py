@@ -1,0 +1,142 @@
+"""The hiring funnel (``funnel.enabled``): vacancies that collect applications over weeks.
+
+Every application waits in the *pool* of one open vacancy (a position). Now and then
+the firm screens a vacancy's pool: it shortlists (interviews) the best signals, with
+referred applicants first if ``funnel.referral_priority``, and offers the position to
+the best shortlisted applicant whose signal reaches ``hiring.threshold``. A worker
+with several offers takes the best; the vacancies of the declined offers stay open.
+After a screening the pool keeps only the shortlisted applicants above the threshold
+who were not offered the job (the runners-up); the others are rejected.
+
+This module holds the pool and the pure array steps of a screening, so that they can
+be checked by hand (``tests/test_funnel.py``); the model (:mod:`sim.core.model`)
+draws the applications, decides which vacancies are screened and makes the hires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.core.records import REFERRAL
+
+
+@dataclass
+class Pool:
+    """Applications waiting at open vacancies, one row each.
+
+    Attributes:
+        pos: the vacancy (position) applied to.
+        opened: week that vacancy opened (a row is stale once the position was filled,
+            even if it reopened since).
+        worker: the applicant.
+        spell: the applicant's spell row when applying (a row is stale once that
+            spell ended).
+        signal: the firm's signal of the applicant's ability.
+        channel: formal, lead or referral (codes of :mod:`sim.core.records`).
+        helper: the contact who passed the lead or referred (-1 for formal).
+        listed: the application was shortlisted at an earlier screening (a runner-up).
+    """
+
+    pos: np.ndarray
+    opened: np.ndarray
+    worker: np.ndarray
+    spell: np.ndarray
+    signal: np.ndarray
+    channel: np.ndarray
+    helper: np.ndarray
+    listed: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Pool:
+        """A pool without applications."""
+        return cls(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64),
+                   np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int8),
+                   np.empty(0, np.int64), np.empty(0, bool))
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def take(self, idx: np.ndarray) -> Pool:
+        """The rows ``idx`` (indices or a boolean mask), as a new pool."""
+        return Pool(*(getattr(self, f.name)[idx] for f in fields(self)))
+
+    def extend(self, other: Pool) -> Pool:
+        """This pool's rows followed by ``other``'s, as a new pool."""
+        return Pool(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                      for f in fields(self)))
+
+
+def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    """Indices of one row per (group, worker): the best signal (the first such row on a tie).
+
+    Args:
+        group: vacancy (or firm) of each row.
+        worker: applicant of each row.
+        signal: signal of each row.
+
+    Returns:
+        The kept row indices, sorted by group, then worker.
+    """
+    if len(group) == 0:
+        return np.empty(0, np.int64)
+    order = np.lexsort((-signal, worker, group))
+    g, w = group[order], worker[order]
+    return order[np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]]
+
+
+def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
+           priority: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Screen the pools of the vacancies whose rows are marked ``screened``.
+
+    Within each screened vacancy the rows are ranked by signal (referrals first if
+    ``priority``; on equal keys the earlier row first); the first ``shortlist`` are
+    shortlisted, and the offer goes to the shortlisted row with the best signal at or
+    above ``threshold`` (none if there is none).
+
+    Args:
+        pool: the applications (one row per vacancy and worker).
+        screened: boolean per row: its vacancy is screened this week.
+        shortlist: rows shortlisted per screened vacancy.
+        threshold: lowest signal that gets an offer.
+        priority: referred applicants are shortlisted before all others.
+
+    Returns:
+        ``(shortlisted, offer, runner_up)``: boolean masks over the rows: shortlisted at
+        this screening; offered the position; shortlisted at or above the threshold but
+        not offered (kept in the pool, every other screened row is rejected).
+    """
+    n = len(pool)
+    shortlisted = np.zeros(n, bool)
+    offer = np.zeros(n, bool)
+    idx = np.flatnonzero(screened)
+    if len(idx) == 0:
+        return shortlisted, offer, np.zeros(n, bool)
+    sig = pool.signal[idx]
+    first_key = (pool.channel[idx] != REFERRAL) if priority else np.zeros(len(idx), bool)
+    order = idx[np.lexsort((np.arange(len(idx)), -sig, first_key, pool.pos[idx]))]
+    p = pool.pos[order]
+    start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
+    rank = np.arange(len(order)) - np.repeat(start, np.diff(np.r_[start, len(order)]))
+    listed = order[rank < shortlist]
+    shortlisted[listed] = True
+    # the offer: the best shortlisted signal of each vacancy, if it reaches the threshold
+    ok = listed[pool.signal[listed] >= threshold]
+    best = best_per_pair(pool.pos[ok], np.zeros(len(ok), np.int64), pool.signal[ok])
+    offer[ok[best]] = True
+    runner_up = shortlisted & ~offer & (pool.signal >= threshold)
+    return shortlisted, offer, runner_up
+
+
+def accept_best(worker: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    """Indices of the offer each worker accepts: the one with the best signal.
+
+    Args:
+        worker: the worker of each offer.
+        signal: the signal of each offer.
+
+    Returns:
+        The accepted offers' indices, one per worker (sorted by worker).
+    """
+    return best_per_pair(np.zeros(len(worker), np.int64), worker, signal)

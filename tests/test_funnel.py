@@ -1,0 +1,260 @@
+"""The hiring funnel (issue 11, points 1 and 2; docs/ODD.md 7.5 and 7.7): hand-counted
+screenings, a hand-counted market of two vacancies and three applicants, the funnel's
+weekly counts with the funnel off and on, and the per-run figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.core.config import ConfigError, build_config
+from sim.core.firms import FILLED, OPEN
+from sim.core.funnel import Pool, accept_best, best_per_pair, screen
+from sim.core.model import LabourMarket
+from sim.core.records import FORMAL, LEAD, REFERRAL
+from sim.core.reference import ReferenceMarket
+from sim.core.ties import ACQUAINTANCE
+from sim.results.contract import FUNNEL_CHANNELS, FUNNEL_SERIES, SERIES_COLUMNS
+from sim.results.metrics import funnel_figures
+from tests.conftest import mix, small
+
+MIXED = mix(lions=0.5, everyone=0.5)
+
+
+def _pool(pos, worker, signal, channel=None) -> Pool:
+    k = len(pos)
+    channel = np.full(k, FORMAL, np.int8) if channel is None else np.array(channel, np.int8)
+    return Pool(np.array(pos, np.int64), np.zeros(k, np.int32), np.array(worker, np.int64),
+                np.zeros(k, np.int64), np.array(signal, float), channel,
+                np.where(channel == FORMAL, -1, 99).astype(np.int64), np.zeros(k, bool))
+
+
+# ------------------------------------------------------------------ the pure steps
+def test_best_per_pair_and_accept_best_by_hand():
+    # worker 7 applied twice to vacancy 1 (signals 0.2 and 0.9): the 0.9 is kept
+    keep = best_per_pair(np.array([1, 1, 1, 2]), np.array([7, 8, 7, 7]),
+                         np.array([0.2, 0.5, 0.9, 0.1]))
+    assert sorted(keep.tolist()) == [1, 2, 3]
+    # offers: worker 3 at signals 1.0 and 2.0, worker 4 at 0.5: 3 takes the 2.0
+    assert sorted(accept_best(np.array([3, 3, 4]), np.array([1.0, 2.0, 0.5])).tolist()) == [1, 2]
+
+
+def test_screen_shortlists_offers_and_keeps_the_runners_up_by_hand():
+    # vacancy 10: signals 2.0, 1.5, 0.4, -5 (shortlist 2, threshold 0): 2.0 and 1.5 are
+    # shortlisted, 2.0 gets the offer, 1.5 is the runner-up, 0.4 and -5 are rejected;
+    # vacancy 11: -1 and -2 shortlisted, none reaches the threshold: no offer, no runner-up;
+    # vacancy 12 is not screened this week
+    pool = _pool([10, 10, 10, 10, 11, 11, 12], [1, 2, 3, 4, 1, 2, 3],
+                 [2.0, 1.5, 0.4, -5.0, -1.0, -2.0, 3.0])
+    screened = pool.pos != 12
+    listed, offer, runner = screen(pool, screened, 2, 0.0, priority=False)
+    assert listed.tolist() == [True, True, False, False, True, True, False]
+    assert offer.tolist() == [True, False, False, False, False, False, False]
+    assert runner.tolist() == [False, True, False, False, False, False, False]
+
+
+def test_referral_priority_puts_referrals_on_the_shortlist():
+    # one vacancy, shortlist 1: formal 3.0 and 2.0, a referral at 0.5 (threshold 0)
+    pool = _pool([5, 5, 5], [1, 2, 3], [3.0, 2.0, 0.5], [FORMAL, FORMAL, REFERRAL])
+    on = np.ones(3, bool)
+    _, offer, _ = screen(pool, on, 1, 0.0, priority=False)
+    assert offer.tolist() == [True, False, False]
+    listed, offer, runner = screen(pool, on, 1, 0.0, priority=True)
+    assert listed.tolist() == [False, False, True]
+    assert offer.tolist() == [False, False, True]
+    assert not runner.any()
+    # with priority but below the threshold the referral gets no offer (the firm waits)
+    _, offer, _ = screen(pool, on, 1, 1.0, priority=True)
+    assert not offer.any()
+
+
+# ------------------------------------------------------- a market counted by hand
+def _hand_market():
+    """A market whose pool is set by hand: vacancies A (open since week -3) and B (since
+    week -1); searchers x, y, z. Pool: A: x 2.0, y 1.5, z -5; B: x 1.0, y 0.5.
+    Shortlist 2, threshold 0, every pool screened every week, no new applications."""
+    cfg = small(strategy=mix(passive=1.0), n_workers=200, burn_in=0, weeks=5, seed=0,
+                funnel__enabled=True, funnel__applications=0.0, funnel__screen_rate=1.0,
+                funnel__shortlist=2, hiring__threshold=0.0)
+    m = LabourMarket(cfg)
+    open_pos = m.firms.open_positions()
+    a, b = int(open_pos[0]), int(open_pos[-1])
+    x, y, z = (int(w) for w in np.flatnonzero(~m.employed)[:3])
+    assert (m.ti_unemployed[[x, y, z]] < m.week).all()  # searching
+    m._note_opened()
+    m._opened_week[a], m._opened_week[b] = -3, -1
+    pos, worker = [a, a, a, b, b], [x, y, z, x, y]
+    m._pool = Pool(np.array(pos, np.int64), m._opened_week[pos], np.array(worker, np.int64),
+                   m.spell_row[worker].astype(np.int64), np.array([2.0, 1.5, -5.0, 1.0, 0.5]),
+                   np.full(5, FORMAL, np.int8), np.full(5, -1, np.int64), np.zeros(5, bool))
+    return m, (a, b), (x, y, z)
+
+
+def _hiring_week(m: LabourMarket) -> dict:
+    m._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
+                 "hires_referral": 0, "hires_recall": 0}
+    none = np.empty(0, np.int64)
+    m.hiring({"seeker": none, "helper": none, "row": none, "knows": np.empty(0),
+              "channel": np.empty(0, np.int8)})
+    out = dict(m._counts)
+    m.week += 1
+    return out
+
+
+def test_a_hand_counted_market_two_vacancies_three_applicants():
+    m, (a, b), (x, y, z) = _hand_market()
+    # week 0: A offers x (2.0), B offers x (1.0); x takes A; B's offer is declined and B
+    # stays open with y as its runner-up; z is rejected
+    c = _hiring_week(m)
+    assert c["shortlisted_formal"] == 4 and c["offers_formal"] == 2
+    assert c["hires_formal"] == 1 and c["vacancies_filled"] == 1
+    assert c["vacancy_weeks_filled"] == 0 - (-3)  # A filled in week 0, open since week -3
+    assert m.firms.pos_state[a] == FILLED and m.firms.pos_holder[a] == x and m.employer[x] >= 0
+    assert m.firms.pos_state[b] == OPEN
+    assert {(int(p), int(w)) for p, w in zip(m._pool.pos, m._pool.worker, strict=True)} >= {
+        (b, y)}
+    assert z not in m._pool.worker[m._pool.pos == b]
+    # week 1: B screens its pool again: y, already shortlisted (not counted twice), gets the
+    # offer and takes it; B was open 2 weeks (since week -1)
+    c = _hiring_week(m)
+    assert c["shortlisted_formal"] == 0 and c["offers_formal"] == 1
+    assert c["hires_formal"] == 1 and c["vacancies_filled"] == 1
+    assert c["vacancy_weeks_filled"] == 1 - (-1)
+    assert m.firms.pos_holder[b] == y
+    # week 2: nothing left (z was rejected, the rows of hires and filled vacancies purged)
+    c = _hiring_week(m)
+    assert c["offers_formal"] == 0 and c["vacancies_filled"] == 0 and len(m._pool) == 0
+    sp = m.spells_frame()
+    hired = sp[~sp["censored"]].set_index("worker_id")
+    assert hired.loc[x, "end_week"] == 0 and hired.loc[y, "end_week"] == 1
+    assert (hired.loc[[x, y], "channel"] == "formal").all()
+    assert hired.loc[x, "hired_by"] == m.firms.pos_firm[a]
+
+
+def test_a_hand_counted_week_with_the_funnel_off():
+    # noiseless signals (signal = ability): x (1.0) by a lead, y (0.5) by a referral and z
+    # (-3.0) by a lead, all through helper h at firm F with one vacancy, open since week -4;
+    # threshold -1: x and y are ranked, z is not; F offers x, who takes it
+    cfg = small(strategy=mix(passive=1.0), n_workers=200, burn_in=0, weeks=5, seed=0,
+                hiring__applications=0.0, hiring__formal_noise=0.0, hiring__referral_noise=0.0,
+                hiring__referral_bonus=0.0, hiring__threshold=-1.0,
+                market__cross_sector_penalty=0.0)
+    m = LabourMarket(cfg)
+    f = m.firms
+    vac = f.vacancies()
+    firm_of = np.where(m.employed, m.employer, -1)
+    h = int(np.flatnonzero((firm_of >= 0) & (vac[np.maximum(firm_of, 0)] == 1))[0])
+    firm = int(m.employer[h])
+    pos = int(f.open_positions()[f.pos_firm[f.open_positions()] == firm][0])
+    x, y, z = (int(w) for w in np.flatnonzero(~m.employed)[:3])
+    m.ability[[x, y, z]] = [1.0, 0.5, -3.0]
+    rows = m._add_ties(np.full(3, h), np.array([x, y, z]), ACQUAINTANCE)
+    m._note_opened()
+    m._opened_week[pos] = -4
+    m._counts = {"separations": 0, "layoffs": 0, "hires_formal": 0, "hires_lead": 0,
+                 "hires_referral": 0, "hires_recall": 0}
+    m.hiring({"seeker": np.array([x, y, z]), "helper": np.full(3, h), "row": rows,
+              "knows": np.array([0.0, 1.0, 0.0]),
+              "channel": np.array([LEAD, REFERRAL, LEAD], np.int8)})
+    c = m._counts
+    assert (c["applications_lead"], c["applications_referral"], c["applications_formal"]) == (
+        2, 1, 0)
+    assert (c["shortlisted_lead"], c["shortlisted_referral"]) == (1, 1)
+    assert (c["offers_lead"], c["offers_referral"]) == (1, 0)
+    assert c["hires_lead"] == 1 and c["vacancies_filled"] == 1 and c["vacancy_weeks_filled"] == 4
+    assert f.pos_holder[pos] == x and m.employer[x] == firm and not m.employed[[y, z]].any()
+
+
+# ------------------------------------------------------------- whole runs
+def _counts(ts: pd.DataFrame, stage: str) -> np.ndarray:
+    return ts[[f"{stage}_{c}" for c in FUNNEL_CHANNELS]].to_numpy()
+
+
+@pytest.mark.parametrize("funnel", [False, True])
+def test_the_weekly_funnel_counts_are_consistent(funnel):
+    over = {"funnel__enabled": True} if funnel else {}
+    m = LabourMarket(small(strategy=MIXED, seed=4, weeks=60, **over)).run()
+    ts = m.timeseries_frame()
+    assert set(SERIES_COLUMNS) <= set(ts.columns)
+    hires = ts[[f"hires_{c}" for c in FUNNEL_CHANNELS]].to_numpy()
+    apps, listed, offers = (_counts(ts, s) for s in ("applications", "shortlisted", "offers"))
+    assert (offers >= hires).all()  # an accepted offer is a hire of the week
+    if not funnel:  # one round a week: everything from this week's applications
+        assert (apps >= listed).all() and (listed >= offers).all()
+    else:  # applications wait in the pools: only the totals are ordered
+        assert (apps.sum(0) >= listed.sum(0)).all() and (listed.sum(0) >= offers.sum(0)).all()
+        assert offers.sum() > hires.sum()  # some offers are declined
+    # every hire fills a vacancy, and a vacancy filled was open at least this week
+    assert (ts["vacancies_filled"] == ts["hires"]).all()
+    assert (ts["vacancy_weeks_filled"] >= 0).all()
+    assert ts["hires"].sum() > 50 and apps.sum() > ts["hires"].sum()
+
+
+def test_funnel_applications_per_searcher_week_follow_the_rate():
+    # 10 sectors with open positions nearly always: each searcher sends Poisson(3) formal
+    # applications a week, all landing (no recall, no cross-market share)
+    m = LabourMarket(small(strategy=MIXED, seed=5, weeks=40, funnel__enabled=True,
+                           funnel__applications=3.0)).run()
+    ts = m.timeseries_frame()
+    searcher_weeks = ts["n_searching"].sum()
+    rate = ts["applications_formal"].sum() / searcher_weeks
+    # the Poisson count over the searcher-weeks has s.d. sqrt(3 / searcher_weeks) per week;
+    # allow 4 s.d. below (a week without an open position in a sector loses some) and above
+    sd = np.sqrt(3.0 / searcher_weeks)
+    assert 3.0 - 4 * sd - 0.05 < rate < 3.0 + 4 * sd
+
+
+def test_funnel_off_ignores_the_funnel_parameters_and_draws_nothing_more():
+    base = small(strategy=MIXED, seed=2, weeks=30)
+    other = small(strategy=MIXED, seed=2, weeks=30, funnel__applications=0.5,
+                  funnel__screen_rate=0.9, funnel__shortlist=1, funnel__referral_priority=True)
+    a, b = LabourMarket(base).run(), LabourMarket(other).run()
+    assert a.spells_frame().equals(b.spells_frame())
+    assert a.timeseries_frame().equals(b.timeseries_frame())
+
+
+def test_funnel_runs_are_reproducible_and_work_with_recall():
+    cfg = small(strategy=MIXED, seed=6, weeks=40, funnel__enabled=True, recall__enabled=True,
+                funnel__referral_priority=True)
+    a, b = LabourMarket(cfg).run(), LabourMarket(cfg).run()
+    assert a.spells_frame().equals(b.spells_frame())
+    ts = a.timeseries_frame()
+    assert ts.equals(b.timeseries_frame())
+    assert ts["hires_recall"].sum() > 0
+    assert (ts["vacancies_filled"] == ts["hires"]).all()
+    sp = a.spells_frame()
+    done = sp[~sp["censored"]]
+    # with recall on every return to the last employer is a recall, funnel or not
+    back = (done["hired_by"] == done["last_employer"]).fillna(False).to_numpy(bool)
+    assert (done.loc[back, "channel"] == "recall").all()
+
+
+def test_funnel_needs_firms_and_the_reference_refuses_it():
+    with pytest.raises(ConfigError, match="funnel.enabled=true"):
+        build_config({"funnel": {"enabled": True}, "market": {"jobs": "exogenous"}})
+    with pytest.raises(NotImplementedError, match="funnel.enabled=true"):
+        ReferenceMarket({"n_workers": 100, "funnel": {"enabled": True}})
+
+
+# ------------------------------------------------------------- per-run figures
+def test_funnel_figures_by_hand():
+    week = {"n_searching": 50, "n_vacancies": 10, "vacancies_filled": 2,
+            "vacancy_weeks_filled": 9, "hires_formal": 1, "hires_lead": 0,
+            "hires_referral": 1, "hires_recall": 3,
+            "applications_formal": 40, "applications_lead": 0, "applications_referral": 4,
+            "shortlisted_formal": 8, "shortlisted_lead": 0, "shortlisted_referral": 3,
+            "offers_formal": 2, "offers_lead": 0, "offers_referral": 1}
+    assert set(week) - {"n_searching", "n_vacancies"} <= set(FUNNEL_SERIES) | {
+        f"hires_{c}" for c in ("formal", "lead", "referral", "recall")}
+    ts = pd.DataFrame([week, week])  # two equal weeks: every ratio as for one
+    f = funnel_figures(ts)
+    assert f["applications_per_searcher_week"] == pytest.approx(44 / 50)
+    assert f["applications_per_vacancy"] == pytest.approx(44 / 2)
+    assert f["applications_per_vacancy_week"] == pytest.approx(44 / 10)
+    assert f["offers_per_application"] == {"formal": pytest.approx(2 / 40), "lead": None,
+                                           "referral": pytest.approx(1 / 4)}
+    assert f["referral_formal_offer_ratio"] == pytest.approx((1 / 4) / (2 / 40))
+    assert f["hires_per_application"] == pytest.approx(2 / 44)  # recalls are no application
+    assert f["offers_per_hire"] == pytest.approx(3 / 2)
+    assert f["mean_vacancy_duration_weeks"] == pytest.approx(9 / 2)
