@@ -137,7 +137,7 @@ class LabourMarket(mesa.Model):
         rows = np.flatnonzero(~self.employed)
         self.spell_row[rows] = self.spells.open(
             rows, self.strategy[rows], self.ti_unemployed[rows], self.ability[rows],
-            self.sector[rows], self.ties.degree()[rows],
+            self.sector[rows], self._covariate_degree(rows),
             contacts_employed=self._contacts_employed_share(rows))
         cols = list(SERIES_COLUMNS)
         for s in self.strategy_names:
@@ -306,6 +306,15 @@ class LabourMarket(mesa.Model):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
 
+    def _covariate_degree(self, workers: np.ndarray) -> np.ndarray:
+        """Each worker's ties at least ``ties.degree_min_strength`` strong: the degree reported
+        as a covariate (the mechanics use every tie in memory, ``ties.degree()``)."""
+        h = self.ties.rows_of(workers)
+        strong = self.ties.strength[h.edge] >= np.float32(self.cfg.ties.degree_min_strength)
+        order = np.argsort(workers, kind="stable")
+        who = order[np.searchsorted(workers[order], h.ego[strong])]
+        return np.bincount(who, minlength=len(workers)).astype(np.int32)
+
     def _lose_jobs(self, workers: np.ndarray, layoff: np.ndarray) -> None:
         """Workers lose their jobs this week (``layoff``: in a mass layoff) and start a spell."""
         if len(workers) == 0:
@@ -323,7 +332,7 @@ class LabourMarket(mesa.Model):
         # (all of this week's separations are done: a contact let go this week is unemployed)
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self.ties.degree()[workers], last,
+            self.sector[workers], self._covariate_degree(workers), last,
             layoff.astype(np.int8), self._contacts_employed_share(workers))
 
     def separations(self) -> None:
