@@ -68,6 +68,7 @@ from collections.abc import Mapping
 import numpy as np
 from tqdm import tqdm
 
+from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
@@ -276,8 +277,27 @@ class LabourMarket(mesa.Model):
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
         return out
 
+    def burn_in(self) -> bool:
+        """Bring a model just built to week 0: from the burn-in cache
+        (:mod:`sim.core.burn_in`, on when ``$SIM_BURN_IN_CACHE`` names a folder) if it
+        holds this config's state, else by simulating the burn-in (and storing the state
+        when the cache is on). The outputs are the same either way, bit for bit.
+
+        Returns:
+            Whether the state came from the cache.
+        """
+        where = burn_in_cache.folder()
+        if self.week != -self.cfg.burn_in or self.cfg.burn_in == 0 or where is None:
+            return False
+        if burn_in_cache.load(self, where):
+            return True
+        while self.week < 0:
+            self.step()
+        burn_in_cache.save(self, where)
+        return False
+
     def run(self, progress: bool = False) -> LabourMarket:
-        """Run burn-in and the horizon; returns ``self``."""
+        """Run burn-in (see :meth:`burn_in`) and the horizon; returns ``self``."""
         total = self.cfg.burn_in + self.cfg.weeks
         t0 = time.perf_counter()
         bar = None
@@ -285,6 +305,9 @@ class LabourMarket(mesa.Model):
 
             bar = tqdm(total=total, unit="wk", desc=f"{self.cfg.strategy.name} seed={self.cfg.seed}",
                        mininterval=0.5, dynamic_ncols=True)
+        self.burn_in()
+        if bar is not None:
+            bar.update(self.cfg.burn_in + min(self.week, 0))
         while self.week < self.cfg.weeks:
             self.step()
             if bar is not None:
