@@ -499,6 +499,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     model = LabourMarket(cfg)
     sampler = _Sampler(len(STRENGTH_BINS) - 1)
+    model.burn_in()  # from the burn-in cache when it is on (nothing is sampled before week 0)
     while model.week < cfg.weeks:
         model.step()
         if model.week > 0 and (model.week - 1) % every == every - 1:
