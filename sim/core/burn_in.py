@@ -2,15 +2,15 @@
 
 The state of a :class:`~sim.core.model.LabourMarket` at week 0 depends on the whole
 config except the keys that only act from week 0 on (``weeks``, the horizon, and
-``output.*``, what is written), and on the code and numpy (the random streams'
-pickled state). The cache stores that state, pickled, under a key hashing exactly
-those inputs (:func:`key`): a run whose key is in the cache starts from the stored
-state and gives the same outputs, bit for bit, as one that simulates its burn-in
-(``tests/test_burn_in_cache.py``).
+``output.*``, what is written), and on the code, numpy (the random streams'
+pickled state) and numba (the compiled kernels). The cache stores that state,
+pickled, under a key hashing exactly those inputs (:func:`key`): a run whose key is
+in the cache starts from the stored state and gives the same outputs, bit for bit,
+as one that simulates its burn-in (``tests/test_burn_in_cache.py``).
 
 Where: the folder named by the environment variable ``SIM_BURN_IN_CACHE`` (unset:
 no cache, every run simulates its burn-in); one file ``<key>.pkl`` per state,
-about 50 MB per 10,000 workers at a stationary degree. Clear it by deleting the
+about 30 MB per 10,000 workers after a long burn-in. Clear it by deleting the
 folder (or any of its files) while no run uses it. Concurrent runs are safe: a
 state is written to a temporary file and renamed into place
 (:func:`sim.results.files.write_atomic`), so a reader sees a whole file or none,
@@ -29,6 +29,7 @@ import pickle
 from functools import cache
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from sim.core.config import SimConfig, to_dict
@@ -68,7 +69,8 @@ def code_digest() -> str:
 
 def key(cfg: SimConfig) -> str:
     """Hex key of the burned-in state of ``cfg``: the config without
-    :data:`NOT_IN_BURN_IN` (seed and burn_in included), the code and numpy's version.
+    :data:`NOT_IN_BURN_IN` (seed and burn_in included), the code, and numpy's and numba's
+    versions.
 
     Args:
         cfg: the run's config.
@@ -77,8 +79,8 @@ def key(cfg: SimConfig) -> str:
         A 64-character hex string.
     """
     data = {k: v for k, v in to_dict(cfg).items() if k not in NOT_IN_BURN_IN}
-    blob = json.dumps({"config": data, "code": code_digest(), "numpy": np.__version__},
-                      sort_keys=True, default=str)
+    blob = json.dumps({"config": data, "code": code_digest(), "numpy": np.__version__,
+                       "numba": numba.__version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
