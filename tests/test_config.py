@@ -35,6 +35,8 @@ INVALID = {
     "negative_size": ({"n_workers": -1}, ["n_workers=-1"]),
     "too_few_workers": ({"n_workers": 1}, ["n_workers=1"]),
     "zero_weeks": ({"weeks": 0}, ["weeks=0"]),
+    "prune_above_degree_min": ({"ties": {"prune_below": 0.3}},
+                               ["ties.prune_below=0.3", "ties.degree_min_strength=0.2"]),
     "negative_seed": ({"seed": -3}, ["seed=-3"]),
     "prob_above_1": ({"market": {"separation_rate": 1.5}}, ["market.separation_rate=1.5"]),
     "prob_below_0": ({"leads": {"hear_prob": -0.1}}, ["leads.hear_prob=-0.1"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.core.config import build_config
 from sim.core.model import LabourMarket
 from sim.core.reference import ReferenceMarket
 from sim.results.contract import CAUSES, SPELL_COLUMNS
@@ -81,3 +82,57 @@ def test_reference_model_writes_the_same_columns_and_definitions():
         assert len(share) and ((share >= 0) & (share <= 1)).all()
         assert set(df["cause"].dropna().astype(str)) <= set(CAUSES)
         assert isinstance(df["cause"].dtype, pd.CategoricalDtype)
+
+
+class _Counted(LabourMarket):
+    """Records, at each job loss, every tie of the job losers counted by brute force over
+    the whole store (not through the neighbour index the model uses)."""
+
+    def _lose_jobs(self, workers, layoff):
+        if len(workers):
+            t, th = self.ties, np.float32(self.cfg.ties.degree_min_strength)
+            strong = t.strength >= th
+            ends = np.concatenate([t.a[strong], t.b[strong]])
+            self.expected = getattr(self, "expected", {})
+            for w, k in zip(workers, (ends[:, None] == workers[None, :]).sum(0), strict=True):
+                self.expected[(int(w), self.week)] = int(k)
+            self.raw = getattr(self, "raw", {})
+            self.raw.update({(int(w), self.week): int(d) for w, d in
+                             zip(workers, t.degree()[workers], strict=True)})
+        super()._lose_jobs(workers, layoff)
+
+
+def test_degree_at_start_counts_only_ties_at_least_degree_min_strength():
+    """At job loss, degree_at_start is the worker's number of ties with strength >=
+    ``ties.degree_min_strength``, not every tie in memory (issue 17, point 3)."""
+    m = _Counted(small(n_workers=1000, weeks=40, burn_in=30, seed=5,
+                       strategy=mix(lions=0.5, everyone=0.5))).run()
+    sp = m.spells_frame()
+    sp = sp[sp["start_week"] >= -30]
+    got = {(int(w), int(s)): int(d) for w, s, d in
+           zip(sp["worker_id"], sp["start_week"], sp["degree_at_start"], strict=True)}
+    assert len(got) > 100 and set(got) <= set(m.expected)
+    assert all(got[k] == m.expected[k] for k in got)
+    assert sum(m.raw[k] > got[k] for k in got) > len(got) / 2  # weak ties are left out
+
+
+def test_initial_degree_at_start_leaves_out_ties_below_the_minimum_in_both_models():
+    """At the start every tie has its kind's initial strength: with the default minimum
+    (0.2) online ties (0.1) do not count and the others (>= 0.3) do, in the fast and the
+    reference model alike."""
+    cfg = build_config(small(n_workers=400, weeks=1, burn_in=0, seed=6, strategy=mix(lions=1.0)))
+    assert cfg.ties.strength.online < cfg.ties.degree_min_strength <= min(
+        cfg.ties.strength.colleague, cfg.ties.strength.acquaintance)
+    fast = LabourMarket(cfg)
+    t = fast.ties
+    rows = np.flatnonzero(~fast.employed)
+    offline = t.kind != 3
+    deg = (np.bincount(t.a[offline], minlength=400) + np.bincount(t.b[offline], minlength=400))
+    np.testing.assert_array_equal(fast.spells.cols["degree_at_start"][fast.spell_row[rows]],
+                                  deg[rows])
+    ref = ReferenceMarket(cfg)
+    seekers = [w for w in ref.workers if w.spell is not None]
+    assert len(seekers) > 5
+    for w in seekers:
+        kinds = [k for _, _, k in ref.graph.edges(w.wid, data="kind")]
+        assert w.spell["degree_at_start"] == sum(k != "online" for k in kinds)

@@ -391,7 +391,13 @@ def test_stationarity_slopes_known_answers():
     sp = _spells(d, np.zeros(len(d)), start_week=start,
                  strategy=np.where(np.arange(len(d)) % 2 == 0, "lions", "everyone"))
     out = validate.stationarity(ts, sp, weeks, strength_weeks=[3, 7, 11, 15],
-                                mean_strength=[0.2, 0.25, 0.3, 0.35])
+                                mean_strength=[0.2, 0.25, 0.3, 0.35],
+                                sampled={"strong_degree": [10, 11, 12, 13],
+                                         "strong_degree_lions": [5, 5, 5, 5]})
+    assert out["trend_strong_degree"] == pytest.approx(1 / 4 * 52)
+    assert out["level_strong_degree"] == pytest.approx(11.5)
+    assert out["trend_strong_degree_lions"] == pytest.approx(0.0, abs=1e-9)
+    assert validate._label("strong_degree_lions", 26).startswith("degree, ties >= ")
     assert out["trend_mean_degree"] == pytest.approx(0.1 * 52)
     assert out["level_mean_degree"] == pytest.approx(10 + 0.1 * 51.5)
     assert out["trend_mean_degree_lions"] == pytest.approx(0.0, abs=1e-9)

@@ -110,6 +110,9 @@ class TiesConfig:
                               **PROB)
     prune_below: float = param(0.02, "a tie whose strength falls below this is dropped", **PROB)
     prune_every: int = param(13, "weeks between pruning dropped ties from memory", 1)
+    degree_min_strength: float = param(0.2, "strength a tie needs to count in the degree reported "
+                                       "as a covariate (spells' degree_at_start); at least "
+                                       "prune_below, so pruning cannot move it", **PROB)
     evolve: bool = param(True, "ties change over time (false = fixed network as in "
                          "Calvo-Armengol & Jackson: no decay, no new ties, no investment)")
 
@@ -243,6 +246,11 @@ def build_config(data: Mapping | None = None) -> SimConfig:
     if cfg.funnel.enabled and cfg.market.jobs != "vacancies":
         raise ConfigError(f"funnel.enabled=true: needs market.jobs=vacancies (got "
                           f"market.jobs={cfg.market.jobs}: no vacancies to apply to)")
+    t = cfg.ties
+    if t.prune_below > t.degree_min_strength:
+        raise ConfigError(f"ties.prune_below={t.prune_below:g}: must be at most "
+                          f"ties.degree_min_strength={t.degree_min_strength:g} (pruned ties "
+                          "would leave the reported degree)")
     return cfg
 
 

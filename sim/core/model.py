@@ -78,6 +78,7 @@ from collections.abc import Mapping
 import numpy as np
 from tqdm import tqdm
 
+from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
@@ -156,7 +157,7 @@ class LabourMarket(mesa.Model):
         rows = np.flatnonzero(~self.employed)
         self.spell_row[rows] = self.spells.open(
             rows, self.strategy[rows], self.ti_unemployed[rows], self.ability[rows],
-            self.sector[rows], self.ties.degree()[rows],
+            self.sector[rows], self._covariate_degree(rows),
             contacts_employed=self._contacts_employed_share(rows))
         cols = list(SERIES_COLUMNS)
         for s in self.strategy_names:
@@ -300,8 +301,27 @@ class LabourMarket(mesa.Model):
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
         return out
 
+    def burn_in(self) -> bool:
+        """Bring a model just built to week 0: from the burn-in cache
+        (:mod:`sim.core.burn_in`, on when ``$SIM_BURN_IN_CACHE`` names a folder) if it
+        holds this config's state, else by simulating the burn-in (and storing the state
+        when the cache is on). The outputs are the same either way, bit for bit.
+
+        Returns:
+            Whether the state came from the cache.
+        """
+        where = burn_in_cache.folder()
+        if self.week != -self.cfg.burn_in or self.cfg.burn_in == 0 or where is None:
+            return False
+        if burn_in_cache.load(self, where):
+            return True
+        while self.week < 0:
+            self.step()
+        burn_in_cache.save(self, where)
+        return False
+
     def run(self, progress: bool = False) -> LabourMarket:
-        """Run burn-in and the horizon; returns ``self``."""
+        """Run burn-in (see :meth:`burn_in`) and the horizon; returns ``self``."""
         total = self.cfg.burn_in + self.cfg.weeks
         t0 = time.perf_counter()
         bar = None
@@ -309,6 +329,9 @@ class LabourMarket(mesa.Model):
 
             bar = tqdm(total=total, unit="wk", desc=f"{self.cfg.strategy.name} seed={self.cfg.seed}",
                        mininterval=0.5, dynamic_ncols=True)
+        self.burn_in()
+        if bar is not None:
+            bar.update(self.cfg.burn_in + min(self.week, 0))
         while self.week < self.cfg.weeks:
             self.step()
             if bar is not None:
@@ -330,6 +353,15 @@ class LabourMarket(mesa.Model):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
 
+    def _covariate_degree(self, workers: np.ndarray) -> np.ndarray:
+        """Each worker's ties at least ``ties.degree_min_strength`` strong: the degree reported
+        as a covariate (the mechanics use every tie in memory, ``ties.degree()``)."""
+        h = self.ties.rows_of(workers)
+        strong = self.ties.strength[h.edge] >= np.float32(self.cfg.ties.degree_min_strength)
+        order = np.argsort(workers, kind="stable")
+        who = order[np.searchsorted(workers[order], h.ego[strong])]
+        return np.bincount(who, minlength=len(workers)).astype(np.int32)
+
     def _lose_jobs(self, workers: np.ndarray, layoff: np.ndarray) -> None:
         """Workers lose their jobs this week (``layoff``: in a mass layoff) and start a spell."""
         if len(workers) == 0:
@@ -347,7 +379,7 @@ class LabourMarket(mesa.Model):
         # (all of this week's separations are done: a contact let go this week is unemployed)
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self.ties.degree()[workers], last,
+            self.sector[workers], self._covariate_degree(workers), last,
             layoff.astype(np.int8), self._contacts_employed_share(workers))
 
     def separations(self) -> None:

@@ -383,13 +383,19 @@ class ReferenceMarket(mesa.Model):
         fu = self.workers[u].firm
         return fu is not None and fu is self.workers[v].firm
 
+    def covariate_degree(self, wid: int) -> int:
+        """Ties of ``wid`` at least ``ties.degree_min_strength`` strong (the reported degree;
+        the mechanics use every tie, ``graph.degree``)."""
+        th = self.cfg.ties.degree_min_strength
+        return sum(1 for _, _, s in self.graph.edges(wid, data="strength") if s >= th)
+
     def open_spell(self, w: Worker, last_employer: int | None = None,
                    cause: str | None = None) -> None:
         w.spell = {"worker_id": w.wid, "strategy": w.strategy, "start_week": w.ti_unemployed,
                    "end_week": None, "channel": None, "helper_id": None, "tie_kind": None,
                    "tie_strength": math.nan, "tie_common_neighbors": None,
                    "left_truncated": False, "ability": w.ability, "sector": w.sector,
-                   "degree_at_start": self.graph.degree(w.wid),
+                   "degree_at_start": self.covariate_degree(w.wid),
                    "last_employer": last_employer, "hired_by": None, "cause": cause,
                    "contacts_employed_share_at_start": math.nan}
         self.spells.append(w.spell)

@@ -50,7 +50,8 @@ SPELL_RECORD = {
     "left_truncated": (np.bool_, "the spell began before week 0"),
     "ability": (np.float32, "the worker's latent ability"),
     "sector": (np.int16, "the worker's sector (labour market)"),
-    "degree_at_start": (np.int32, "number of ties when the spell began"),
+    "degree_at_start": (np.int32, "ties at least ties.degree_min_strength strong when the spell "
+                        "began (weaker ties in memory do not count)"),
     "last_employer": (np.int32, "firm the worker was separated from when the spell began (null "
                       "if none: unemployed at the start, or jobs=exogenous)"),
     "hired_by": (np.int32, "firm of the hire that ended the spell (null if censored or "

@@ -58,7 +58,7 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -305,7 +305,8 @@ def _outcomes(sp: pd.DataFrame, tau: float) -> tuple[float, float]:
 
 
 def stationarity(ts: pd.DataFrame, sp: pd.DataFrame, weeks: int,
-                 strength_weeks: Sequence[int] = (), mean_strength: Sequence[float] = ()) -> dict:
+                 strength_weeks: Sequence[int] = (), mean_strength: Sequence[float] = (),
+                 sampled: Mapping[str, Sequence[float]] | None = None) -> dict:
     """Levels and linear trends (per year) of one run over the recorded horizon.
 
     Weekly series (mean degree overall and by strategy, unemployment rate,
@@ -323,6 +324,9 @@ def stationarity(ts: pd.DataFrame, sp: pd.DataFrame, weeks: int,
         weeks: recorded weeks.
         strength_weeks: the weeks at which the tie strengths were sampled.
         mean_strength: the mean tie strength at those weeks.
+        sampled: more quantities at those weeks, by name (``measure`` passes the
+            covariate degree, ties >= ``ties.degree_min_strength``: ``strong_degree``
+            and ``strong_degree_<strategy>``), each with its level and slope.
 
     Returns:
         ``{"level_<q>": mean over the horizon, "trend_<q>": slope per year}`` for
@@ -340,6 +344,10 @@ def stationarity(ts: pd.DataFrame, sp: pd.DataFrame, weeks: int,
     ms = np.asarray(mean_strength, float)
     out["level_mean_strength"] = float(ms.mean()) if len(ms) else math.nan
     out["trend_mean_strength"] = _slope_per_year(np.asarray(strength_weeks, float), ms)
+    for name, values in (sampled or {}).items():
+        v = np.asarray(values, float)
+        out[f"level_{name}"] = float(v.mean()) if len(v) else math.nan
+        out[f"trend_{name}"] = _slope_per_year(np.asarray(strength_weeks, float)[:len(v)], v)
     half = weeks // 2
     tau = float(min(RMST_TAU, max(1, weeks // 4)))
     groups = [("", None)] + [(f"_{s}", s) for s in sorted(sp["strategy"].astype(str).unique())]
@@ -370,6 +378,9 @@ def _label(key: str, tau: float) -> str:
              "rmst": f"RMST({tau:g}) weeks, by spell start half"}
     if key.startswith("mean_degree_"):
         return f"mean degree ({key[len('mean_degree_'):]})"
+    if key.startswith("strong_degree"):
+        who = key[len("strong_degree_"):] or "all workers"
+        return f"degree, ties >= ties.degree_min_strength ({who}; sampled weeks)"
     label = names.get(base, key)
     strat = "lions - everyone" if strat == "gap" else strat
     return f"{label} ({strat})" if strat else label
@@ -461,6 +472,9 @@ class _Sampler:
         self.exposure = np.zeros(n_bins, dtype=np.float64)
         self.strength_weeks: list[int] = []
         self.mean_strength: list[float] = []
+        # the covariate degree (ties >= ties.degree_min_strength) at the sampled weeks:
+        # "strong_degree" (all workers) and "strong_degree_<strategy>"
+        self.strong_degree: dict[str, list[float]] = {}
 
     def sample(self, model, every: int) -> None:
         week = model.week - 1  # the week just simulated
@@ -480,6 +494,17 @@ class _Sampler:
         if len(t.strength):
             self.strength_weeks.append(week)
             self.mean_strength.append(float(np.mean(t.strength)))
+            strong = t.strength >= np.float32(model.cfg.ties.degree_min_strength)
+            n = len(unemployed)
+            deg = np.bincount(a[strong], minlength=n) + np.bincount(b[strong], minlength=n)
+            values = {"strong_degree": float(deg.mean())}
+            size = np.bincount(model.strategy, minlength=len(model.strategy_names))
+            total = np.bincount(model.strategy, weights=deg, minlength=len(size))
+            for j, name in enumerate(model.strategy_names):
+                if size[j]:
+                    values[f"strong_degree_{name}"] = float(total[j] / size[j])
+            for k, v in values.items():
+                self.strong_degree.setdefault(k, []).append(v)
 
 
 def measure(cfg: SimConfig, every: int = 4) -> dict:
@@ -499,6 +524,7 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     model = LabourMarket(cfg)
     sampler = _Sampler(len(STRENGTH_BINS) - 1)
+    model.burn_in()  # from the burn-in cache when it is on (nothing is sampled before week 0)
     while model.week < cfg.weeks:
         model.step()
         if model.week > 0 and (model.week - 1) % every == every - 1:
@@ -536,7 +562,8 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     out["work_tie_ability"] = _work_tie_ability(fresh)
     out["everyone_contacts_4wk"] = _everyone_contacts(fresh, weeks)
     out["last_employer_share"] = last_employer_share(fresh)
-    out.update(stationarity(ts, fresh, weeks, sampler.strength_weeks, sampler.mean_strength))
+    out.update(stationarity(ts, fresh, weeks, sampler.strength_weeks, sampler.mean_strength,
+                            sampler.strong_degree))
     return out
 
 
