@@ -60,6 +60,12 @@ def test_sweep_status_collect(tmp_path):
         own = pd.read_parquet(sweep / row["run_id"] / "spells.parquet")
         assert per_run[row["run_id"]] == len(own)
     assert runs["km_median_weeks.all"].notna().any()
+    # the funnel figures of each run's summary, as columns (calibration reads them)
+    for _, row in runs.iterrows():
+        funnel = json.loads((sweep / row["run_id"] / "summary.json").read_text())["funnel"]
+        assert row["funnel.applications_per_vacancy"] == funnel["applications_per_vacancy"]
+        assert row["funnel.offers_per_application.formal"] == \
+            funnel["offers_per_application"]["formal"]
 
 
 def test_same_command_resumes_and_defaults_to_a_stable_folder(tmp_path):

@@ -42,7 +42,8 @@ from sim.results.leases import LeaseInfo, current_lease, lease_timeout
 
 ROW_GROUP = 500_000  # spells per Parquet row group when collecting (bounds memory)
 #: keys of summary.json that collect uses (the outputs' digests, the runs.parquet row)
-COLLECTED_SUMMARY_KEYS = ("files", "seed", "strategy", "wall_time_s", "metrics", "market")
+COLLECTED_SUMMARY_KEYS = ("files", "seed", "strategy", "wall_time_s", "metrics", "market",
+                          "funnel")
 log = logging.getLogger(__name__)
 
 
@@ -280,7 +281,9 @@ def _override_value(value: str) -> object:
 
 def summary_row(summary: dict) -> dict:
     """Run-level columns of ``runs.parquet`` from a run's ``summary.json``: seed,
-    strategy mix, wall time, headline metrics as ``<metric>.<strategy>``, market means."""
+    strategy mix, wall time, headline metrics as ``<metric>.<strategy>``, market means,
+    and the hiring funnel's figures as ``funnel.<figure>`` (``funnel.<figure>.<channel>``
+    for the per-channel ones; :func:`sim.results.metrics.funnel_figures`)."""
     row = {"seed": summary.get("seed"), "strategy_mix": summary.get("strategy"),
            "wall_time_s": summary.get("wall_time_s")}
     for group, m in summary.get("metrics", {}).items():
@@ -288,6 +291,12 @@ def summary_row(summary: dict) -> dict:
             row[f"{k}.{group}"] = v
     for k, v in summary.get("market", {}).items():
         row[k] = v
+    for k, v in (summary.get("funnel") or {}).items():
+        if isinstance(v, dict):
+            for channel, x in v.items():
+                row[f"funnel.{k}.{channel}"] = x
+        else:
+            row[f"funnel.{k}"] = v
     return row
 
 
