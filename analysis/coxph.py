@@ -98,13 +98,7 @@ def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
     ev_rows = np.flatnonzero(d)
     sum_x_events = z[ev_rows].sum(axis=0)
 
-    last_mean1 = [None]
-
-    def parts_mean1(beta):
-        parts(beta)
-        return last_mean1[0]
-
-    def parts(beta):
+    def parts(beta):  # log-likelihood, gradient, Hessian, Efron's mean of x per event
         eta = z @ beta
         theta = np.exp(eta)
         def risk(values):  # sums over each event group's risk set
@@ -129,14 +123,13 @@ def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
         num2 = r2[rep] - frac[:, None, None] * e2[rep]
         loglik = float(eta[ev_rows].sum() - np.log(den).sum())
         mean1 = num1 / den[:, None]
-        last_mean1[0] = mean1
         grad = sum_x_events - mean1.sum(axis=0)
         hess = -((num2 / den[:, None, None]).sum(axis=0)
                  - (mean1[:, :, None] * mean1[:, None, :]).sum(axis=0))
-        return loglik, grad, hess
+        return loglik, grad, hess, mean1
 
     beta = np.zeros(p)
-    loglik, grad, hess = parts(beta)
+    loglik, grad, hess, mean1 = parts(beta)
     for it in range(1, max_iter + 1):
         try:
             step = np.linalg.solve(hess, -grad)
@@ -152,12 +145,12 @@ def cox_efron(duration: np.ndarray, event: np.ndarray, x: np.ndarray,
             if scale < 1e-10:
                 return CoxFit(np.full(p, np.nan), False, it, loglik)
         change = np.max(np.abs(trial - beta))
-        beta, (loglik, grad, hess) = trial, new
+        beta, (loglik, grad, hess, mean1) = trial, new
         if np.max(np.abs(beta)) > MAX_COEF:
             return CoxFit(np.full(p, np.nan), False, it, loglik)
         if change < tol:
             mean_g = np.zeros((len(ev_groups), p))  # Efron's mean of x at each event time
-            np.add.at(mean_g, rep, parts_mean1(beta) / np.repeat(d_g, d_g)[:, None])
+            np.add.at(mean_g, rep, mean1 / np.repeat(d_g, d_g)[:, None])
             slot = np.full(len(last), -1)
             slot[ev_groups] = np.arange(len(ev_groups))
             resid = z[ev_rows] - mean_g[slot[group[ev_rows]]]

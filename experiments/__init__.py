@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 #: Overrides of every smoke run: a tiny population and horizon (a few seconds per experiment).
 SMOKE = ("n_workers=300", "weeks=30", "burn_in=10", "output.progress=off")
 

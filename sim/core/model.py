@@ -155,10 +155,10 @@ class LabourMarket(mesa.Model):
         self._fresh_rows.clear()
         self.spells = Spells(max(1024, cfg.n_workers // 4))
         rows = np.flatnonzero(~self.employed)
+        degree, contacts_employed = self._start_covariates(rows)
         self.spell_row[rows] = self.spells.open(
             rows, self.strategy[rows], self.ti_unemployed[rows], self.ability[rows],
-            self.sector[rows], self._covariate_degree(rows),
-            contacts_employed=self._contacts_employed_share(rows))
+            self.sector[rows], degree, contacts_employed=contacts_employed)
         cols = list(SERIES_COLUMNS)
         for s in self.strategy_names:
             cols += [f"{c}_{s}" for c in SERIES_PER_STRATEGY]
@@ -343,24 +343,21 @@ class LabourMarket(mesa.Model):
         return self
 
     # ------------------------------------------------------------------ 1. separations
-    def _contacts_employed_share(self, workers: np.ndarray) -> np.ndarray:
-        """Share of each worker's contacts who are employed now (NaN for no contact)."""
+    def _start_covariates(self, workers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Covariates of spells beginning now, from one pass over the workers' ties:
+        the degree reported as a covariate (ties at least ``ties.degree_min_strength``
+        strong; the mechanics use every tie in memory, ``ties.degree()``) and the share
+        of contacts (every tie) who are employed now (NaN for no contact)."""
         h = self.ties.rows_of(workers)
         order = np.argsort(workers, kind="stable")
         who = order[np.searchsorted(workers[order], h.ego)]
-        n_contacts = np.bincount(who, minlength=len(workers))
-        n_employed = np.bincount(who, weights=self.employed[h.alter], minlength=len(workers))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
-
-    def _covariate_degree(self, workers: np.ndarray) -> np.ndarray:
-        """Each worker's ties at least ``ties.degree_min_strength`` strong: the degree reported
-        as a covariate (the mechanics use every tie in memory, ``ties.degree()``)."""
-        h = self.ties.rows_of(workers)
+        k = len(workers)
         strong = self.ties.strength[h.edge] >= np.float32(self.cfg.ties.degree_min_strength)
-        order = np.argsort(workers, kind="stable")
-        who = order[np.searchsorted(workers[order], h.ego[strong])]
-        return np.bincount(who, minlength=len(workers)).astype(np.int32)
+        degree = np.bincount(who[strong], minlength=k).astype(np.int32)
+        n_contacts = np.bincount(who, minlength=k)
+        n_employed = np.bincount(who, weights=self.employed[h.alter], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return degree, np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
 
     def _lose_jobs(self, workers: np.ndarray, layoff: np.ndarray) -> None:
         """Workers lose their jobs this week (``layoff``: in a mass layoff) and start a spell."""
@@ -377,10 +374,10 @@ class LabourMarket(mesa.Model):
         self.slot[workers] = -1
         self.ti_unemployed[workers] = self.week
         # (all of this week's separations are done: a contact let go this week is unemployed)
+        degree, contacts_employed = self._start_covariates(workers)
         self.spell_row[workers] = self.spells.open(
             workers, self.strategy[workers], self.week, self.ability[workers],
-            self.sector[workers], self._covariate_degree(workers), last,
-            layoff.astype(np.int8), self._contacts_employed_share(workers))
+            self.sector[workers], degree, last, layoff.astype(np.int8), contacts_employed)
 
     def separations(self) -> None:
         m, rng = self.cfg.market, self.streams["separations"]
