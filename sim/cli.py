@@ -33,6 +33,7 @@ COMMANDS = {
     "validate": "check the stylized facts of the default calibration (table, exit 1 on a failure)",
     "calibrate": "fit the free parameters to the stylized-fact targets (simulated method of moments)",
     "sensitivity": "global sensitivity analysis (Morris screening, Sobol indices) with SALib",
+    "posterior": "parameter vectors consistent with the facts (ABC-SMC, pyabc) and lions - everyone",
 }
 # commands implemented in their own module as ``main(argv)`` (imported only when used)
 MODULES = {
@@ -41,6 +42,7 @@ MODULES = {
     "validate": "sim.studies.validate",
     "calibrate": "sim.studies.calibrate",
     "sensitivity": "sim.studies.sensitivity",
+    "posterior": "sim.studies.posterior",
 }
 
 log = logging.getLogger("sim")

@@ -72,7 +72,7 @@ from sim.core.config import SimConfig, to_dict
 from sim.core.model import LabourMarket
 from sim.errors import ConfigError, StudyFailed
 from sim.results.files import write_text_atomic
-from sim.results.metrics import km_cdf_at, km_rmst
+from sim.results.metrics import funnel_figures, km_cdf_at, km_rmst
 from sim.studies.common import config_from_args, parse_args
 from sim.workflow.run import git_commit, package_versions
 
@@ -175,6 +175,22 @@ FACTS: tuple[Fact, ...] = (
     Fact("last_employer_share", 9, "completed spells ending in a hire by the last employer "
          "(any channel)", "30-45 %", "Fujita & Moscarini 2017", "last_employer_share", 0.30,
          0.45, fmt="{:.1%}", bounds=SHARE),
+    # the hiring funnel (docs/VALIDATION.md, fact 10): competition for each vacancy
+    Fact("apps_per_vacancy", 10, "applications a vacancy collects over its life", "10-60",
+         "Fernandez & Weinberg 1997; Davis & Samaniego de la Parra 2017", "apps_per_vacancy",
+         10.0, 60.0, fmt="{:.1f}", bounds=POSITIVE),
+    Fact("hires_per_application", 10, "share of applications that end in a hire", "1-12 %",
+         "industry hiring funnels (about 59 applicants per hire)", "hires_per_application",
+         0.01, 0.12, fmt="{:.1%}", bounds=SHARE),
+    Fact("apps_per_searcher_week", 10, "applications per searcher and week", "1-3",
+         "Faberman & Kudlyak 2019", "apps_per_searcher_week", 1.0, 3.0, fmt="{:.2f}",
+         bounds=POSITIVE),
+    Fact("referral_offer_ratio", 10, "offers per application, referral / formal", "about 3 (2-9)",
+         "Fernandez & Weinberg 1997; industry data", "referral_offer_ratio", 2.0, 9.0,
+         fmt="{:.2f}", bounds=POSITIVE),
+    Fact("vacancy_duration", 10, "mean vacancy duration (weeks)", "3-6",
+         "Davis, Faberman & Haltiwanger 2013", "vacancy_duration", 3.0, 6.0, fmt="{:.1f}",
+         bounds=POSITIVE),
 )
 FACT_BY_ID = {f.id: f for f in FACTS}
 
@@ -562,9 +578,40 @@ def measure(cfg: SimConfig, every: int = 4) -> dict:
     out["work_tie_ability"] = _work_tie_ability(fresh)
     out["everyone_contacts_4wk"] = _everyone_contacts(fresh, weeks)
     out["last_employer_share"] = last_employer_share(fresh)
+    out.update(funnel_measures(ts))
+    out.update(strategy_gap(fresh))
     out.update(stationarity(ts, fresh, weeks, sampler.strength_weeks, sampler.mean_strength,
                             sampler.strong_degree))
     return out
+
+
+def strategy_gap(fresh: pd.DataFrame, a: str = "lions", b: str = "everyone") -> dict[str, float]:
+    """The within-run gap ``a`` - ``b`` (same market, same seed) in the headline outcomes of
+    spells begun in the horizon: ``gap_rmst52`` (Kaplan-Meier restricted mean weeks to
+    re-employment within 52 weeks; negative: ``a`` faster) and ``gap_s4`` (share
+    re-employed within 4 weeks; positive: ``a`` faster). NaN when either has no spell."""
+    out = {}
+    for name in (a, b):
+        s = fresh[fresh["strategy"].astype(str) == name]
+        dur, obs = s["duration_weeks"].to_numpy(), ~s["censored"].to_numpy()
+        out[name] = ((km_rmst(dur, obs, RMST_TAU), km_cdf_at(dur, obs, S4_WITHIN)) if len(s)
+                     else (math.nan, math.nan))
+    return {"gap_rmst52": out[a][0] - out[b][0], "gap_s4": out[a][1] - out[b][1]}
+
+
+def funnel_measures(ts: pd.DataFrame) -> dict[str, float]:
+    """Fact 10's measures, from a run's weekly series (:func:`funnel_figures`; NaN when
+    a figure's denominator is 0, e.g. no referral application)."""
+    fig = funnel_figures(ts)
+
+    def num(v) -> float:
+        return math.nan if v is None else float(v)
+
+    return {"apps_per_vacancy": num(fig["applications_per_vacancy"]),
+            "hires_per_application": num(fig["hires_per_application"]),
+            "apps_per_searcher_week": num(fig["applications_per_searcher_week"]),
+            "referral_offer_ratio": num(fig["referral_formal_offer_ratio"]),
+            "vacancy_duration": num(fig["mean_vacancy_duration_weeks"])}
 
 
 # ---------------------------------------------------------------------- many seeds

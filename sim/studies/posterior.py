@@ -1,0 +1,312 @@
+"""The parameters' uncertainty by likelihood-free inference (ABC-SMC with pyabc).
+
+``python -m sim posterior`` draws parameter vectors of the free parameters of the
+calibration (:data:`sim.studies.calibrate.FREE`, with the same ranges as a uniform or
+log-uniform prior) that are consistent with the stylized facts, and answers the
+research question for each of them (docs/VALIDATION.md, "Posterior"):
+
+1. **Simulator.** A candidate vector (with :data:`sim.studies.calibrate.DERIVED` set from
+   it) is run once on the studied configuration (default population: the mixed market,
+   lions and everyone in the same market) with a seed derived from the vector, and
+   measured by :func:`sim.studies.validate.measure`. The run also gives lions - everyone
+   within that market (``gap_rmst52``, ``gap_s4``: the private return of choosing lions
+   in a mixed market, paired within the run).
+2. **Distance.** Each fitted fact's deviation in units of its own tolerance
+   (:func:`fact_terms`: ``|m - mid| / half`` for a target range, so at most 1 inside
+   it), and the distance is the *largest* of them. A particle accepted at a tolerance
+   epsilon <= 1 therefore has every fitted fact inside its target range: the posterior's
+   vectors are all consistent with the facts, run by run.
+3. **ABC-SMC** (Toni et al. 2009; Klinger, Rickert & Hasenauer 2018, pyabc): populations
+   of ``--population`` accepted particles, each generation's epsilon the median of the
+   previous one's distances, until epsilon reaches ``--epsilon`` (default 1) or
+   ``--generations`` or ``--max-simulations`` is reached. The history is an SQLite file in
+   the output folder, so the same command continues a study where it stopped
+   (a killed job loses at most the generation it was sampling).
+
+Why pyabc: the simulator is a black box with a handful of parameters whose facts are
+ranges rather than a likelihood; pyabc's ABC-SMC keeps the whole population of
+accepted vectors with importance weights (what the lions - everyone distribution
+needs), is resumable from its SQLite history and runs on local cores (a multicore
+sampler) or inside one Slurm allocation. sbi's neural estimators need many more
+simulations to train than this model affords per hour; black-it returns point
+estimates rather than a posterior.
+
+Reproducibility: with ``--jobs 1`` a study is reproducible from ``--seed`` (each
+simulation's seed is a hash of its parameter vector; pyabc's sampling uses numpy's
+global generator, seeded here). With ``--jobs`` > 1 pyabc's multicore sampler accepts
+particles in the order they finish, so the accepted set depends on timing; every
+particle is still a reproducible run of its own (its vector and seed are stored).
+
+Outputs in the output folder: ``abc.db`` (the pyabc history), ``posterior.csv`` (the
+last generation: parameters, weight, every measured fact and the gaps), ``report.md``
+(epsilon per generation, the parameters' weighted quantiles, the distribution of
+lions - everyone, the share where lions are faster and which parameters decide the sign).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.core.config import SimConfig, to_dict, with_values
+from sim.errors import ConfigError, StudyFailed
+from sim.results.files import write_text_atomic
+from sim.studies.calibrate import FREE, ONE_SIDED, RANGE_FACTS, with_derived
+from sim.studies.common import config_from_args, parse_args
+from sim.studies.validate import FACT_BY_ID, measure
+from sim.workflow.run import git_commit
+
+GAPS = ("gap_rmst52", "gap_s4")  # lions - everyone, within the run (validate.strategy_gap)
+KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))) + GAPS
+
+
+def fact_terms(moments: Mapping[str, float]) -> dict[str, float]:
+    """Each fitted fact's deviation in units of its tolerance: ``|m - mid| / half`` for a
+    target range (<= 1 inside it); for a one-sided fact 0 above its bound, else
+    ``1 + shortfall / scale``; infinite when the measure is missing (NaN)."""
+    terms = {}
+    for fid in RANGE_FACTS:
+        f = FACT_BY_ID[fid]
+        m = moments.get(f.key, math.nan)
+        terms[fid] = abs(m - (f.lo + f.hi) / 2) / ((f.hi - f.lo) / 2) if np.isfinite(m) else math.inf
+    for fid, bound, scale in ONE_SIDED:
+        m = moments.get(FACT_BY_ID[fid].key, math.nan)
+        terms[fid] = (math.inf if not np.isfinite(m) else
+                      0.0 if m >= bound else 1.0 + (bound - m) / scale)
+    return terms
+
+
+def distance(x: Mapping[str, float], x0: Mapping[str, float] | None = None) -> float:
+    """The ABC distance: the largest of :func:`fact_terms` (``x0`` is unused: the
+    targets are the facts' ranges)."""
+    return float(max(fact_terms(x).values()))
+
+
+def run_seed(values: Mapping[str, float], base_seed: int) -> int:
+    """The seed of the simulation of a parameter vector: a hash of the vector and
+    ``base_seed`` (the same vector gives the same run on any machine)."""
+    key = json.dumps({"base": base_seed, **{k: float(v) for k, v in sorted(values.items())}})
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+
+
+class Simulator:
+    """The ABC model: a parameter vector -> the measured facts and gaps of one run
+    (picklable, for pyabc's multicore samplers)."""
+
+    def __init__(self, cfg: SimConfig, base_seed: int, every: int):
+        self.cfg, self.base_seed, self.every = cfg, base_seed, every
+
+    def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
+        values = {p.key: float(params[_name(p.key)]) for p in FREE}
+        cfg = replace(with_values(self.cfg, with_derived(values)),
+                      seed=run_seed(values, self.base_seed))
+        m = measure(cfg, self.every)
+        return {k: float(m.get(k, math.nan)) for k in (*KEPT, "seed")}
+
+
+def _name(key: str) -> str:
+    """A parameter's name in pyabc's history (no dots: ``market__separation_rate``)."""
+    return key.replace(".", "__")
+
+
+def prior():
+    """The prior: each free parameter uniform on its calibration range (log-uniform for
+    the log-scaled ones), independent."""
+    import pyabc
+
+    rvs = {}
+    for p in FREE:
+        rvs[_name(p.key)] = (pyabc.RV("loguniform", p.low, p.high) if p.log
+                             else pyabc.RV("uniform", p.low, p.high - p.low))
+    return pyabc.Distribution(**rvs)
+
+
+def posterior_frame(history) -> pd.DataFrame:
+    """The last generation: one row per particle, its parameters, weight and measures."""
+    t = history.max_t
+    params, w = history.get_distribution(m=0, t=t)
+    weights, stats = history.get_weighted_sum_stats(t=t)
+    out = params.rename(columns={_name(p.key): p.key for p in FREE}).reset_index(drop=True)
+    out["weight"] = np.asarray(w, float) / np.sum(w)
+    st = pd.DataFrame(list(stats))
+    # the two tables come from the same particles in the same order (pyabc's history)
+    if len(st) == len(out):
+        for k in st.columns:
+            out[k] = st[k].to_numpy()
+        out["distance"] = [distance(s) for s in stats]
+    return out
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Quantiles of ``x`` under the weights ``w`` (the weighted empirical CDF, midpoint rule)."""
+    ok = np.isfinite(x)
+    x, w = x[ok], w[ok]
+    if len(x) == 0:
+        return [math.nan] * len(qs)
+    order = np.argsort(x)
+    x, w = x[order], w[order] / w.sum()
+    cdf = np.cumsum(w) - w / 2
+    return [float(np.interp(q, cdf, x)) for q in qs]
+
+
+def sign_drivers(post: pd.DataFrame, gap: str = "gap_rmst52") -> pd.DataFrame:
+    """Which parameters decide the sign of lions - everyone: per parameter, the weighted
+    rank correlation with the gap, and its mean where lions are faster (gap < 0 for
+    RMST) against where they are not."""
+    w = post["weight"].to_numpy()
+    g = post[gap].to_numpy(float)
+    rg = pd.Series(g).rank().to_numpy()
+    faster = g < 0 if gap == "gap_rmst52" else g > 0
+    rows = []
+    for p in FREE:
+        x = post[p.key].to_numpy(float)
+        rx = pd.Series(x).rank().to_numpy()
+        mx, my = np.average(rx, weights=w), np.average(rg, weights=w)
+        cov = np.average((rx - mx) * (rg - my), weights=w)
+        sd = math.sqrt(np.average((rx - mx) ** 2, weights=w) * np.average((rg - my) ** 2, weights=w))
+        rows.append({"parameter": p.key, "rank_corr_with_gap": cov / sd if sd > 0 else math.nan,
+                     "mean_if_lions_faster": (np.average(x[faster], weights=w[faster])
+                                              if faster.any() else math.nan),
+                     "mean_otherwise": (np.average(x[~faster], weights=w[~faster])
+                                        if (~faster).any() else math.nan)})
+    out = pd.DataFrame(rows)
+    return out.reindex(out["rank_corr_with_gap"].abs().sort_values(ascending=False).index)
+
+
+def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str, str],
+           target_eps: float) -> str:
+    """A Markdown report of the study (see the module docstring)."""
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    eps = float(pops["epsilon"].iloc[-1]) if len(pops) else math.inf
+    lines = ["# Posterior of the free parameters (ABC-SMC)", "",
+             f"Command: `{provenance['command']}`  ",
+             f"Date: {provenance['date']}, commit {provenance['commit']}  ",
+             f"Population: {cfg.strategy.name}, {cfg.n_workers} workers x {cfg.weeks} weeks "
+             f"(+{cfg.burn_in} burn-in), one run per particle.", "",
+             "| generation | epsilon | particles | simulations |", "|---|---|---|---|"]
+    for _, r in pops.iterrows():
+        lines.append(f"| {int(r['t'])} | {r['epsilon']:.3g} | {int(r['particles'])} | "
+                     f"{int(r['samples'])} |")
+    consistent = eps <= target_eps
+    n_ok = int((post["distance"] <= 1.0).sum()) if "distance" in post else 0
+    lines += ["", (f"The last generation's epsilon is {eps:.3g}: every one of its {len(post)} "
+                   "vectors has every fitted fact inside its target range." if consistent and eps <= 1
+                   else f"**Not yet consistent:** the last generation's epsilon is {eps:.3g} "
+                   f"(target {target_eps}); {n_ok} of its {len(post)} vectors have every fitted "
+                   "fact inside its range. Run the same command again to continue."),
+              "", "## Parameters (weighted quantiles of the last generation)", "",
+              "| parameter | prior | 5 % | median | 95 % |", "|---|---|---|---|---|"]
+    w = post["weight"].to_numpy()
+    for p in FREE:
+        q = weighted_quantiles(post[p.key].to_numpy(float), w, (0.05, 0.5, 0.95))
+        lines.append(f"| `{p.key}` | [{p.low}, {p.high}]{' log' if p.log else ''} | "
+                     f"{q[0]:.4g} | {q[1]:.4g} | {q[2]:.4g} |")
+    if all(g in post for g in GAPS):
+        lines += ["", "## Lions - everyone (private return in the mixed market, within each run)",
+                  "", "| outcome | mean | 5 % | median | 95 % | share where lions are faster |",
+                  "|---|---|---|---|---|---|"]
+        for g, label, faster in (("gap_rmst52", "RMST(52), weeks (< 0: lions faster)", np.less),
+                                 ("gap_s4", "re-employed within 4 weeks (> 0: lions faster)",
+                                  np.greater)):
+            x = post[g].to_numpy(float)
+            ok = np.isfinite(x)
+            q = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
+            share = float(np.sum(w[ok] * faster(x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
+            mean = float(np.average(x[ok], weights=w[ok])) if ok.any() else math.nan
+            lines.append(f"| {label} | {mean:.3f} | {q[0]:.3f} | {q[1]:.3f} | {q[2]:.3f} | "
+                         f"{share:.0%} |")
+        lines += ["", "The spread mixes the parameters' uncertainty with one run's seed noise "
+                  "(each particle is one run).", "", "## What decides the sign (RMST gap)", "",
+                  "| parameter | weighted rank correlation with the gap | mean where lions are "
+                  "faster | mean otherwise |", "|---|---|---|---|"]
+        for _, r in sign_drivers(post).iterrows():
+            lines.append(f"| `{r['parameter']}` | {r['rank_corr_with_gap']:.2f} | "
+                         f"{r['mean_if_lions_faster']:.4g} | {r['mean_otherwise']:.4g} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_sims: int,
+              epsilon: float, jobs: int, seed: int, every: int):
+    """Run (or continue) the ABC-SMC study in ``out``; returns the pyabc history."""
+    import pyabc  # here: about 2 s to import, and --help or a bad option does not need it
+
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "abc.db"
+    sampler = (pyabc.sampler.SingleCoreSampler() if jobs <= 1
+               else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs))
+    np.random.seed(seed)  # noqa: NPY002 (pyabc samples from numpy's global generator)
+    abc = pyabc.ABCSMC(Simulator(cfg, seed, every), prior(), distance,
+                       population_size=population, sampler=sampler,
+                       eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))
+    storage = f"sqlite:///{db}"
+    if db.exists():
+        runs = pyabc.History(storage).all_runs()
+        if runs:
+            abc.load(storage, runs[-1].id)
+        else:
+            abc.new(storage, {})
+    else:
+        abc.new(storage, {})
+    history = abc.history
+    done = int(history.max_t) + 1 if history.max_t is not None and history.max_t >= 0 else 0
+    eps_now = (float(history.get_all_populations()["epsilon"].iloc[-1]) if done else math.inf)
+    if done < generations and eps_now > epsilon:
+        history = abc.run(minimum_epsilon=epsilon, max_nr_populations=generations - done,
+                          max_total_nr_simulations=max_sims)
+    return history
+
+
+def _study_dir(args, cfg: SimConfig) -> Path:
+    key = json.dumps({"config": to_dict(cfg), "population": args.population, "seed": args.seed,
+                      "every": args.every, "free": [p.__dict__ for p in FREE]},
+                     sort_keys=True, default=str)
+    return Path("outputs") / "posterior" / hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def main(argv: Sequence[str]) -> None:
+    def extra(p):
+        p.add_argument("--population", type=int, default=100,
+                       help="accepted particles per generation (default: %(default)s)")
+        p.add_argument("--generations", type=int, default=10,
+                       help="generations in all, counting those already run (default: %(default)s)")
+        p.add_argument("--max-simulations", type=int, default=20000,
+                       help="stop after this many simulations in this call (default: %(default)s)")
+        p.add_argument("--epsilon", type=float, default=1.0,
+                       help="stop when the tolerance reaches this (default: 1, every fitted fact "
+                       "inside its range)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the study (default: 0)")
+        p.add_argument("--out", help="output folder (default: outputs/posterior/<hash of the config "
+                       "and options>); the same command continues the study in it")
+        p.set_defaults(seeds=1)
+
+    args = parse_args(argv, "python -m sim posterior", __doc__.splitlines()[0], extra)
+    for key in ("population", "generations", "max_simulations"):
+        if getattr(args, key) < 1:
+            raise ConfigError(f"--{key.replace('_', '-')}={getattr(args, key)}: must be >= 1")
+    if not args.epsilon > 0:
+        raise ConfigError(f"--epsilon={args.epsilon}: must be > 0")
+    cfg = config_from_args(args)
+    out = Path(args.out) if args.out else _study_dir(args, cfg)
+    history = run_study(cfg, out, args.population, args.generations, args.max_simulations,
+                        args.epsilon, args.jobs, args.seed, args.every)
+    if history.max_t is None or history.max_t < 0:
+        raise StudyFailed(f"no generation was completed ({out / 'abc.db'})")
+    post = posterior_frame(history)
+    git = git_commit() or {}
+    provenance = {"command": "python -m sim posterior " + " ".join(argv),
+                  "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+                  "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")}
+    text = report(history, post, cfg, provenance, args.epsilon)
+    write_text_atomic(out / "posterior.csv", post.to_csv(index=False))
+    write_text_atomic(out / "report.md", text)
+    print(text)
+    print(f"written to {out}: posterior.csv, report.md, abc.db")
