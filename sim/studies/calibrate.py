@@ -232,6 +232,73 @@ def report(study, defaults: Mapping[str, float], cfg: SimConfig, provenance: Map
     return "\n".join(lines) + "\n"
 
 
+def _shifted(p: Free, value: float, step: float, sign: int) -> float:
+    """``value`` moved by ``step`` of ``p``'s search range (of its log range for a log
+    parameter), kept inside the range."""
+    if p.log:
+        span = math.log(p.high / p.low)
+        return float(min(max(value * math.exp(sign * step * span), p.low), p.high))
+    return float(min(max(value + sign * step * (p.high - p.low), p.low), p.high))
+
+
+def identification(cfg: SimConfig, best: Mapping[str, float], seeds: Sequence[int], jobs: int,
+                   every: int, step: float = 0.1, progress: bool = False) -> pd.DataFrame:
+    """Which moments move each free parameter, at ``best``: for each parameter a central
+    difference (``best`` moved by +-``step`` of its search range, on the log scale for a
+    log parameter; one-sided at a bound), common seeds, and per fitted fact the change of
+    its measure per ``step`` of the range, in units of the fact's tolerance (the half-width
+    of its target range; the penalty scale of a one-sided fact). A fact that no parameter
+    moves by much is not identified by this search; a parameter that moves no fact is not
+    identified by the facts.
+
+    Returns:
+        One row per parameter (``parameter``, ``low``/``high``: the two values run), one
+        column per fact id.
+    """
+    facts = (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))
+    scale = {fid: (FACT_BY_ID[fid].hi - FACT_BY_ID[fid].lo) / 2 for fid in RANGE_FACTS}
+    scale.update({fid: sc for fid, _, sc in ONE_SIDED})
+    rows = []
+    it = tqdm(FREE, unit="parameter", desc="identification", disable=not progress)
+    for p in it:
+        lo, hi = _shifted(p, best[p.key], step, -1), _shifted(p, best[p.key], step, +1)
+        m = {}
+        for side, v in (("lo", lo), ("hi", hi)):
+            vals = with_derived({**best, p.key: v})
+            m[side] = _moments(measure_seeds(with_values(cfg, vals), seeds, jobs=jobs, every=every))
+        # the change per `step` of the range (the two points may be closer at a bound)
+        dist = (math.log(hi / lo) / math.log(p.high / p.low) if p.log
+                else (hi - lo) / (p.high - p.low)) / step
+        row = {"parameter": p.key, "low": lo, "high": hi}
+        for fid in facts:
+            k = FACT_BY_ID[fid].key
+            row[fid] = ((m["hi"][k] - m["lo"][k]) / scale[fid] / dist if dist > 0 else math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def identification_md(table: pd.DataFrame, step: float = 0.1) -> str:
+    """The identification table in Markdown: per parameter, the facts it moves by at
+    least half their tolerance per ``step`` of its range, largest first."""
+    facts = [c for c in table.columns if c not in ("parameter", "low", "high")]
+    lines = ["## Identification: which moments move each parameter", "",
+             f"Change of each fact per {step:.0%} of the parameter's search range (log range for a "
+             "log parameter), in units of the fact's tolerance (half its target range), central "
+             "differences at the calibrated point with common seeds (`identification.csv` has every "
+             "cell). Facts moved by at least 0.5:", "",
+             "| parameter | facts it moves (change per step, in tolerances) |", "|---|---|"]
+    for _, r in table.iterrows():
+        moved = sorted(((f, r[f]) for f in facts if np.isfinite(r[f]) and abs(r[f]) >= 0.5),
+                       key=lambda x: -abs(x[1]))
+        lines.append(f"| `{r['parameter']}` | " + (", ".join(f"{f} {v:+.2f}" for f, v in moved)
+                                                  or "none at 0.5 (weakly identified)") + " |")
+    best_mover = {f: table.loc[table[f].abs().idxmax(), "parameter"] if table[f].notna().any()
+                  else "none" for f in facts}
+    lines += ["", "| fact | moved most by |", "|---|---|"]
+    lines += [f"| {f} | `{best_mover[f]}` ({table[f].abs().max():.2f}) |" for f in facts]
+    return "\n".join(lines) + "\n"
+
+
 def _study_dir(args, cfg: SimConfig) -> Path:
     key = json.dumps({"config": to_dict(cfg), "seeds": args.seeds, "every": args.every,
                       "free": [p.__dict__ for p in FREE]}, sort_keys=True, default=str)
@@ -244,6 +311,10 @@ def main(argv: Sequence[str]) -> None:
                        "running the same command again resumes the study up to this number")
         p.add_argument("--out", help="output folder (default: outputs/calibration/<hash of the "
                        "config, seeds and free parameters>)")
+        p.add_argument("--identification", action="store_true",
+                       help="after the search, the moments' sensitivity to each parameter at the "
+                       "best trial (2 runs per parameter and seed): identification.csv and a table "
+                       "in report.md")
         p.set_defaults(seeds=2, n_workers=10000, weeks=520)
 
     args = parse_args(argv, "python -m sim calibrate", __doc__.splitlines()[0], extra)
@@ -260,8 +331,24 @@ def main(argv: Sequence[str]) -> None:
                   "seeds": f"0-{args.seeds - 1}", "distance": f"{study.best_value:.3f}"}
     write_text_atomic(out / "trials.csv", trials_frame(study).to_csv(index=False))
     write_text_atomic(out / "calibrated.yaml", preset_yaml(study.best_params, provenance))
-    write_text_atomic(out / "report.md", report(study, defaults, cfg, provenance))
-    print(report(study, defaults, cfg, provenance))
-    print(f"written to {out}: calibrated.yaml, report.md, trials.csv, study.db")
+    text = report(study, defaults, cfg, provenance)
+    written = "calibrated.yaml, report.md, trials.csv, study.db"
+    if args.identification:
+        best = {p.key: float(study.best_params[p.key]) for p in FREE}
+        ident, marker = out / "identification.csv", out / "identification.trial"
+        # kept with the number of the trial it was computed at: a rerun reuses it
+        if ident.exists() and marker.exists() and marker.read_text().strip() == str(
+                study.best_trial.number):
+            table = pd.read_csv(ident)
+        else:
+            table = identification(cfg, best, seeds, args.jobs, args.every,
+                                   progress=sys.stderr.isatty())
+            write_text_atomic(ident, table.to_csv(index=False))
+            write_text_atomic(marker, f"{study.best_trial.number}\n")
+        text += "\n" + identification_md(table)
+        written += ", identification.csv"
+    write_text_atomic(out / "report.md", text)
+    print(text)
+    print(f"written to {out}: {written}")
     if not math.isfinite(study.best_value):
         raise StudyFailed(f"no trial gave a finite distance ({out / 'trials.csv'})")

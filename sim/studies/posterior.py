@@ -130,31 +130,33 @@ def prior():
 
 
 def posterior_frame(history) -> pd.DataFrame:
-    """The last generation: one row per particle, its parameters, weight and measures."""
-    t = history.max_t
-    params, w = history.get_distribution(m=0, t=t)
-    weights, stats = history.get_weighted_sum_stats(t=t)
-    out = params.rename(columns={_name(p.key): p.key for p in FREE}).reset_index(drop=True)
-    out["weight"] = np.asarray(w, float) / np.sum(w)
-    st = pd.DataFrame(list(stats))
-    # the two tables come from the same particles in the same order (pyabc's history)
-    if len(st) == len(out):
-        for k in st.columns:
-            out[k] = st[k].to_numpy()
-        out["distance"] = [distance(s) for s in stats]
+    """The last generation: one row per particle, its parameters, weight, distance and
+    measures (read particle by particle, so that each row's measures are its own)."""
+    pop = history.get_population(t=history.max_t)
+    rows = []
+    for particle in pop.particles:
+        row = {p.key: float(particle.parameter[_name(p.key)]) for p in FREE}
+        row["weight"] = float(particle.weight)
+        row.update({k: float(v) for k, v in particle.sum_stat.items()})
+        row["distance"] = distance(particle.sum_stat)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["weight"] /= out["weight"].sum()
+    if "seed" in out:
+        out["seed"] = out["seed"].astype(np.int64)
     return out
 
 
 def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
-    """Quantiles of ``x`` under the weights ``w`` (the weighted empirical CDF, midpoint rule)."""
+    """Quantiles of ``x`` under the weights ``w``: the smallest value whose cumulative
+    weight reaches ``q`` (the inverse of the weighted empirical CDF; NaNs dropped)."""
     ok = np.isfinite(x)
     x, w = x[ok], w[ok]
     if len(x) == 0:
         return [math.nan] * len(qs)
-    order = np.argsort(x)
-    x, w = x[order], w[order] / w.sum()
-    cdf = np.cumsum(w) - w / 2
-    return [float(np.interp(q, cdf, x)) for q in qs]
+    order = np.argsort(x, kind="stable")
+    x, cdf = x[order], np.cumsum(w[order]) / w.sum()
+    return [float(x[min(np.searchsorted(cdf, q - 1e-12), len(x) - 1)]) for q in qs]
 
 
 def sign_drivers(post: pd.DataFrame, gap: str = "gap_rmst52") -> pd.DataFrame:

@@ -1,0 +1,120 @@
+"""The posterior study (ABC-SMC): its distance against known answers, the lions - everyone
+gap measure, and the command end to end on a tiny market (slow)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.studies import calibrate, posterior, validate
+from sim.studies.validate import FACT_BY_ID
+
+
+def _mid() -> dict[str, float]:
+    out = {FACT_BY_ID[f].key: (FACT_BY_ID[f].lo + FACT_BY_ID[f].hi) / 2 for f in calibrate.RANGE_FACTS}
+    for fid, bound, _ in calibrate.ONE_SIDED:
+        out[FACT_BY_ID[fid].key] = bound + 1.0
+    return out
+
+
+def test_distance_is_the_largest_deviation_in_units_of_tolerance():
+    m = _mid()
+    assert posterior.distance(m) == 0.0
+    f = FACT_BY_ID["contact_share"]
+    m[f.key] = f.hi  # at the edge of its range: 1
+    assert posterior.distance(m) == pytest.approx(1.0)
+    g = FACT_BY_ID["vacancy_duration"]
+    m[g.key] = g.hi + (g.hi - g.lo)  # 3 half-widths from the middle
+    assert posterior.distance(m) == pytest.approx(3.0)
+    assert posterior.fact_terms(m)["contact_share"] == pytest.approx(1.0)
+
+
+def test_distance_is_infinite_for_a_missing_measure_and_one_sided_facts_exceed_one_below():
+    m = _mid()
+    m[FACT_BY_ID["referral_offer_ratio"].key] = math.nan
+    assert posterior.distance(m) == math.inf
+    m = _mid()
+    fid, bound, scale = calibrate.ONE_SIDED[0]
+    m[FACT_BY_ID[fid].key] = bound - scale  # below its bound: outside, so above 1
+    assert posterior.fact_terms(m)[fid] == pytest.approx(2.0)
+
+
+def test_run_seed_depends_only_on_the_vector_and_the_study_seed():
+    v = {"a.b": 0.1, "c.d": 2.0}
+    assert posterior.run_seed(v, 0) == posterior.run_seed(dict(reversed(v.items())), 0)
+    assert posterior.run_seed(v, 0) != posterior.run_seed(v, 1)
+    assert posterior.run_seed(v, 0) != posterior.run_seed({**v, "a.b": 0.10001}, 0)
+
+
+def test_weighted_quantiles_against_repeated_values():
+    # weights 1 and 3 equal a sample with the second value repeated three times
+    x, w = np.array([0.0, 10.0]), np.array([1.0, 3.0])
+    assert posterior.weighted_quantiles(x, w, [0.5])[0] == pytest.approx(
+        posterior.weighted_quantiles(np.array([0.0, 10.0, 10.0, 10.0]), np.ones(4), [0.5])[0])
+    assert posterior.weighted_quantiles(x, w, [0.05, 0.95]) == [0.0, 10.0]
+
+
+def test_strategy_gap_is_lions_minus_everyone():
+    # lions all re-employed in 2 weeks, everyone in 10: RMST(52) gap -8, S4 gap +1
+    sp = pd.DataFrame({"duration_weeks": [2] * 5 + [10] * 5, "censored": [False] * 10,
+                       "strategy": ["lions"] * 5 + ["everyone"] * 5})
+    g = validate.strategy_gap(sp)
+    assert g["gap_rmst52"] == pytest.approx(2 - 10)
+    assert g["gap_s4"] == pytest.approx(1.0)
+    assert math.isnan(validate.strategy_gap(sp[sp["strategy"] == "lions"])["gap_s4"])
+
+
+def test_sign_drivers_finds_the_parameter_that_sets_the_gap():
+    rng = np.random.default_rng(0)
+    n = 200
+    post = pd.DataFrame({p.key: rng.uniform(p.low, p.high, n) for p in calibrate.FREE})
+    key = calibrate.FREE[2].key
+    post["gap_rmst52"] = post[key] - post[key].median()
+    post["weight"] = 1.0 / n
+    d = posterior.sign_drivers(post)
+    assert d.iloc[0]["parameter"] == key and d.iloc[0]["rank_corr_with_gap"] == pytest.approx(1.0)
+
+
+def _sim(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--population", "0"], "--population=0: must be >= 1"),
+    (["--epsilon", "0"], "--epsilon=0.0: must be > 0"),
+    (["hiring.thresold=1"], "hiring.thresold=1"),
+])
+def test_posterior_bad_options_fail_with_one_line(args, needle, tmp_path):
+    r = _sim("posterior", "--out", str(tmp_path / "p"), *args)
+    assert r.returncode == 2 and needle in r.stderr and r.stderr.startswith("error:")
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.slow
+def test_posterior_command_runs_and_resumes(tmp_path):
+    out = tmp_path / "post"
+    args = ["posterior", "--n-workers", "300", "--weeks", "40", "--jobs", "1", "--population", "4",
+            "--out", str(out), "burn_in=10", "funnel.enabled=true", "recall.enabled=true"]
+    r = _sim(*args, "--generations", "1")
+    assert r.returncode == 0, r.stderr
+    post = pd.read_csv(out / "posterior.csv", float_precision="round_trip")
+    assert len(post) == 4 and post["weight"].sum() == pytest.approx(1.0)
+    assert {p.key for p in calibrate.FREE} <= set(post.columns)
+    assert {"gap_rmst52", "gap_s4", "distance", "seed"} <= set(post.columns)
+    for p in calibrate.FREE:  # every vector inside the prior's support
+        assert post[p.key].between(p.low, p.high).all()
+    # each particle is a reproducible run: its seed is the hash of its vector
+    row = post.iloc[0]
+    vec = {p.key: float(row[p.key]) for p in calibrate.FREE}
+    assert int(row["seed"]) == posterior.run_seed(vec, 0)
+    # the same command with one more generation continues the stored study
+    r = _sim(*args, "--generations", "2")
+    assert r.returncode == 0, r.stderr
+    assert "| 1 |" in (out / "report.md").read_text()
+    assert "| 0 |" in (out / "report.md").read_text()
