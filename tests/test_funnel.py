@@ -258,3 +258,69 @@ def test_funnel_figures_by_hand():
     assert f["hires_per_application"] == pytest.approx(2 / 44)  # recalls are no application
     assert f["offers_per_hire"] == pytest.approx(3 / 2)
     assert f["mean_vacancy_duration_weeks"] == pytest.approx(9 / 2)
+
+
+# ------------------------------------------------------- on-the-job search
+def test_a_hand_counted_job_to_job_move():
+    """An employed applicant e with the best signal at vacancy A takes it: e's old position
+    opens this week, no spell ends, the move is counted as job-to-job; x, outbid at A,
+    takes B."""
+    m, (a, b), (x, y, z) = _hand_market()
+    e = int(np.flatnonzero(m.employed & (m.firms.pos_firm[np.maximum(m.slot, 0)]
+                                         != m.firms.pos_firm[a]))[0])
+    old, old_firm = int(m.slot[e]), int(m.employer[e])
+    n_jobs = int(m.n_jobs[e])
+    row = Pool(np.array([a], np.int64), m._opened_week[[a]], np.array([e], np.int64),
+               m._applicant_key(np.array([e])), np.array([3.0]), np.full(1, FORMAL, np.int8),
+               np.full(1, -1, np.int64), np.zeros(1, bool))
+    assert row.spell[0] == -2 - old
+    m._pool = m._pool.extend(row)
+    c = _hiring_week(m)
+    assert c["job_to_job"] == 1 and c["offers_formal"] == 2
+    assert c["hires_formal"] == 1 and c["vacancies_filled"] == 2  # e at A, x at B
+    assert m.firms.pos_holder[a] == e and m.slot[e] == a and m.employer[e] != old_firm
+    assert m.firms.pos_holder[b] == x
+    assert m.firms.pos_state[old] == OPEN and m.firms.pos_holder[old] == -1
+    assert m._opened_week[old] == 0  # opened in week 0, when e left
+    assert m.n_jobs[e] == n_jobs + 1 and m.spell_row[e] == -1
+    sp = m.spells_frame()
+    assert e not in set(sp["worker_id"])  # no spell: e was never unemployed
+
+
+def test_an_employed_applicants_rows_go_stale_when_the_job_changes():
+    m, (a, b), _ = _hand_market()
+    e = int(np.flatnonzero(m.employed)[0])
+    key = m._applicant_key(np.array([e]))[0]
+    m.slot[e] = m.slot[e] + 1  # moved (by hand): another position
+    assert m._applicant_key(np.array([e]))[0] != key
+    m.employed[e] = False
+    m.spell_row[e] = 7  # lost the job: a spell
+    assert m._applicant_key(np.array([e]))[0] == 7
+
+
+def test_on_the_job_search_keeps_the_books_and_follows_its_rate():
+    rate = 0.3
+    # one market of 1,500 workers (about 75 firms): an application lands at the own firm's
+    # open positions about 1 time in 75
+    m = LabourMarket(small(strategy=MIXED, seed=8, weeks=60, funnel__enabled=True,
+                           recall__enabled=True, funnel__employed_applications=rate,
+                           market__market_size=1500)).run()
+    ts = m.timeseries_frame()
+    assert ts["job_to_job"].sum() > 20
+    # every vacancy filled is a hire out of unemployment or a job-to-job move
+    assert (ts["vacancies_filled"] == ts["hires"] + ts["job_to_job"]).all()
+    # one holder per filled position and it is that worker's slot
+    f = m.firms
+    filled = np.flatnonzero(f.pos_state == FILLED)
+    holders = f.pos_holder[filled]
+    assert len(np.unique(holders)) == len(holders)
+    assert (m.slot[holders] == filled).all() and m.employed[holders].all()
+    assert m.employed.sum() == len(filled)
+    # employed applications: Poisson(rate) per employed worker-week, less those landing
+    # at the own firm (about 1 in 75, so 1.3 %; allow 4 %) and 4 s.d. of Poisson noise
+    employed_weeks = (m.cfg.n_workers - ts["n_unemployed"]).sum()
+    per = ts["applications_employed"].sum() / employed_weeks
+    sd = np.sqrt(rate / employed_weeks)
+    assert rate * 0.96 - 4 * sd < per < rate + 4 * sd
+    # employed applications are formal ones
+    assert (ts["applications_employed"] <= ts["applications_formal"]).all()

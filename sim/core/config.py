@@ -182,6 +182,11 @@ class FunnelConfig:
                            "hiring.threshold", 1)
     referral_priority: bool = param(False, "funnel only: referred applicants are shortlisted "
                                     "before all others (then by signal)")
+    employed_applications: float = param(0.0, "funnel only: applications an employed worker sends "
+                                         "per week (on-the-job search, Poisson mean), each to an "
+                                         "open vacancy of the own market at another firm; hired, "
+                                         "the worker moves job to job and the old position opens",
+                                         0.0)
 
 
 @dataclass

@@ -31,8 +31,9 @@ class Pool:
         opened: week that vacancy opened (a row is stale once the position was filled,
             even if it reopened since).
         worker: the applicant.
-        spell: the applicant's spell row when applying (a row is stale once that
-            spell ended).
+        spell: the applicant's key when applying: the spell row while unemployed,
+            ``-2 - slot`` while employed (on-the-job search); a row is stale once the key
+            changed (the spell ended, the job was lost, the applicant moved).
         signal: the firm's signal of the applicant's ability.
         channel: formal, lead or referral (codes of :mod:`sim.core.records`).
         helper: the contact who passed the lead or referred (-1 for formal).

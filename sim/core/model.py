@@ -691,14 +691,18 @@ class LabourMarket(mesa.Model):
         return workers
 
     def _formal_applications(self, rate: float, open_pos: np.ndarray,
-                             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """This week's formal applications: each searching worker sends Poisson(``rate``),
-        each to a uniformly random open position of the own sector (or, for a share
+                             rng: np.random.Generator,
+                             searching: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """This week's formal applications: each searching worker (``searching``; default:
+        the unemployed searching this week) sends Poisson(``rate``), each to a uniformly
+        random open position of the own sector (or, for a share
         ``market.cross_market_applications``, of the other sectors); an application is
-        lost without such a position, and with ``recall.enabled`` when it lands at the
-        worker's last employer. Returns ``(worker, position)`` per application."""
+        lost without such a position, when it lands at the worker's own firm (an employed
+        applicant), and with ``recall.enabled`` when it lands at the worker's last employer.
+        Returns ``(worker, position)`` per application."""
         cfg, f = self.cfg, self.firms
-        searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
+        if searching is None:
+            searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
         n_apps = rng.poisson(rate, len(searching))
         app_w = np.repeat(searching, n_apps)
         sec = self.sector[app_w]
@@ -721,10 +725,21 @@ class LabourMarket(mesa.Model):
             app_w, lo, hi = app_w[has], lo[has], hi[has]
             idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
         pos = open_pos[idx]
+        employed = self.employed[app_w]
         if cfg.recall.enabled:  # no formal application to the last employer: it recalls, or not
-            other = f.pos_firm[pos] != self.last_employer[app_w]
+            other = (f.pos_firm[pos] != self.last_employer[app_w]) | employed
+            app_w, pos, employed = app_w[other], pos[other], employed[other]
+        if employed.any():  # (on-the-job search) not to one's own firm
+            other = f.pos_firm[pos] != self.employer[app_w]
             app_w, pos = app_w[other], pos[other]
         return app_w, pos
+
+    def _applicant_key(self, workers: np.ndarray) -> np.ndarray:
+        """What keeps an application in a pool valid: the applicant's spell row while
+        unemployed, ``-2 - slot`` while employed (so an application goes stale when the
+        spell ends, the job is lost or the applicant moves)."""
+        return np.where(self.employed[workers], -2 - self.slot[workers].astype(np.int64),
+                        self.spell_row[workers])
 
     def _network_signals(self, offers: dict, rng: np.random.Generator) -> np.ndarray:
         """Signals of the network applications (before any cross-sector penalty): a lead's
@@ -812,6 +827,11 @@ class LabourMarket(mesa.Model):
         open_pos = f.open_positions()
         # formal applications, each to an open vacancy of the own market
         app_w, pos = self._formal_applications(fc.applications, open_pos, rng)
+        if fc.employed_applications > 0:  # on-the-job search (no draw otherwise)
+            emp_w, emp_pos = self._formal_applications(fc.employed_applications, open_pos, rng,
+                                                       np.flatnonzero(self.employed))
+            self._counts["applications_employed"] += len(emp_w)
+            app_w, pos = np.concatenate([app_w, emp_w]), np.concatenate([pos, emp_pos])
         formal_sig = self.ability[app_w] + rng.normal(0.0, h.formal_noise, len(app_w))
         # network applications: to a random open vacancy of the helper's firm (lost if a
         # recall filled the last one)
@@ -832,14 +852,14 @@ class LabourMarket(mesa.Model):
         channel = np.concatenate([np.full(len(app_w), FORMAL, np.int8),
                                   offers["channel"][has]]).astype(np.int8)
         self._count("applications", channel)
-        new = Pool(pos, self._opened_week[pos], worker, self.spell_row[worker], signal, channel,
-                   np.concatenate([np.full(len(app_w), -1), helper]).astype(np.int64),
+        new = Pool(pos, self._opened_week[pos], worker, self._applicant_key(worker), signal,
+                   channel, np.concatenate([np.full(len(app_w), -1), helper]).astype(np.int64),
                    np.zeros(len(worker), bool))
         # the pool: applications at vacancies still open, from spells still running; one
         # per vacancy and worker (the best signal)
         pool = self._pool.extend(new)
         live = ((f.pos_state[pool.pos] == OPEN) & (self._opened_week[pool.pos] == pool.opened)
-                & (self.spell_row[pool.worker] == pool.spell))
+                & (self._applicant_key(pool.worker) == pool.spell))
         pool = pool.take(live)
         pool = pool.take(best_per_pair(pool.pos, pool.worker, pool.signal))  # sorted by pos
         # which vacancies are screened this week (one draw per vacancy with applicants)
@@ -863,8 +883,17 @@ class LabourMarket(mesa.Model):
         row = np.full(len(hire), -1, np.int64)
         if net.any():
             row[net] = self.ties.find(workers[net], helper_h[net])
+        mover = self.employed[workers]  # employed applicants: job-to-job moves
+        if mover.any():
+            old = self.slot[workers[mover]]
+            f.pos_state[old] = OPEN
+            f.pos_holder[old] = -1
+            self._opened_week[old] = self.week
+            self._counts["job_to_job"] += int(mover.sum())
+            self.n_jobs[workers[mover]] += 1
         self._fill(slots, workers, firm)
-        self._close_spells(workers, channel_h, helper_h, row, firm)
+        stay = ~mover
+        self._close_spells(workers[stay], channel_h[stay], helper_h[stay], row[stay], firm[stay])
         # after a screening only the runners-up stay; rows of hires go at the next purge
         self._pool = pool.take(~screened | runner_up)
         self._week_hires = (np.concatenate([self._week_hires, workers]) if len(self._week_hires)

@@ -135,6 +135,6 @@ class Series:
         for k in df.columns:
             if k.startswith(("n_", "hires", "separations", "layoffs", "applications_",
                              "shortlisted_", "offers_", "vacancies_filled",
-                             "vacancy_weeks_filled")):
+                             "vacancy_weeks_filled", "job_to_job")):
                 df[k] = df[k].astype(np.int64)
         return df

@@ -81,9 +81,13 @@ FUNNEL_CHANNELS = CHANNELS[:3]
 #: screening, each application counted once; without: the applicants a firm ranks, one per
 #: firm and worker at or above ``hiring.threshold``) and offers made (accepted offers are the
 #: ``hires_<channel>``); vacancies filled (any channel, recall included) and the sum of their
-#: ages at filling in weeks (week filled - week opened)
+#: ages at filling in weeks (week filled - week opened); with on-the-job search
+#: (``funnel.employed_applications``), the formal applications sent by employed workers
+#: (included in ``applications_formal``) and their job-to-job moves (hires of employed
+#: applicants, counted in ``vacancies_filled`` but in no ``hires_<channel>``: no spell ends)
 FUNNEL_SERIES = (*(f"{stage}_{c}" for stage in ("applications", "shortlisted", "offers")
-                   for c in FUNNEL_CHANNELS), "vacancies_filled", "vacancy_weeks_filled")
+                   for c in FUNNEL_CHANNELS), "vacancies_filled", "vacancy_weeks_filled",
+                 "applications_employed", "job_to_job")
 #: market-wide weekly columns (besides ``week``); per strategy ``s`` also
 #: ``unemployment_rate_<s>`` and ``mean_degree_<s>``. ``n_searching``: workers searching in
 #: the week's hiring step (unemployed since an earlier week)

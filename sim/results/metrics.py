@@ -118,8 +118,9 @@ def funnel_figures(series: pd.DataFrame) -> dict:
     applications, or ``market.jobs=exogenous``, which records no funnel). The estimands
     (docs/ODD.md section 7.7):
 
-    - ``applications_per_searcher_week``: applications received by firms (all channels)
-      per worker searching in a week's hiring step;
+    - ``applications_per_searcher_week``: applications received by firms from unemployed
+      searchers (all channels) per worker searching in a week's hiring step (on-the-job
+      applications left out);
     - ``applications_per_vacancy``: applications per vacancy filled, which in a steady
       state is the mean number of applications a vacancy collects over its life
       (vacancies end only by being filled);
@@ -127,8 +128,8 @@ def funnel_figures(series: pd.DataFrame) -> dict:
     - ``offers_per_application``: by channel (formal, lead, referral), offers made per
       application received;
     - ``referral_formal_offer_ratio``: referral over formal offers per application;
-    - ``hires_per_application``: hires through an application (formal, lead, referral; not
-      recalls) per application;
+    - ``hires_per_application``: hires through an application (formal, lead, referral, and
+      job-to-job moves; not recalls) per application;
     - ``offers_per_hire``: offers made per hire through an application;
     - ``mean_vacancy_duration_weeks``: mean weeks a vacancy filled in the horizon was open
       (week filled - week opened; vacancies opened before week 0 included).
@@ -144,11 +145,13 @@ def funnel_figures(series: pd.DataFrame) -> dict:
     channels = ("formal", "lead", "referral")
     apps = {c: float(s[f"applications_{c}"]) for c in channels}
     offers = {c: float(s[f"offers_{c}"]) for c in channels}
-    hires = sum(float(s[f"hires_{c}"]) for c in channels)
+    moves = float(s.get("job_to_job", 0.0))
+    hires = sum(float(s[f"hires_{c}"]) for c in channels) + moves
     per_app = {c: _ratio(offers[c], apps[c]) for c in channels}
     total_apps = sum(apps.values())
+    employed_apps = float(s.get("applications_employed", 0.0))
     return {
-        "applications_per_searcher_week": _ratio(total_apps, s["n_searching"]),
+        "applications_per_searcher_week": _ratio(total_apps - employed_apps, s["n_searching"]),
         "applications_per_vacancy": _ratio(total_apps, s["vacancies_filled"]),
         "applications_per_vacancy_week": _ratio(total_apps, s["n_vacancies"]),
         "offers_per_application": per_app,

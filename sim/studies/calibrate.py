@@ -71,6 +71,8 @@ FREE: tuple[Free, ...] = (
     Free("funnel.applications", 1.0, 3.0, False,
          "formal applications per searcher-week: competition per vacancy"),
     Free("funnel.screen_rate", 0.08, 0.4, True, "how often a vacancy is screened: its duration"),
+    Free("funnel.employed_applications", 0.02, 1.0, True,
+         "on-the-job search: job-to-job moves, which reopen positions (the vacancy stock)"),
     Free("leads.hear_prob", 0.05, 0.8, True, "leads from employed contacts: contact share"),
     Free("leads.aware_strength", 0.2, 0.5, False,
          "centre of graded awareness (how strong a tie must be to know of a search): weak-tie share"),
@@ -90,7 +92,7 @@ DERIVED = {"hiring.referral_noise": ("hiring.formal_noise", 0.88)}
 RANGE_FACTS = ("contact_share", "weak_share", "median_in_progress", "mean_over_median", "share_27",
                "job_finding", "separation", "unemployment", "vacancy", "last_employer_share",
                "apps_per_vacancy", "hires_per_application", "apps_per_searcher_week",
-               "referral_offer_ratio", "vacancy_duration")
+               "referral_offer_ratio", "vacancy_duration", "job_to_job")
 # one-sided facts: (fact id, threshold the mean should clear, scale of the penalty)
 ONE_SIDED = (("neighbour_corr", 0.002, 0.002),)
 

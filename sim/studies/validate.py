@@ -191,6 +191,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("vacancy_duration", 10, "mean vacancy duration (weeks)", "3-6",
          "Davis, Faberman & Haltiwanger 2013", "vacancy_duration", 3.0, 6.0, fmt="{:.1f}",
          bounds=POSITIVE),
+    Fact("job_to_job", 10, "monthly job-to-job moves (share of the employed)", "1.5-3.5 %",
+         "Fallick & Fleischman 2004 (about 2.6 %)", "job_to_job", 0.015, 0.035, fmt="{:.2%}",
+         bounds=SHARE),
 )
 FACT_BY_ID = {f.id: f for f in FACTS}
 
@@ -221,15 +224,17 @@ def _ratio(num: float, den: float) -> float:
 
 def _flows(ts: pd.DataFrame, n: int) -> dict[str, float]:
     u = ts["n_unemployed"].to_numpy(float)
-    sep = (ts["separations"] + ts["layoffs"]).to_numpy(float)
+    sep = ts["separations"].to_numpy(float)  # (layoffs included)
     hires = ts["hires"].to_numpy(float)
     u_prev, e_prev = u[:-1], n - u[:-1]
     # separations come first in the week, so their workers can be hired the same week
     f = hires[1:] / np.maximum(u_prev + sep[1:], 1)
     s = sep[1:] / np.maximum(e_prev, 1)
+    jj = (ts["job_to_job"].to_numpy(float)[1:] if "job_to_job" in ts
+          else np.zeros(len(ts) - 1)) / np.maximum(e_prev, 1)
     return {"job_finding": _monthly(f), "separation": _monthly(s),
             "unemployment": float(ts["unemployment_rate"].mean()),
-            "vacancy": float(ts["vacancy_rate"].mean())}
+            "vacancy": float(ts["vacancy_rate"].mean()), "job_to_job": _monthly(jj)}
 
 
 def _hazard_ratio(sp: pd.DataFrame) -> float:
