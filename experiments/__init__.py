@@ -103,15 +103,17 @@ EXPERIMENTS: dict[str, Experiment] = {e.key: e for e in (
          "points) against the share of networking time kept while employed, relative to the "
          "lowest share, same strategy and seed, with 95% t intervals across seeds."}),
     Experiment(
-        "e5", "e5_mechanisms", "E5: mechanisms, information vs endorsement",
+        "e5", "e5_mechanisms", "E5: mechanisms, information vs endorsement, and asking",
         "Through which mechanism do contacts shorten unemployment: information (a lead to an "
-        "opening) or endorsement (a recommendation that is more precise and trusted)?",
+        "opening) or endorsement (a recommendation that is more precise and trusted)? And "
+        "how much of what lions gain comes from asking their lions for help?",
         "E5_mechanisms.md", ("seed=0",), "e5_figures",
         {"e5_mechanisms":
          "Top: RMST by strategy under each mechanism switch (full model; referrals without "
          "precision; without trust; without either = information only; no network channel at "
-         "all). Bottom: lions minus everyone under each switch, paired by seed; bars with 95% "
-         "t intervals across seeds."}),
+         "all), lions with and without asking their lions for help (hatched). Bottom: lions "
+         "minus everyone under each switch, with and without asking, paired by seed; bars "
+         "with 95% t intervals across seeds."}),
 )}
 
 

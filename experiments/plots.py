@@ -251,6 +251,8 @@ def e4_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
 
 
 HEAR, BONUS, NOISE = "leads.hear_prob", "hiring.referral_bonus", "hiring.referral_noise"
+#: the asking switch (lions only); a sweep without it ran lions with the default, asking
+ASK = "strategy.params.lions.ask"
 MECHANISMS = ("full", "no precision", "no trust", "no endorsement", "information off")
 
 
@@ -273,7 +275,8 @@ def mechanism(hear: float, bonus: float, noise: float, formal_noise: float) -> s
 
 
 def mechanism_cells(data: Data) -> pd.DataFrame:
-    """Per-run RMST by strategy with the E5 ``mechanism`` label of its cell. The
+    """Per-run RMST by strategy with the E5 ``mechanism`` label of its cell and its
+    asking switch (column :data:`ASK`; True where the sweep did not vary it). The
     four endorsement cells with information off are the same model: only the one
     with the default (or first) endorsement settings is kept."""
     formal = _config_value(data, "hiring.formal_noise", 1.0)
@@ -283,6 +286,9 @@ def mechanism_cells(data: Data) -> pd.DataFrame:
     for key, v in fixed.items():
         if key not in est:
             est[key] = v
+    if ASK not in est:
+        est[ASK] = True
+    est[ASK] = est[ASK].astype(bool)
     est["mechanism"] = [mechanism(h, b, n, formal) for h, b, n in
                         zip(est[HEAR], est[BONUS], est[NOISE], strict=True)]
     off = est[est["mechanism"] == "information off"]
@@ -296,71 +302,114 @@ def mechanism_cells(data: Data) -> pd.DataFrame:
     return est
 
 
+def e5_series(est: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """The groups of E5's bars: ``everyone`` (its asking cells pooled: asking is a
+    lions parameter, so they are one model), ``lions`` asking and ``lions, no asking``,
+    each with its strategy and rows of :func:`mechanism_cells`; groups without runs
+    are left out."""
+    out = []
+    for s in sorted(set(est["strategy"].astype(str)),
+                    key=lambda x: (x != "everyone", x != "lions", x)):
+        g = est[est["strategy"] == s]
+        if s != "lions":
+            out.append((s, s, g))
+            continue
+        for ask, label in ((True, "lions"), (False, "lions, no asking")):
+            if (g[ASK] == ask).any():
+                out.append((label, s, g[g[ASK] == ask]))
+    return out
+
+
+def _bar_style(label: str, strategy: str) -> dict:
+    """Solid bars in the strategy's colour; hatched and open for lions without asking."""
+    color = strategy_color(strategy)
+    if label.endswith("no asking"):
+        return {"facecolor": "white", "edgecolor": color, "hatch": "////", "lw": 0.6}
+    return {"color": color}
+
+
 def e5_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
-    """E5: RMST by strategy under each mechanism switch, and lions minus everyone
-    under each (``e5_mechanisms``), paired by seed; per seed, the runs of one
+    """E5: RMST by strategy under each mechanism switch, lions with and without
+    asking (top), and lions minus everyone under each, with and without asking
+    (bottom), paired by seed (``e5_mechanisms``); per seed, the runs of one
     mechanism are averaged first, so seeds are the replicates. Intervals are t
     across seeds inside the quantity's range (logit scale for RMST, differences
-    intersected with their range); stars are paired t tests
-    Holm-adjusted across the mechanisms."""
-    if not {HEAR, BONUS, NOISE} & set(data.params):
+    intersected with their range); stars are paired t tests Holm-adjusted across
+    the bars of the bottom panel."""
+    if not {HEAR, BONUS, NOISE, ASK} & set(data.params):
         raise Skip("no mechanism switch is swept")
     est = mechanism_cells(data)
     present = [m for m in MECHANISMS if m in set(est["mechanism"])]
-    strategies = [s for s in data.strategies]
+    series = e5_series(est)
     tau = _tau(data)
     ns = []
     with style():
         fig, axes = figure("two" if size == "two" else "one", 2, ncols=1, sharey=False,
                            height=4.2)
         ax = axes[0]
-        width = 0.8 / max(1, len(strategies))
-        for j, s in enumerate(strategies):
+        width = 0.8 / max(1, len(series))
+        for j, (label, s, g) in enumerate(series):
             for i, m in enumerate(present):
-                v = est[(est["strategy"] == s) & (est["mechanism"] == m)].groupby("seed")["rmst"].mean()
+                v = g[g["mechanism"] == m].groupby("seed")["rmst"].mean()
+                if v.empty:
+                    continue
                 ti = range_interval(v.to_numpy(), (0.0, tau))
                 ns.append(ti["n"])
                 err = ([[ti["mean"] - ti["lower"]], [ti["upper"] - ti["mean"]]]
                        if np.isfinite(ti["lower"]) else None)
-                ax.bar(i + (j - (len(strategies) - 1) / 2) * width, ti["mean"], width,
-                       color=strategy_color(s), label=s if i == 0 else None, yerr=err,
-                       error_kw={"lw": 0.6, "capsize": 1.5})
+                ax.bar(i + (j - (len(series) - 1) / 2) * width, ti["mean"], width,
+                       label=label if i == 0 else None, yerr=err,
+                       error_kw={"lw": 0.6, "capsize": 1.5}, **_bar_style(label, s))
         ticks = [m.replace(" ", "\n", 1) for m in present]
         ax.set_xticks(range(len(present)), ticks, fontsize=6)
         ax.set_ylabel("RMST to re-employment\n(weeks)")
-        ax.legend(ncols=len(strategies), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+        ax.legend(ncols=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0))
         ax = axes[1]
+        everyone = next((g for label, s, g in series if s == "everyone"), None)
+        lions = [(label, g) for label, s, g in series if s == "lions"]
         diffs = []
+        width = 0.8 / max(1, len(lions))
         for i, m in enumerate(present):
-            g = est[est["mechanism"] == m]
-            wide = g.pivot_table(index="seed", columns="strategy", values="rmst", observed=True)
-            if "lions" not in wide or "everyone" not in wide:
-                continue
-            d = (wide["lions"] - wide["everyone"]).dropna().to_numpy()
-            res = paired_difference(d, (-tau, tau))
-            diffs.append({"i": i, "mean": res["diff"], "lower": res["lower"],
-                          "upper": res["upper"], "n": res["n"], "p": res["p_value"]})
+            if everyone is None:
+                break
+            ev = everyone[everyone["mechanism"] == m].groupby("seed")["rmst"].mean()
+            for j, (label, g) in enumerate(lions):
+                li = g[g["mechanism"] == m].groupby("seed")["rmst"].mean()
+                d = (li - ev).dropna().to_numpy()
+                if not len(d):
+                    continue
+                res = paired_difference(d, (-tau, tau))
+                diffs.append({"x": i + (j - (len(lions) - 1) / 2) * width, "label": label,
+                              "mean": res["diff"], "lower": res["lower"],
+                              "upper": res["upper"], "n": res["n"], "p": res["p_value"]})
         table = pd.DataFrame(diffs)
         if not table.empty:
             table["p_holm"] = holm(table["p"].to_numpy(float))
+        seen = set()
         for r in table.to_dict("records"):
             err = ([[r["mean"] - r["lower"]], [r["upper"] - r["mean"]]]
                    if np.isfinite(r["lower"]) else None)
-            ax.bar(r["i"], r["mean"], 0.6, color=strategy_color("lions"), yerr=err,
-                   error_kw={"lw": 0.6, "capsize": 2})
+            ax.bar(r["x"], r["mean"], width * 0.9, yerr=err, error_kw={"lw": 0.6, "capsize": 2},
+                   label=None if r["label"] in seen else r["label"],
+                   **_bar_style(r["label"], "lions"))
+            seen.add(r["label"])
             star = bands.stars(r["p_holm"])
             if star:
-                ax.annotate(star, (r["i"], r["mean"]), xytext=(0, 2), textcoords="offset points",
+                ax.annotate(star, (r["x"], r["mean"]), xytext=(0, 2), textcoords="offset points",
                             ha="center", fontsize=7)
         _zero(ax)
+        if len(lions) > 1:
+            ax.legend(fontsize=6, loc="best")
         ax.set_xticks(range(len(present)), ticks, fontsize=6)
         ax.set_ylabel("lions \u2212 everyone,\nRMST (weeks)")
         tests = int(table["p"].notna().sum()) if not table.empty else 0
+        asking = (" Lions with and without asking their lions for help "
+                  "(strategy.params.lions.ask)." if len(lions) > 1 else "")
         header(fig, size, f"RMST (restricted mean weeks unemployed within {tau:g} weeks of a "
                "spell, per run) by strategy under each mechanism switch (top), and lions minus "
-               "everyone, paired by seed (bottom): means over seeds.",
+               "everyone, paired by seed (bottom): means over seeds." + asking,
                "Bars: 95% t interval across seeds inside the quantity's range (logit scale for "
                "RMST; differences intersected with their range)"
                + (f"; stars: paired t test p < 0.05 / 0.01 / 0.001, Holm-adjusted across the "
-                  f"{tests} mechanisms." if tests else "."), _seeds_note(ns))
+                  f"{tests} bars." if tests else "."), _seeds_note(ns))
     return save(fig, out, "e5_mechanisms")

@@ -277,3 +277,22 @@ if __name__ == "__main__":  # the full report, for the documentation
     print("\n== negative control: fast model with hiring.applications doubled vs reference (lions)")
     t = compare(sample("reference", "lions"), sample("fast", "lions", (("hiring.applications", 0.12),)))
     print(report(t), "\nverdict:", verdict(t))
+
+
+def test_reference_lions_announce():
+    """``lions.announce`` in the reference: its lions announce (as the fast model's do),
+    and only with the parameter on."""
+    for announce in (False, True):
+        cfg = {"n_workers": 200, "burn_in": 4, "weeks": 4, "seed": 1,
+               "strategy": {"name": "mix", "shares": {"lions": 0.5, "everyone": 0.5},
+                            "params": {"lions": {"announce": announce}}}}
+        m = ReferenceMarket(cfg)
+        for w in m.workers:
+            w.plan()
+        fast = LabourMarket(cfg)
+        fast.plan_networking()
+        lions = [w.strategy == "lions" for w in m.workers]
+        assert any(lions) and not all(lions)
+        assert [w.announces for w in m.workers] == [announce and x for x in lions]
+        k = fast.strategy_names.index("lions")
+        assert (fast.announces == (announce & (fast.strategy == k))).all()

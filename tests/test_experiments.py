@@ -6,6 +6,7 @@ mechanisms (marked slow: each experiment takes 10-30 s)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import yaml
 from analysis import load
 from experiments import EXPERIMENTS, SMOKE, get
 from experiments.launch import sweep_args, sweep_folder
+from experiments.plots import ASK, e5_series
 from sim.results.folders import sweep_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,13 +142,53 @@ def test_e5_information_off_cells_are_one_model(workdir):
     cols = ["worker_id", "start_week", "end_week", "duration_weeks", "censored"]
     variants = [g.sort_values(cols)[cols].reset_index(drop=True)
                 for _, g in off.groupby(["strategy", "hiring.referral_bonus",
-                                         "hiring.referral_noise"], observed=True)]
-    assert len(variants) == 8  # 2 strategies x 4 endorsement cells
+                                         "hiring.referral_noise", ASK], observed=True)]
+    assert len(variants) == 16  # 2 strategies x 4 endorsement cells x asking on/off
     for v in variants[1:]:  # nor can the strategy: the network has no way to matter
         pd.testing.assert_frame_equal(v, variants[0])
     # and with information on, the network does carry hires
     on = s[(s["leads.hear_prob"] > 0) & ~s["censored"]]
     assert on["channel"].isin(["lead", "referral"]).any()
+
+
+@pytest.mark.slow
+def test_e5_asking_is_a_lions_switch(workdir):
+    """E5's asking factor (``strategy.params.lions.ask``) is a swept parameter of every
+    run; lions run without asking where it is false, and everyone, which has no lions,
+    gives identical spells in its two asking cells under every mechanism."""
+    sweep = workdir / sweep_folder(sweep_args(get("e5"), True, "basic", []))
+    if not (sweep / "collected").is_dir():
+        run_smoke("e5", workdir)
+    data = load(sweep)
+    assert ASK in data.params
+    for folder in data.run_folders.values():
+        summary = json.loads((folder / "summary.json").read_text())
+        ask = summary["config"]["strategy"]["params"]["lions"]["ask"]
+        assert f"++{ASK}={ask}," in folder.name
+    s = data.all_spells
+    cols = ["worker_id", "start_week", "end_week", "duration_weeks", "censored", "channel"]
+    cells = ["leads.hear_prob", "hiring.referral_bonus", "hiring.referral_noise"]
+    everyone = s[s["strategy"] == "everyone"]
+    n = 0
+    for _, g in everyone.groupby(cells, observed=True):
+        on, off = (g[g[ASK] == a].sort_values(cols)[cols].reset_index(drop=True)
+                   for a in (True, False))
+        assert len(on) > 0
+        pd.testing.assert_frame_equal(on, off)
+        n += 1
+    assert n == 8
+
+
+def test_e5_series_split_lions_by_asking():
+    """The E5 figure's bar groups: everyone pooled over its asking cells, lions split."""
+    est = pd.DataFrame({"strategy": ["lions", "everyone", "lions", "everyone"],
+                        ASK: [True, True, False, False], "rmst": [1.0, 2.0, 3.0, 2.0]})
+    series = e5_series(est)
+    assert [(label, s, len(g)) for label, s, g in series] == [
+        ("everyone", "everyone", 2), ("lions", "lions", 1), ("lions, no asking", "lions", 1)]
+    assert series[2][2]["rmst"].tolist() == [3.0]
+    only = e5_series(est[est[ASK]])  # a sweep without the switch: lions are asking lions
+    assert [label for label, _, _ in only] == ["everyone", "lions"]
 
 
 def test_e1_difference_bars_stay_in_range_and_say_few_seeds(tmp_path, monkeypatch):

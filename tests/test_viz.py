@@ -234,7 +234,8 @@ def test_strategy_parameters_are_inputs():
                                        "value": str(lions.focus_k)}
     cfg = viz.page_config(**{"lions.focus_k": "3", "lions.ask": False})
     assert cfg.strategy.params["lions"] == {"focus_k": 3, "ask": False,
-                                            "other_sector_weight": lions.other_sector_weight}
+                                            "other_sector_weight": lions.other_sector_weight,
+                                            "announce": lions.announce}
     m = viz.ExploreMarket(n_workers="300", **{"lions.focus_k": "3"})
     assert m.strategies[m.strategy_names.index("lions")].params.focus_k == 3
     for inputs, message in (({"lions.focus_k": "many"}, "strategy.params.lions.focus_k='many': "

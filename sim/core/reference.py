@@ -183,6 +183,7 @@ class Worker(mesa.Agent):
             focus = sorted(scored, key=lambda st: -st[0])[: p.focus_k]
             for _, tie in focus:
                 tie["share"][self.wid], tie["asks"][self.wid] = 1.0 / len(focus), p.ask
+            self.announces = p.announce
         elif self.strategy == "everyone":
             self.new_tie_share, self.spread = p.new_tie_share, 1.0 - p.new_tie_share
         elif self.strategy == "broadcast":

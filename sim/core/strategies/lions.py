@@ -6,6 +6,11 @@ employed contact elsewhere and 0 for an unemployed one. The whole budget goes to
 the top ``focus_k`` (evenly), while employed too (building ties before they are
 needed); while unemployed the worker also asks them for help, which makes them
 aware of the search and favour the worker when they hear of an opening.
+With ``announce=true`` the unemployed worker also announces the search to all
+contacts (as ``broadcast`` does), so any contact who hears of an opening may pass
+it on: the article's third piece of advice. Then one strategy follows all three
+(identify your lions, build ties before you need them, announce your search);
+the default ``announce=false`` keeps the two-piece strategy of earlier results.
 The ranking is redone at every plan (``networking.plan_every`` weeks).
 
 :meth:`Lions.plan` is the readable reference. The model runs
@@ -32,6 +37,8 @@ class Lions(Strategy):
         other_sector_weight: float = param(0.5, "placement weight of an employed contact in "
                                         "another sector", 0.0, 1.0)
         ask: bool = param(True, "ask the lions for help while unemployed")
+        announce: bool = param(False, "announce the search to all contacts while unemployed "
+                               "(the article's third piece of advice)")
 
     def __init__(self, params: Params):
         super().__init__(params)
@@ -46,7 +53,7 @@ class Lions(Strategy):
         n_focus = np.bincount(ctx.ego_index[focus], minlength=len(ctx.egos))
         tie_share = np.where(focus, (1.0 / np.maximum(n_focus, 1))[ctx.ego_index], 0.0)
         ask = focus if p.ask else np.zeros(len(focus), bool)
-        return Plan(tie_share, np.zeros(len(ctx.egos)), ask, np.zeros(len(ctx.egos), bool))
+        return Plan(tie_share, np.zeros(len(ctx.egos)), ask, np.full(len(ctx.egos), p.announce))
 
     def plan_ties(self, ties, members: np.ndarray, employed: np.ndarray,
                   sector: np.ndarray) -> Plan:
@@ -64,7 +71,7 @@ class Lions(Strategy):
         kernels.lions_plan(ties, members, employed, sector, p.focus_k, p.other_sector_weight,
                            p.ask, self._scratch)
         n = int(members.sum())
-        return Plan(np.zeros(0), np.zeros(n), np.zeros(0, bool), np.zeros(n, bool))
+        return Plan(np.zeros(0), np.zeros(n), np.zeros(0, bool), np.full(n, p.announce))
 
 
 STRATEGY = Lions
