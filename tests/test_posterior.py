@@ -118,3 +118,25 @@ def test_posterior_command_runs_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "| 1 |" in (out / "report.md").read_text()
     assert "| 0 |" in (out / "report.md").read_text()
+
+
+def test_prior_box_reads_a_narrower_box_and_rejects_a_bad_one(tmp_path):
+    import yaml
+
+    from sim.errors import ConfigError
+
+    box = {p.key: [p.low, p.high] for p in calibrate.FREE}
+    key = calibrate.FREE[0].key
+    lo, hi = box[key]
+    box[key] = [lo, (lo + hi) / 2]
+    f = tmp_path / "box.yaml"
+    f.write_text(yaml.safe_dump(box))
+    assert posterior.prior_box(f)[key] == (lo, (lo + hi) / 2)
+    box[key] = [lo, hi * 2]  # outside the calibration's range
+    f.write_text(yaml.safe_dump(box))
+    with pytest.raises(ConfigError, match=f"--prior-box={f}: {key}="):
+        posterior.prior_box(f)
+    del box[key]
+    f.write_text(yaml.safe_dump(box))
+    with pytest.raises(ConfigError, match="missing"):
+        posterior.prior_box(f)

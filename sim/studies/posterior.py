@@ -117,15 +117,45 @@ def _name(key: str) -> str:
     return key.replace(".", "__")
 
 
-def prior():
-    """The prior: each free parameter uniform on its calibration range (log-uniform for
-    the log-scaled ones), independent."""
+def prior_box(path: Path | None) -> dict[str, tuple[float, float]]:
+    """The prior's support per free parameter: the calibration's search range, or, from a
+    YAML file ``{key: [low, high]}`` (``--prior-box``), a narrower box inside it (every free
+    parameter must be listed; the file's provenance belongs in its comments)."""
+    box = {p.key: (p.low, p.high) for p in FREE}
+    if path is None:
+        return box
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"--prior-box={path}: cannot read it ({e})") from None
+    if not isinstance(data, dict) or set(data) != set(box):
+        missing = sorted(set(box) - set(data or {}))
+        extra = sorted(set(data or {}) - set(box))
+        raise ConfigError(f"--prior-box={path}: must give [low, high] for exactly the free "
+                          f"parameters (missing {missing}, unknown {extra})")
+    for key, (lo, hi) in box.items():
+        v = data[key]
+        if (not isinstance(v, list) or len(v) != 2
+                or not all(isinstance(x, (int, float)) for x in v) or not lo <= v[0] < v[1] <= hi):
+            raise ConfigError(f"--prior-box={path}: {key}={v}: need [low, high] with "
+                              f"{lo} <= low < high <= {hi}")
+        box[key] = (float(v[0]), float(v[1]))
+    return box
+
+
+def prior(box: Mapping[str, tuple[float, float]] | None = None):
+    """The prior: each free parameter uniform on its range (``box``, default the
+    calibration's search range; log-uniform for the log-scaled ones), independent."""
     import pyabc
 
+    box = box or prior_box(None)
     rvs = {}
     for p in FREE:
-        rvs[_name(p.key)] = (pyabc.RV("loguniform", p.low, p.high) if p.log
-                             else pyabc.RV("uniform", p.low, p.high - p.low))
+        lo, hi = box[p.key]
+        rvs[_name(p.key)] = (pyabc.RV("loguniform", lo, hi) if p.log
+                             else pyabc.RV("uniform", lo, hi - lo))
     return pyabc.Distribution(**rvs)
 
 
@@ -184,7 +214,7 @@ def sign_drivers(post: pd.DataFrame, gap: str = "gap_rmst52") -> pd.DataFrame:
 
 
 def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str, str],
-           target_eps: float) -> str:
+           target_eps: float, box: Mapping[str, tuple[float, float]] | None = None) -> str:
     """A Markdown report of the study (see the module docstring)."""
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
@@ -208,9 +238,11 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
               "", "## Parameters (weighted quantiles of the last generation)", "",
               "| parameter | prior | 5 % | median | 95 % |", "|---|---|---|---|---|"]
     w = post["weight"].to_numpy()
+    box = box or prior_box(None)
     for p in FREE:
         q = weighted_quantiles(post[p.key].to_numpy(float), w, (0.05, 0.5, 0.95))
-        lines.append(f"| `{p.key}` | [{p.low}, {p.high}]{' log' if p.log else ''} | "
+        lo, hi = box[p.key]
+        lines.append(f"| `{p.key}` | [{lo:.4g}, {hi:.4g}]{' log' if p.log else ''} | "
                      f"{q[0]:.4g} | {q[1]:.4g} | {q[2]:.4g} |")
     if all(g in post for g in GAPS):
         lines += ["", "## Lions - everyone (private return in the mixed market, within each run)",
@@ -237,7 +269,8 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
 
 
 def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_sims: int,
-              epsilon: float, jobs: int, seed: int, every: int):
+              epsilon: float, jobs: int, seed: int, every: int,
+              box: Mapping[str, tuple[float, float]] | None = None):
     """Run (or continue) the ABC-SMC study in ``out``; returns the pyabc history."""
     import pyabc  # here: about 2 s to import, and --help or a bad option does not need it
 
@@ -246,7 +279,7 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
     sampler = (pyabc.sampler.SingleCoreSampler() if jobs <= 1
                else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs))
     np.random.seed(seed)  # noqa: NPY002 (pyabc samples from numpy's global generator)
-    abc = pyabc.ABCSMC(Simulator(cfg, seed, every), prior(), distance,
+    abc = pyabc.ABCSMC(Simulator(cfg, seed, every), prior(box), distance,
                        population_size=population, sampler=sampler,
                        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))
     storage = f"sqlite:///{db}"
@@ -267,9 +300,9 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
     return history
 
 
-def _study_dir(args, cfg: SimConfig) -> Path:
+def _study_dir(args, cfg: SimConfig, box: Mapping[str, tuple[float, float]]) -> Path:
     key = json.dumps({"config": to_dict(cfg), "population": args.population, "seed": args.seed,
-                      "every": args.every, "free": [p.__dict__ for p in FREE]},
+                      "every": args.every, "free": [p.__dict__ for p in FREE], "box": box},
                      sort_keys=True, default=str)
     return Path("outputs") / "posterior" / hashlib.sha1(key.encode()).hexdigest()[:10]
 
@@ -286,6 +319,8 @@ def main(argv: Sequence[str]) -> None:
                        help="stop when the tolerance reaches this (default: 1, every fitted fact "
                        "inside its range)")
         p.add_argument("--seed", type=int, default=0, help="seed of the study (default: 0)")
+        p.add_argument("--prior-box", help="YAML file {key: [low, high]} narrowing the prior's "
+                       "support inside the calibration's ranges (default: those ranges)")
         p.add_argument("--out", help="output folder (default: outputs/posterior/<hash of the config "
                        "and options>); the same command continues the study in it")
         p.set_defaults(seeds=1)
@@ -296,10 +331,11 @@ def main(argv: Sequence[str]) -> None:
             raise ConfigError(f"--{key.replace('_', '-')}={getattr(args, key)}: must be >= 1")
     if not args.epsilon > 0:
         raise ConfigError(f"--epsilon={args.epsilon}: must be > 0")
+    box = prior_box(Path(args.prior_box) if args.prior_box else None)
     cfg = config_from_args(args)
-    out = Path(args.out) if args.out else _study_dir(args, cfg)
+    out = Path(args.out) if args.out else _study_dir(args, cfg, box)
     history = run_study(cfg, out, args.population, args.generations, args.max_simulations,
-                        args.epsilon, args.jobs, args.seed, args.every)
+                        args.epsilon, args.jobs, args.seed, args.every, box)
     if history.max_t is None or history.max_t < 0:
         raise StudyFailed(f"no generation was completed ({out / 'abc.db'})")
     post = posterior_frame(history)
@@ -307,7 +343,7 @@ def main(argv: Sequence[str]) -> None:
     provenance = {"command": "python -m sim posterior " + " ".join(argv),
                   "date": datetime.now(UTC).strftime("%Y-%m-%d"),
                   "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")}
-    text = report(history, post, cfg, provenance, args.epsilon)
+    text = report(history, post, cfg, provenance, args.epsilon, box)
     write_text_atomic(out / "posterior.csv", post.to_csv(index=False))
     write_text_atomic(out / "report.md", text)
     print(text)
