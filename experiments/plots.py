@@ -486,7 +486,7 @@ def phase_cells(data: Data) -> pd.DataFrame:
     per_seed = runs.groupby([*cells, "seed"])[["tightness", "competition"]].mean()
     n_runs = runs.groupby(cells).size()
     rows = []
-    for key, g in per_seed.groupby(level=list(range(len(cells)))):
+    for key, g in per_seed.groupby(level=cells if len(cells) > 1 else cells[0]):
         row = dict(zip(cells, key if isinstance(key, tuple) else (key,), strict=True))
         for col in ("tightness", "competition"):
             ti = range_interval(g[col].to_numpy(float), (0.0, None))
