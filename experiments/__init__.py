@@ -1,4 +1,5 @@
-"""Named experiments E1-E5, one per research question of docs/RESEARCH.md section 2.
+"""Named experiments E1-E5 and E7, answering the research questions of docs/RESEARCH.md section 2
+(E7: the phase diagram of issue 11; E6 is the global sensitivity study, not a sweep).
 
 Each is a Hydra sweep file ``configs/experiment/<config>.yaml`` (the full-size
 sweep), a document ``experiments/<doc>`` (question, sweep, figures, how to read
@@ -114,6 +115,19 @@ EXPERIMENTS: dict[str, Experiment] = {e.key: e for e in (
          "all), lions with and without asking their lions for help (hatched). Bottom: lions "
          "minus everyone under each switch, with and without asking, paired by seed; bars "
          "with 95% t intervals across seeds."}),
+    Experiment(
+        "e7", "e7_phase", "E7: phase diagram, who wins by tightness and competition",
+        "In a market where lions and everyone compete side by side, when does choosing lions "
+        "re-employ a job seeker sooner: how does the private return of lions depend on market "
+        "tightness (vacancies per searcher) and competition (applications per vacancy)?",
+        "E7_phase.md", ("market.vacancy_rate=0.02,0.06", "funnel.applications=0.5,4.0",
+                        "seed=range(0,2)"), "e7_figures",
+        {"e7_phase":
+         "Lions minus everyone in the same mixed market (RMST in weeks; share re-employed "
+         "within 4 weeks in percentage points), paired by seed, one point per design cell at "
+         "its measured tightness and competition (means over seeds). Dashed: the sign "
+         "boundary (0 contour of a linear interpolation over the cells); black ring: the "
+         "cell's 95% paired t interval across seeds excludes 0."}),
 )}
 
 

@@ -107,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"experiments:\n{lines}\n\nAny other KEY=VALUE argument is a Hydra override "
                "of the sweep (e.g. n_workers=20000 'seed=range(0,50)' "
                "hydra.launcher.partition=long).\nDocuments: experiments/README.md.")
-    p.add_argument("experiment", help="e1 .. e5 (or the sweep file's name, e.g. e1_strategies)")
+    p.add_argument("experiment", help=f"{', '.join(EXPERIMENTS)} (or the sweep file's name, "
+                                      "e.g. e1_strategies)")
     p.add_argument("--smoke", action="store_true",
                    help="a tiny population, horizon and sweep: the whole experiment in seconds "
                         "(its own sweep folder)")

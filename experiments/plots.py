@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.tri import LinearTriInterpolator, Triangulation
 
 from analysis import bands, survival
 from analysis.data import Data
@@ -413,3 +416,197 @@ def e5_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
                + (f"; stars: paired t test p < 0.05 / 0.01 / 0.001, Holm-adjusted across the "
                   f"{tests} bars." if tests else "."), _seeds_note(ns))
     return save(fig, out, "e5_mechanisms")
+
+
+# ---------------------------------------------------------------------------- E7
+
+
+TIGHTNESS, COMPETITION = "market.vacancy_rate", "funnel.applications"
+#: run-level column of the measured competition (``runs.parquet``; summary.json ``funnel``)
+APPS_PER_VACANCY = "funnel.applications_per_vacancy"
+PHASE_CSV = "e7_phase_cells.csv"
+#: colour map of each outcome's difference: blue where lions do better (a shorter RMST,
+#: a larger share re-employed within 4 weeks), red where everyone does
+LIONS_BETTER = {"rmst": "RdBu_r", "share_within": "RdBu"}
+
+
+def measured_tightness(data: Data) -> pd.Series:
+    """Vacancies per searching worker in each run: the sum over its recorded weeks of
+    ``n_vacancies`` over the sum of ``n_searching`` (a ratio of totals, as the funnel's
+    figures are: :func:`sim.results.metrics.funnel_figures`), by ``run_id``.
+
+    Raises:
+        Skip: no run folder with its series is readable.
+    """
+    ts = data.timeseries
+    if ts is None or not {"n_vacancies", "n_searching"} <= set(ts.columns):
+        raise Skip("no weekly series (n_vacancies, n_searching) readable")
+    s = ts.groupby("run_id")[["n_vacancies", "n_searching"]].sum()
+    return (s["n_vacancies"] / s["n_searching"].where(s["n_searching"] > 0)).rename("tightness")
+
+
+def phase_cells(data: Data) -> pd.DataFrame:
+    """E7's design cells with their measured coordinates and lions minus everyone.
+
+    Per run: the measured tightness (:func:`measured_tightness`) and competition
+    (applications per vacancy filled, :data:`APPS_PER_VACANCY`). Per cell of the swept
+    :data:`TIGHTNESS` and :data:`COMPETITION` (those of the two that vary), each
+    coordinate is averaged within seed over any other swept factor, then over seeds,
+    with a 95% t interval across seeds on the log scale (both are positive ratios;
+    :func:`analysis.stats.range_interval`). Lions minus everyone in RMST and in the
+    share re-employed within 4 weeks comes from
+    :func:`analysis.survival.strategy_difference` (per-run Kaplan-Meier estimates,
+    paired by seed: in a mixed market both strategies are in each run; 95% paired t
+    interval across seeds, p-values Holm-adjusted across the cells).
+
+    Args:
+        data: a loaded sweep of mixed markets (lions and everyone).
+
+    Returns:
+        One row per cell: the cell's factor levels; ``tightness``, ``tightness_lower``,
+        ``tightness_upper``, ``competition``, ``competition_lower``,
+        ``competition_upper``, ``n_runs``; for ``m`` in ``rmst``, ``share_within``:
+        ``<m>_diff``, ``<m>_lower``, ``<m>_upper``, ``<m>_p_holm``, ``<m>_n_seeds``,
+        ``<m>_excludes_0`` (the interval exists and does not contain 0).
+
+    Raises:
+        Skip: neither factor varies, a strategy is missing, or the runs lack the
+            funnel figures or the series.
+    """
+    cells = [p for p in (TIGHTNESS, COMPETITION) if p in data.params]
+    if not cells:
+        raise Skip(f"neither {TIGHTNESS} nor {COMPETITION} is swept")
+    if not {"lions", "everyone"} <= set(data.strategies):
+        raise Skip(f"needs lions and everyone (have {data.strategies})")
+    if APPS_PER_VACANCY not in data.runs or data.runs[APPS_PER_VACANCY].isna().all():
+        raise Skip(f"no run has {APPS_PER_VACANCY} (the hiring funnel's figures)")
+    runs = data.runs.set_index("run_id")
+    runs = runs.assign(tightness=measured_tightness(data),
+                       competition=runs[APPS_PER_VACANCY].astype(float))
+    per_seed = runs.groupby([*cells, "seed"])[["tightness", "competition"]].mean()
+    n_runs = runs.groupby(cells).size()
+    rows = []
+    for key, g in per_seed.groupby(level=cells if len(cells) > 1 else cells[0]):
+        row = dict(zip(cells, key if isinstance(key, tuple) else (key,), strict=True))
+        for col in ("tightness", "competition"):
+            ti = range_interval(g[col].to_numpy(float), (0.0, None))
+            row.update({col: ti["mean"], f"{col}_lower": ti["lower"], f"{col}_upper": ti["upper"]})
+        row["n_runs"] = int(n_runs.loc[key])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for metric, _, _ in METRICS:
+        d = survival.strategy_difference(data, "lions", "everyone", metric, by=cells)
+        if d.empty:
+            raise Skip("no run holds both lions and everyone")
+        d = d[[*cells, "diff", "lower", "upper", "p_holm", "n_seeds"]].rename(
+            columns={c: f"{metric}_{c}" for c in ("diff", "lower", "upper", "p_holm", "n_seeds")})
+        out = out.merge(d, on=cells, how="left")
+        lo, hi = out[f"{metric}_lower"], out[f"{metric}_upper"]
+        out[f"{metric}_excludes_0"] = (lo > 0) | (hi < 0)
+    return out
+
+
+def sign_boundary(x, y, z, n: int = 200):
+    """The difference ``z`` interpolated linearly over the cells, on a grid in
+    log10(x), log10(y): the surface whose 0 contour is the sign boundary.
+
+    Args:
+        x: the cells' measured tightness (positive).
+        y: the cells' measured competition (positive).
+        z: the cells' difference (NaN cells are left out).
+        n: grid points per axis.
+
+    Returns:
+        ``(gx, gy, gz)``: 2-d grids in the data's units, ``gz`` masked outside the
+        cells' convex hull; None if fewer than 3 cells, or they lie on one line.
+    """
+    x, y, z = (np.asarray(v, float) for v in (x, y, z))
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & (x > 0) & (y > 0)
+    lx, ly = np.log10(x[ok]), np.log10(y[ok])
+    if ok.sum() < 3 or np.linalg.matrix_rank(np.c_[lx - lx.mean(), ly - ly.mean()], tol=1e-9) < 2:
+        return None
+    tri = Triangulation(lx, ly)
+    gx, gy = np.meshgrid(np.linspace(lx.min(), lx.max(), n), np.linspace(ly.min(), ly.max(), n))
+    gz = LinearTriInterpolator(tri, z[ok])(gx, gy)
+    return 10 ** gx, 10 ** gy, gz
+
+
+def e7_figures(data: Data, out: Path, size: str = "one") -> list[Path]:
+    """E7: the phase diagram (``e7_phase``): lions minus everyone in the same mixed
+    market, in RMST (left/top) and in the share re-employed within 4 weeks
+    (right/bottom), over the measured market tightness (vacancies per searching
+    worker) and competition (applications per vacancy filled), one point per design
+    cell at its mean over seeds (:func:`phase_cells`). Colour: the difference
+    (diverging, centred at 0; shaded: its linear interpolation over the cells); dashed
+    line: the 0 contour of that interpolation (the sign boundary); a black ring: the
+    cell's 95% paired t interval across seeds excludes 0. Blue means lions do better in
+    both panels. Also writes the cells, with the 95% t intervals of their measured
+    coordinates across seeds, as ``e7_phase_cells.csv``."""
+    cells = phase_cells(data)
+    factors = [p for p in (TIGHTNESS, COMPETITION) if p in cells]
+    others = [p for p in data.params if p not in factors]
+    tau = _tau(data)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = out / PHASE_CSV
+    cells.to_csv(table, index=False)
+    ns = []
+    with style():
+        two = size == "two"
+        fig, axes = figure(size, 2, ncols=2 if two else 1, sharey=False,
+                           height=2.9 if two else 5.4)
+        for ax, (metric, label, k) in zip(axes, METRICS, strict=True):
+            c = cells[np.isfinite(cells[f"{metric}_diff"])]
+            ns += c[f"{metric}_n_seeds"].tolist()
+            z = c[f"{metric}_diff"].to_numpy(float) * k
+            vmax = float(np.nanmax(np.abs(z))) if len(z) else 0.0
+            norm = TwoSlopeNorm(0.0, -(vmax or 1.0), vmax or 1.0)
+            cmap = LIONS_BETTER[metric]
+            x, y = c["tightness"].to_numpy(float), c["competition"].to_numpy(float)
+            surface = sign_boundary(x, y, z)
+            if surface is not None:
+                gx, gy, gz = surface
+                ax.contourf(gx, gy, gz, levels=np.linspace(-(vmax or 1.0), vmax or 1.0, 21),
+                            cmap=cmap, norm=norm, alpha=0.35, zorder=0, extend="both")
+                if np.nanmin(gz) < 0 < np.nanmax(gz):
+                    ax.contour(gx, gy, gz, levels=[0.0], colors="k", linewidths=0.9,
+                               linestyles="--", zorder=1)
+            sig = c[f"{metric}_excludes_0"].to_numpy(bool)
+            sc = ax.scatter(x, y, c=z, cmap=cmap, norm=norm, s=26, zorder=3,
+                            edgecolors=np.where(sig, "k", "0.65"),
+                            linewidths=np.where(sig, 1.2, 0.5))
+            for xi, yi, zi in zip(x, y, z, strict=True):
+                ax.annotate(f"{zi:+.1f}", (xi, yi), xytext=(0, 5), textcoords="offset points",
+                            ha="center", fontsize=5, zorder=4)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            for lim, v in ((ax.set_xlim, x), (ax.set_ylim, y)):
+                if len(v) and np.isfinite(v).all() and (v > 0).all():
+                    pad = max(1.15, (v.max() / v.min()) ** 0.08)  # points clear of the frame
+                    lim(v.min() / pad, v.max() * pad)
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                axis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel("tightness: vacancies per searching worker")
+            ax.set_ylabel("competition: applications\nper vacancy filled")
+            fig.colorbar(sc, ax=ax, label=f"lions \u2212 everyone,\n{label}")
+        axes[0].scatter([], [], s=26, facecolors="white", edgecolors="k", linewidths=1.2,
+                        label="95% interval excludes 0")
+        axes[0].scatter([], [], s=26, facecolors="white", edgecolors="0.65", linewidths=0.5,
+                        label="includes 0 (or none)")
+        axes[0].plot([], [], "k--", lw=0.9, label="sign boundary (0 contour)")
+        axes[0].legend(fontsize=5.5, loc="best")
+        design = ", ".join(param_label(p) for p in factors)
+        header(fig, size, f"Lions minus everyone within the same mixed market in {_what(data)}, "
+               f"paired by seed{_averaged(others)}: one point per design cell ({design}) "
+               "at its measured tightness (vacancies per searching worker, ratio of totals over "
+               "the run) and competition (applications per vacancy filled), means over seeds. "
+               "Blue: lions do better (RMST below 0, share above 0); red: everyone does.",
+               "Black ring: the cell's 95% paired t interval across seeds excludes 0 (not "
+               "adjusted for the cells); shading: linear interpolation over the cells in log "
+               "coordinates, dashed: its 0 contour (the sign boundary; intervals of the "
+               f"coordinates in {PHASE_CSV}). Differences kept in [-{tau:g}, {tau:g}] weeks "
+               "and [-100, 100] points.",
+               _seeds_note(ns))
+    return [*save(fig, out, "e7_phase"), table]

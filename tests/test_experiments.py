@@ -20,7 +20,7 @@ import yaml
 from analysis import load
 from experiments import EXPERIMENTS, SMOKE, get
 from experiments.launch import sweep_args, sweep_folder
-from experiments.plots import ASK, e5_series
+from experiments.plots import ASK, PHASE_CSV, e5_series, phase_cells, sign_boundary
 from sim.results.folders import sweep_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,11 +33,13 @@ SPECIFIC = {
            "rmst_vs_market-market_size", "diff_lions_minus_everyone_rmst"},
     "e4": {"e4_preparedness_gain", "rmst_vs_networking-employed_share"},
     "e5": {"e5_mechanisms"},
+    "e7": {"e7_phase", "rmst_vs_market-vacancy_rate", "rmst_vs_funnel-applications",
+           "diff_lions_minus_everyone_rmst"},
 }
 
 
 def test_registry_matches_sweep_files_and_documents():
-    assert list(EXPERIMENTS) == ["e1", "e2", "e3", "e4", "e5"]
+    assert list(EXPERIMENTS) == ["e1", "e2", "e3", "e4", "e5", "e7"]
     index = (ROOT / "experiments" / "README.md").read_text()
     for exp in EXPERIMENTS.values():
         cfg = ROOT / "configs" / "experiment" / f"{exp.config}.yaml"
@@ -61,7 +63,7 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     res = subprocess.run([sys.executable, "-m", "sim", "experiment", "e9"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
-    assert res.stderr == "error: unknown experiment 'e9'; experiments: e1, e2, e3, e4, e5\n"
+    assert res.stderr == "error: unknown experiment 'e9'; experiments: e1, e2, e3, e4, e5, e7\n"
 
 
 def test_smoke_sweep_has_its_own_resumable_folder():
@@ -217,3 +219,48 @@ def test_e1_difference_bars_stay_in_range_and_say_few_seeds(tmp_path, monkeypatc
         xs = np.concatenate(xs)
         assert xs.min() == -top and xs.max() == top  # the t interval, cut to the range
     assert "rest on few runs" in fig._suptitle.get_text().replace("\n", " ")
+
+
+@pytest.mark.slow
+def test_e7_phase_cells_measure_the_design(workdir):
+    """E7's smoke sweep: every run had the funnel on (the sweep file sets it) and was a
+    mixed market; the measured coordinates follow the design (more vacancies: more
+    vacancies per searcher; more applications per searcher: more per vacancy, at each
+    vacancy rate); the figure's cells table holds lions - everyone as
+    analysis.survival.strategy_difference gives it, one row per design cell."""
+    from analysis import survival
+
+    sweep = workdir / sweep_folder(sweep_args(get("e7"), True, "basic", []))
+    if not (sweep / "collected").is_dir():
+        run_smoke("e7", workdir)
+    data = load(sweep)
+    for folder in data.run_folders.values():
+        cfg = json.loads((folder / "summary.json").read_text())["config"]
+        assert cfg["funnel"]["enabled"] is True and cfg["strategy"]["name"] == "mixed"
+    cells = pd.read_csv(sweep / "figures" / PHASE_CSV)
+    v, a = "market.vacancy_rate", "funnel.applications"
+    assert len(cells) == 4 and (cells["n_runs"] == 2).all()
+    wide = cells.pivot(index=a, columns=v, values="tightness")
+    assert (wide[0.06] > wide[0.02]).all(), wide
+    wide = cells.pivot(index=v, columns=a, values="competition")
+    assert (wide[4.0] > wide[0.5]).all(), wide
+    pd.testing.assert_frame_equal(cells, phase_cells(data), check_dtype=False)
+    d = survival.strategy_difference(data, "lions", "everyone", "rmst", by=[v, a])
+    merged = cells.merge(d, on=[v, a])
+    np.testing.assert_allclose(merged["rmst_diff"], merged["diff"])
+    assert (merged["rmst_n_seeds"] == 2).all()
+
+
+def test_e7_sign_boundary_interpolates_in_log_coordinates():
+    """The surface under the sign boundary is the linear interpolation of the cells in
+    log10 coordinates: a difference linear in log10(x) - log10(y) is reproduced exactly,
+    so its 0 contour is the diagonal x = y; collinear or too few cells give no surface."""
+    x = np.array([0.1, 1.0, 0.1, 1.0, 0.3])
+    y = np.array([1.0, 1.0, 10.0, 10.0, 3.0])
+    z = 2.0 * (np.log10(x) + 1.0) - (np.log10(y) + 0.0)
+    gx, gy, gz = sign_boundary(x, y, z, n=41)
+    np.testing.assert_allclose(gz, 2.0 * (np.log10(gx) + 1.0) - np.log10(gy), atol=1e-9)
+    assert not np.ma.getmaskarray(gz).any()  # the grid spans the cells' hull, a rectangle here
+    assert sign_boundary(x[:2], y[:2], z[:2]) is None
+    assert sign_boundary([0.1, 0.2, 0.4], [1.0, 2.0, 4.0], [1.0, 0.0, -1.0]) is None
+    assert sign_boundary([0.1, 0.2, np.nan, 0.3], [1.0, 2.0, 4.0, 1.0], [1.0, 0.0, -1.0, 2.0]) is not None
