@@ -76,6 +76,9 @@ FREE: tuple[Free, ...] = (
     Free("leads.hear_prob", 0.05, 0.8, True, "leads from employed contacts: contact share"),
     Free("leads.aware_strength", 0.2, 0.5, False,
          "centre of graded awareness (how strong a tie must be to know of a search): weak-tie share"),
+    Free("leads.aware_width", 0.02, 0.3, True,
+         "width of graded awareness (how fast knowing of a search falls off below the centre): "
+         "weak-tie share and help per tie"),
     Free("hiring.formal_noise", 1.0, 3.0, False,
          "noise of a formal signal: how much screening sorts on ability (duration dispersion)"),
     Free("hiring.referral_bonus", 0.0, 2.0, False,
