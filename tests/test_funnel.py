@@ -324,3 +324,20 @@ def test_on_the_job_search_keeps_the_books_and_follows_its_rate():
     assert rate * 0.96 - 4 * sd < per < rate + 4 * sd
     # employed applications are formal ones
     assert (ts["applications_employed"] <= ts["applications_formal"]).all()
+
+
+def test_best_per_pair_equals_its_definition_on_random_rows():
+    """The fast path (one integer key, stable sort, duplicates resolved apart) against the
+    definition: sort by group, worker, best signal (stable), keep each pair's first row."""
+    def definition(group, worker, signal):
+        order = np.lexsort((-signal, worker, group))
+        g, w = group[order], worker[order]
+        return order[np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]]
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(1, 60))
+        g = rng.integers(0, rng.integers(1, 10), n)
+        w = rng.integers(0, rng.integers(1, 10), n)
+        s = rng.integers(0, 4, n).astype(float)  # many equal signals: the tie rule matters
+        assert np.array_equal(best_per_pair(g, w, s), definition(g, w, s))

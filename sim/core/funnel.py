@@ -82,9 +82,25 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     """
     if len(group) == 0:
         return np.empty(0, np.int64)
-    order = np.lexsort((-signal, worker, group))
-    g, w = group[order], worker[order]
-    return order[np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]]
+    # one integer key per pair; a stable sort keeps equal keys in row order (and is fast
+    # on the pool, which is sorted already except for the week's new rows)
+    w = worker.astype(np.int64)
+    key = group.astype(np.int64) * (int(w.max()) + 1) + w
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    first = np.r_[True, k[1:] != k[:-1]]
+    if first.all():  # no pair twice (the common case)
+        return order
+    # pairs seen more than once: the best signal, the first row on a tie
+    run = np.cumsum(first) - 1
+    size = np.bincount(run)
+    dup = size[run] > 1
+    idx = np.flatnonzero(dup)
+    sub = idx[np.lexsort((idx, -signal[order[idx]], run[idx]))]
+    best_sub = sub[np.r_[True, run[sub][1:] != run[sub][:-1]]]
+    keep = first & ~dup
+    keep[best_sub] = True
+    return order[keep]
 
 
 def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
