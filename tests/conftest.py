@@ -8,7 +8,10 @@ import pytest
 
 from sim.core.config import build_config
 
-SMALL = {"n_workers": 1500, "weeks": 40, "burn_in": 20, "output": {"progress": "off"}}
+# small markets: 10 sectors of 150 workers (the default market of 10,000 workers needs at least
+# as many workers), the other defaults as they are
+SMALL = {"n_workers": 1500, "weeks": 40, "burn_in": 20, "output": {"progress": "off"},
+         "market": {"market_size": None}}
 
 
 def small(**over) -> dict:

@@ -42,7 +42,7 @@ from sim.errors import ConfigError
 class MarketConfig:
     n_sectors: int = param(10, "number of sectors (occupations); hiring across sectors is penalised; "
                            "derived from market_size when that is set", 1)
-    market_size: int | None = param(None, "workers per local labour market (sector); when set it "
+    market_size: int | None = param(10000, "workers per local labour market (sector); when set it "
                                     "decides the number of sectors, n_workers / market_size "
                                     "rounded (null: n_sectors fixed); docs/ODD.md section 2", 1)
     cross_market_applications: float = param(0.0, "share of formal applications sent to an open "
@@ -124,7 +124,7 @@ class LeadsConfig:
                           "docs/VALIDATION.md)", **PROB)
     aware_strength: float = param(0.4, "ties at least this strong know a worker is searching "
                                "without being told; calibrated (SMM, docs/VALIDATION.md)", **PROB)
-    aware_width: float = param(0.0, "graded awareness: a contact knows of the search with "
+    aware_width: float = param(0.1, "graded awareness: a contact knows of the search with "
                                "probability logistic((strength - aware_strength) / aware_width), "
                                "drawn each week; 0 = the hard threshold at aware_strength", 0.0)
     told_weeks: int = param(0, "weeks a contact stays aware of the search after the seeker's ask "
@@ -154,7 +154,7 @@ class HiringConfig:
 
 @dataclass
 class RecallConfig:
-    enabled: bool = param(False, "employers recall workers they separated from (a 4th channel, "
+    enabled: bool = param(True, "employers recall workers they separated from (a 4th channel, "
                           "recall); off keeps returns to the last employer as ordinary hires")
     temporary_share: float = param(0.3, "share of separations that are temporary layoffs (with "
                                    "an expected recall)", **PROB)
@@ -168,7 +168,7 @@ class RecallConfig:
 
 @dataclass
 class FunnelConfig:
-    enabled: bool = param(False, "the hiring funnel (docs/ODD.md section 7.5): applications wait in "
+    enabled: bool = param(True, "the hiring funnel (docs/ODD.md section 7.5): applications wait in "
                           "the pools of open vacancies, which are screened now and then; off = "
                           "the legacy one-round weekly matching")
     applications: float = param(2.0, "funnel only: applications a searching worker sends per week "
@@ -180,9 +180,9 @@ class FunnelConfig:
     shortlist: int = param(5, "funnel only: applicants shortlisted (interviewed) at a screening, "
                            "the best signals; the offer goes to the best of them at or above "
                            "hiring.threshold", 1)
-    referral_priority: bool = param(False, "funnel only: referred applicants are shortlisted "
+    referral_priority: bool = param(True, "funnel only: referred applicants are shortlisted "
                                     "before all others (then by signal)")
-    employed_applications: float = param(0.0, "funnel only: applications an employed worker sends "
+    employed_applications: float = param(0.2, "funnel only: applications an employed worker sends "
                                          "per week (on-the-job search, Poisson mean), each to an "
                                          "open vacancy of the own market at another firm; hired, "
                                          "the worker moves job to job and the old position opens",
@@ -212,7 +212,7 @@ class SimConfig:
     seed: int = param(0, "seed of the run; every random stream is spawned from it", 0)
     n_workers: int = param(10_000, "number of workers", 2)
     weeks: int = param(520, "horizon in weekly steps (recorded)", 1)
-    burn_in: int = param(104, "weeks simulated before week 0 to build careers and ties "
+    burn_in: int = param(1040, "weeks simulated before week 0 to build careers and ties "
                       "(not recorded, except spells still running at week 0)", 0)
     market: MarketConfig = param(MarketConfig(), "")
     workers: WorkersConfig = param(WorkersConfig(), "")
@@ -289,7 +289,9 @@ def _resolve_markets(cfg: SimConfig) -> None:
                           f"(a market holds at least one firm of mean size)")
     if m.market_size > cfg.n_workers:
         raise ConfigError(f"{key}: must be at most n_workers={cfg.n_workers} (one market holds "
-                          f"at most every worker)")
+                          f"at most every worker; simulate at least {m.market_size} workers, or "
+                          f"set market.market_size<={cfg.n_workers}, or null for "
+                          f"market.n_sectors sectors)")
     k = n_markets(cfg.n_workers, m.market_size)
     default = MarketConfig.__dataclass_fields__["n_sectors"].default
     if m.n_sectors not in (default, k):
