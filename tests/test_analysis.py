@@ -268,8 +268,9 @@ SWEEP = [("lions", 0.02), ("lions", 0.04), ("everyone", 0.02), ("everyone", 0.04
 
 
 def _config(strategy, vacancy, seed, ties=True):
+    # 400 workers: 10 sectors of 40 (market_size null), the other defaults as they are
     return build_config({"n_workers": 400, "weeks": 30, "burn_in": 10, "seed": seed,
-                         "market": {"vacancy_rate": vacancy},
+                         "market": {"vacancy_rate": vacancy, "market_size": None},
                          "strategy": {"name": strategy, "shares": {strategy: 1.0}},
                          "output": {"ties": ties, "progress": "off"}})
 
