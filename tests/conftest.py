@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.core.config import build_config
 
@@ -24,6 +26,27 @@ def small(**over) -> dict:
             node = node.setdefault(p, {})
         node[last] = value
     return d
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "configs" / "preset" / "legacy.yaml"
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``base`` updated by ``over`` key by key, nested mappings merged (as Hydra merges)."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def legacy(**over) -> dict:
+    """A small config of the model before the flip of the defaults: configs/preset/legacy.yaml
+    (no funnel, no recall, the hard awareness threshold, 10 sectors, the earlier calibration)
+    merged under :func:`small` (its sizes, weeks and burn-in, then ``over``, win)."""
+    return _merge(yaml.safe_load(LEGACY.read_text()), small(**over))
 
 
 def mix(**shares) -> dict:
