@@ -42,11 +42,17 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+def with_legacy(cfg: dict) -> dict:
+    """``cfg`` over configs/preset/legacy.yaml, the model before the flip of the defaults (no
+    funnel, no recall, the hard awareness threshold, 10 sectors, the earlier calibration):
+    what ``+preset=legacy`` gives, ``cfg``'s own keys winning."""
+    return _merge(yaml.safe_load(LEGACY.read_text()), cfg)
+
+
 def legacy(**over) -> dict:
-    """A small config of the model before the flip of the defaults: configs/preset/legacy.yaml
-    (no funnel, no recall, the hard awareness threshold, 10 sectors, the earlier calibration)
-    merged under :func:`small` (its sizes, weeks and burn-in, then ``over``, win)."""
-    return _merge(yaml.safe_load(LEGACY.read_text()), small(**over))
+    """A small config of the legacy model: :func:`small` (its sizes, weeks and burn-in, then
+    ``over``) over configs/preset/legacy.yaml (:func:`with_legacy`)."""
+    return with_legacy(small(**over))
 
 
 def mix(**shares) -> dict:
