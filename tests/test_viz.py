@@ -28,6 +28,7 @@ from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model
 
 from sim import viz
 from sim.core import strategies
+from sim.core.config import SimConfig
 from sim.core.model import LabourMarket
 from sim.core.params import field_help
 from sim.errors import ConfigError
@@ -182,6 +183,27 @@ def test_figures_draw_at_week_zero_and_after_steps():
         assert viz.status_text(m).startswith(f"week {week} of {m.cfg.weeks} ")
 
 
+def test_a_page_population_below_the_market_size_is_one_market():
+    """The default local labour market (market.market_size) may hold more workers than the
+    page simulates: then the page's workers form one market of their own size (below one
+    firm of mean size, one sector), and the status line says how many markets there are."""
+    d = SimConfig().market
+    n = 300
+    m = viz.ExploreMarket(n_workers=str(n))
+    assert m.config_error is None
+    if d.market_size is None or n >= d.market_size:  # the defaults fit the page as they are
+        assert viz.page_market(n) == {}
+        assert (m.cfg.market.market_size, m.cfg.market.n_sectors) == (d.market_size,
+                                                                       d.n_sectors)
+        return
+    assert (m.cfg.market.market_size, m.cfg.market.n_sectors) == (n, 1)
+    assert " in one market · " in viz.status_text(m)
+    assert viz.page_market(d.market_size) == viz.page_market(2 * d.market_size) == {}
+    assert viz.page_market("abc") == {}  # bad text: build_config names it
+    tiny = viz.page_config(n_workers=str(int(d.mean_firm_size) - 1))
+    assert (tiny.market.market_size, tiny.market.n_sectors) == (None, 1)
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -209,7 +231,7 @@ def test_inputs_follow_the_mixed_strategy_file():
     assert cfg.n_workers == 10_000 and cfg.seed == 7
     assert cfg.strategy.name == "mixed"
     assert cfg.strategy.shares == {"lions": 0.25, "everyone": 0.5, "passive": 0.0, "broadcast": 0.25}
-    assert cfg.ties.decay.online == pytest.approx(0.1)
+    assert cfg.ties.decay.online == pytest.approx(2.0 * SimConfig().ties.decay.online)
     params = viz.model_params(n_workers=2000)
     assert viz.initial_values(params)["lions"] == 0.5  # mixed.yaml's default
     # SolaraViz passes every input to the model by name, the model to page_config

@@ -13,6 +13,10 @@ The controls are built from what the package declares, not written out here:
   the parameter's help line);
 - the market size, vacancy rate, networking hours, tie decay and seed.
 
+The page's population is often smaller than the default local labour market
+(``market.market_size``): then the page simulates one market of all its workers
+(:func:`page_market`), and its status line says so.
+
 A new strategy module therefore shows in the page without any change to it. An
 input is named after the config key it sets: ``lions`` (the share of lions),
 ``lions.focus_k`` (``strategy.params.lions.focus_k``), ``n_workers`` ...
@@ -38,7 +42,7 @@ from sim.errors import ConfigError
 from sim.results.contract import TIE_KINDS
 from sim.workflow.compose import CONFIG_DIR
 
-DEFAULT_N_WORKERS = 2000  # small enough that Reset (with burn-in) and Step feel instant
+DEFAULT_N_WORKERS = 2000  # Step feels instant, Reset (with the burn-in) takes a second or two
 MAX_N_WORKERS = 20_000  # the burn-in of a larger market blocks the page for many seconds
 ENV_N_WORKERS = "SIM_VIZ_N_WORKERS"  # --n-workers, passed to the page's server
 MIX = "mixed"  # the strategy file (configs/strategy/) whose shares the page starts from
@@ -171,6 +175,31 @@ def _number(text: Any, kind: type = int) -> Any:
     return text
 
 
+def page_market(n_workers: Any) -> dict:
+    """The ``market`` keys the page sets for its population, beyond the vacancy rate.
+
+    The default ``market.market_size`` (workers per local labour market) may exceed the
+    page's few thousand workers, which ``build_config`` refuses (a market holds at most
+    every worker): then the page's workers form one market, ``market.market_size`` =
+    ``n_workers``, or, below one firm of ``market.mean_firm_size`` workers (the smallest
+    market size), one sector (``market.n_sectors`` = 1, ``market.market_size`` null).
+
+    Args:
+        n_workers: the page's ``n_workers`` (an int, or bad text left for
+            ``build_config`` to name).
+
+    Returns:
+        ``{}`` (the defaults) when ``n_workers`` is not an int or the default market size
+        fits (or is null), else the keys above.
+    """
+    d = SimConfig().market
+    if d.market_size is None or not isinstance(n_workers, int) or n_workers >= d.market_size:
+        return {}
+    if n_workers >= d.mean_firm_size:
+        return {"market_size": n_workers}
+    return {"market_size": None, "n_sectors": 1}
+
+
 def page_config(**inputs: Any) -> SimConfig:
     """The validated config of the page's inputs.
 
@@ -181,7 +210,9 @@ def page_config(**inputs: Any) -> SimConfig:
             given are those of their strategies (the rest strategy takes what they
             leave); ``vacancy_rate`` sets ``market.vacancy_rate``, ``time_budget``
             ``networking.time_budget`` (hours per week while unemployed), and
-            ``tie_decay`` multiplies every tie kind's default ``ties.decay``.
+            ``tie_decay`` multiplies every tie kind's default ``ties.decay``. With fewer
+            workers than the default ``market.market_size``, they form one market
+            (:func:`page_market`).
 
     Returns:
         The run's :class:`~sim.core.config.SimConfig`.
@@ -220,7 +251,7 @@ def page_config(**inputs: Any) -> SimConfig:
                           "ties.decay)")
     return build_config({
         "seed": _number(values["seed"]), "n_workers": n,
-        "market": {"vacancy_rate": values["vacancy_rate"]},
+        "market": {"vacancy_rate": values["vacancy_rate"]} | page_market(n),
         "networking": {"time_budget": values["time_budget"]},
         "ties": {"decay": {k: round(getattr(decay, k) * tie_decay, 6) for k in TIE_KINDS}},
         "strategy": strategy,
