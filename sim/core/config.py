@@ -52,12 +52,12 @@ class MarketConfig:
     jobs: str = param("vacancies", "where job offers come from: firm vacancies, or exogenous "
                    "arrivals as in Calvo-Armengol & Jackson (2004)",
                    choices=("vacancies", "exogenous"))
-    vacancy_rate: float = param(0.04, "labour demand: share of all positions vacant when "
+    vacancy_rate: float = param(0.05497, "labour demand: share of all positions vacant when "
                              "unemployment is at initial_unemployment", 0.0, 0.5)
     initial_unemployment: float = param(0.05, "share of workers unemployed at the start", 0.0, 1.0)
-    separation_rate: float = param(0.0045, "weekly probability an employed worker loses the job "
+    separation_rate: float = param(0.004238, "weekly probability an employed worker loses the job "
                                 "(idiosyncratic); calibrated (SMM, docs/VALIDATION.md)", **PROB)
-    firm_shock_rate: float = param(0.0005, "weekly probability a firm makes a mass layoff; "
+    firm_shock_rate: float = param(0.001196, "weekly probability a firm makes a mass layoff; "
                                 "calibrated (SMM, docs/VALIDATION.md)", **PROB)
     layoff_fraction: float = param(0.3, "share of a firm's workers laid off in a mass layoff", **PROB)
     recovery_rate: float = param(0.02, "weekly probability that a position closed by a mass layoff "
@@ -119,14 +119,17 @@ class TiesConfig:
 
 @dataclass
 class LeadsConfig:
-    hear_prob: float = param(0.009, "weekly probability an employed worker hears of an opening at "
+    hear_prob: float = param(0.1592, "weekly probability an employed worker hears of an opening at "
                           "their firm (one with a vacancy) and can pass it on; calibrated (SMM, "
                           "docs/VALIDATION.md)", **PROB)
-    aware_strength: float = param(0.4, "ties at least this strong know a worker is searching "
-                               "without being told; calibrated (SMM, docs/VALIDATION.md)", **PROB)
-    aware_width: float = param(0.1, "graded awareness: a contact knows of the search with "
+    aware_strength: float = param(0.4517, "centre of awareness: a tie this strong knows a worker is "
+                               "searching, untold, with probability 1/2 (with aware_width 0: ties "
+                               "at least this strong always know); calibrated (SMM, "
+                               "docs/VALIDATION.md)", **PROB)
+    aware_width: float = param(0.2897, "graded awareness: a contact knows of the search with "
                                "probability logistic((strength - aware_strength) / aware_width), "
-                               "drawn each week; 0 = the hard threshold at aware_strength", 0.0)
+                               "drawn each week; 0 = the hard threshold at aware_strength; calibrated "
+                               "(SMM, docs/VALIDATION.md)", 0.0)
     told_weeks: int = param(0, "weeks a contact stays aware of the search after the seeker's ask "
                             "(or announcement) is withdrawn; 0 = aware only while it holds", 0)
     ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
@@ -142,13 +145,14 @@ class HiringConfig:
     applications: float = param(0.064, "funnel off: mean formal applications per week that reach "
                                 "a firm's shortlist (Poisson); calibrated (SMM, "
                                 "docs/VALIDATION.md); with the funnel, funnel.applications", 0.0)
-    formal_noise: float = param(1.0, "s.d. of the noise in the signal of ability from a formal "
-                             "application or a lead", 0.0)
-    referral_noise: float = param(0.25, "s.d. of the noise when the referrer knows the work fully "
-                               "(interpolated by knows-work)", 0.0)
-    referral_bonus: float = param(0.25, "trust a firm puts in a recommendation (added to the "
-                               "signal)", 0.0)
-    threshold: float = param(-1.6, "lowest signal (ability s.d.) a firm accepts; calibrated (SMM, "
+    formal_noise: float = param(2.55, "s.d. of the noise in the signal of ability from a formal "
+                             "application or a lead; calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    referral_noise: float = param(2.244, "s.d. of the noise when the referrer knows the work fully "
+                               "(interpolated by knows-work); 0.88 x formal_noise (Glitz & "
+                               "Vejlin: a referral's signal only about 12 % less noisy)", 0.0)
+    referral_bonus: float = param(1.52, "trust a firm puts in a recommendation (added to the "
+                               "signal); calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    threshold: float = param(-1.654, "lowest signal (ability s.d.) a firm accepts; calibrated (SMM, "
                              "docs/VALIDATION.md)", -10.0, 10.0)
 
 
@@ -160,8 +164,9 @@ class RecallConfig:
                                    "an expected recall)", **PROB)
     temporary_rate: float = param(0.25, "weekly probability the last employer recalls a worker on "
                                   "temporary layoff, in a week it has an open position", **PROB)
-    permanent_rate: float = param(0.02, "weekly probability the last employer recalls a worker "
-                                  "separated for good, in a week it has an open position", **PROB)
+    permanent_rate: float = param(0.01477, "weekly probability the last employer recalls a worker "
+                                  "separated for good, in a week it has an open position; "
+                                  "calibrated (SMM, docs/VALIDATION.md)", **PROB)
     horizon: int = param(52, "weeks after the separation beyond which the employer no longer "
                          "recalls", 0)
 
@@ -171,21 +176,23 @@ class FunnelConfig:
     enabled: bool = param(True, "the hiring funnel (docs/ODD.md section 7.5): applications wait in "
                           "the pools of open vacancies, which are screened now and then; off = "
                           "the legacy one-round weekly matching")
-    applications: float = param(2.0, "funnel only: applications a searching worker sends per week "
-                                "(Poisson mean), each to an open vacancy of the own market",
-                                0.0)
-    screen_rate: float = param(0.25, "funnel only: weekly probability that an open vacancy with "
-                               "applicants in its pool is screened (mean wait 1/rate weeks)",
+    applications: float = param(1.533, "funnel only: applications a searching worker sends per "
+                                "week (Poisson mean), each to an open vacancy of the own market; "
+                                "calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    screen_rate: float = param(0.2234, "funnel only: weekly probability that an open vacancy with "
+                               "applicants in its pool is screened (mean wait 1/rate weeks); "
+                               "calibrated (SMM, docs/VALIDATION.md)",
                                **PROB)
     shortlist: int = param(5, "funnel only: applicants shortlisted (interviewed) at a screening, "
                            "the best signals; the offer goes to the best of them at or above "
                            "hiring.threshold", 1)
     referral_priority: bool = param(True, "funnel only: referred applicants are shortlisted "
                                     "before all others (then by signal)")
-    employed_applications: float = param(0.2, "funnel only: applications an employed worker sends "
-                                         "per week (on-the-job search, Poisson mean), each to an "
+    employed_applications: float = param(0.1663, "funnel only: applications an employed worker "
+                                         "sends per week (on-the-job search, Poisson mean), each to an "
                                          "open vacancy of the own market at another firm; hired, "
-                                         "the worker moves job to job and the old position opens",
+                                         "the worker moves job to job and the old position opens; "
+                                         "calibrated (SMM, docs/VALIDATION.md)",
                                          0.0)
 
 
