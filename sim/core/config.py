@@ -18,6 +18,7 @@ fails when the file differs.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -283,6 +284,8 @@ def _resolve_markets(cfg: SimConfig) -> None:
     """With ``market.market_size`` set, derive ``market.n_sectors`` from it (in place).
 
     ``market_size`` decides: ``n_sectors`` becomes ``n_markets(n_workers, market_size)``.
+    With fewer workers than ``market_size`` the market simulated is all of them (one
+    market, ``market_size`` set to ``n_workers``, with a warning on the ``sim`` logger).
     An ``n_sectors`` other than its default or that number was set on purpose and
     contradicts ``market_size``: an error. The derived value is what the config then holds
     (so the resolved config, written with a run, rebuilds to itself).
@@ -295,10 +298,13 @@ def _resolve_markets(cfg: SimConfig) -> None:
         raise ConfigError(f"{key}: must be at least market.mean_firm_size={m.mean_firm_size:g} "
                           f"(a market holds at least one firm of mean size)")
     if m.market_size > cfg.n_workers:
-        raise ConfigError(f"{key}: must be at most n_workers={cfg.n_workers} (one market holds "
-                          f"at most every worker; simulate at least {m.market_size} workers, or "
-                          f"set market.market_size<={cfg.n_workers}, or null for "
-                          f"market.n_sectors sectors)")
+        # fewer workers than one market holds: one market of them all, said and recorded
+        # (the resolved config holds the market size simulated, so it rebuilds to itself)
+        logging.getLogger("sim").warning(
+            "n_workers=%d is below %s: one market of %d workers is simulated (outcomes depend "
+            "on the market size, docs/ODD.md section 2)", cfg.n_workers, key, cfg.n_workers)
+        m.market_size = cfg.n_workers
+        key = f"market.market_size={m.market_size}"
     k = n_markets(cfg.n_workers, m.market_size)
     default = MarketConfig.__dataclass_fields__["n_sectors"].default
     if m.n_sectors not in (default, k):
