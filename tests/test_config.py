@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -98,8 +99,6 @@ INVALID = {
     "market_size_string": ({"market": {"market_size": "big"}}, ["market.market_size='big'"]),
     "market_size_below_a_firm": ({"market": {"market_size": 19}},
                                  ["market.market_size=19", "market.mean_firm_size=20"]),
-    "market_size_above_workers": ({"n_workers": 5000, "market": {"market_size": 5001}},
-                                  ["market.market_size=5001", "n_workers=5000"]),
     "n_sectors_contradicts_market_size": (
         {"n_workers": 10000, "market": {"market_size": 1000, "n_sectors": 7}},
         ["market.n_sectors=7", "market.market_size=1000", "= 10)"]),
@@ -216,6 +215,16 @@ def test_market_size_decides_the_number_of_sectors(n_workers, market_size, n_mar
     same = build_config({"n_workers": n_workers,
                          "market": {"market_size": market_size, "n_sectors": n_markets}})
     assert to_dict(same) == to_dict(cfg) == to_dict(build_config(to_dict(cfg)))
+
+
+def test_fewer_workers_than_the_market_size_are_one_market(caplog):
+    """n_workers below market.market_size: one market of them all, said on the sim logger
+    and recorded (the resolved config holds the size simulated and rebuilds to itself)."""
+    with caplog.at_level(logging.WARNING, logger="sim"):
+        cfg = build_config({"n_workers": 5000, "market": {"market_size": 5001}})
+    assert (cfg.market.market_size, cfg.market.n_sectors) == (5000, 1)
+    assert "n_workers=5000 is below market.market_size=5001" in caplog.text
+    assert to_dict(build_config(to_dict(cfg))) == to_dict(cfg)
 
 
 def test_market_size_null_keeps_n_sectors():

@@ -185,23 +185,21 @@ def test_figures_draw_at_week_zero_and_after_steps():
 
 def test_a_page_population_below_the_market_size_is_one_market():
     """The default local labour market (market.market_size) may hold more workers than the
-    page simulates: then the page's workers form one market of their own size (below one
-    firm of mean size, one sector), and the status line says how many markets there are."""
+    page simulates: then they form one market of their own size (build_config's rule for
+    any run), and the status line says how many markets there are."""
     d = SimConfig().market
     n = 300
     m = viz.ExploreMarket(n_workers=str(n))
     assert m.config_error is None
-    if d.market_size is None or n >= d.market_size:  # the defaults fit the page as they are
-        assert viz.page_market(n) == {}
-        assert (m.cfg.market.market_size, m.cfg.market.n_sectors) == (d.market_size,
-                                                                       d.n_sectors)
-        return
-    assert (m.cfg.market.market_size, m.cfg.market.n_sectors) == (n, 1)
-    assert " in one market · " in viz.status_text(m)
-    assert viz.page_market(d.market_size) == viz.page_market(2 * d.market_size) == {}
-    assert viz.page_market("abc") == {}  # bad text: build_config names it
-    tiny = viz.page_config(n_workers=str(int(d.mean_firm_size) - 1))
-    assert (tiny.market.market_size, tiny.market.n_sectors) == (None, 1)
+    if d.market_size is None:  # n_sectors markets, whatever n_workers is
+        assert m.cfg.market.n_sectors == d.n_sectors
+        assert f" in {d.n_sectors} markets of about " in viz.status_text(m)
+    elif n < d.market_size:
+        assert (m.cfg.market.market_size, m.cfg.market.n_sectors) == (n, 1)
+        assert " in one market · " in viz.status_text(m)
+    big = viz.page_config(n_workers=str(page_params.MAX_N_WORKERS))
+    if d.market_size is not None and 2 * d.market_size <= page_params.MAX_N_WORKERS:
+        assert big.market.market_size == d.market_size and big.market.n_sectors > 1
 
 
 # --------------------------------------------------------------------------- inputs

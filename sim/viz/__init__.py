@@ -28,7 +28,7 @@ import solara
 
 from sim.viz.app import TITLE, Page, main
 from sim.viz.assets import ensure_assets, web_assets
-from sim.viz.controls import initial_values, model_params, page_config, page_market
+from sim.viz.controls import initial_values, model_params, page_config
 from sim.viz.market import SAMPLE_SIZE, ExploreMarket
 from sim.viz.views import (
                            PNG,
@@ -50,6 +50,5 @@ routes = [solara.Route(path="/", component=Page, label=TITLE)]
 
 __all__ = ["PNG", "SAMPLE_SIZE", "ExploreMarket", "Page", "channel_counts", "channels_figure",
            "ensure_assets", "initial_values", "km_by_strategy", "km_figure", "layout_sample",
-           "main", "model_params", "network_figure", "network_view", "page_config", "page_market",
-           "routes",
+           "main", "model_params", "network_figure", "network_view", "page_config", "routes",
            "sample_workers", "series_figure", "spell_durations", "status_text", "web_assets"]

@@ -14,8 +14,8 @@ The controls are built from what the package declares, not written out here:
 - the market size, vacancy rate, networking hours, tie decay and seed.
 
 The page's population is often smaller than the default local labour market
-(``market.market_size``): then the page simulates one market of all its workers
-(:func:`page_market`), and its status line says so.
+(``market.market_size``): then, as in any run, ``build_config`` makes it one market of
+all its workers (with a warning on the ``sim`` logger), and the page's status line says so.
 
 A new strategy module therefore shows in the page without any change to it. An
 input is named after the config key it sets: ``lions`` (the share of lions),
@@ -175,31 +175,6 @@ def _number(text: Any, kind: type = int) -> Any:
     return text
 
 
-def page_market(n_workers: Any) -> dict:
-    """The ``market`` keys the page sets for its population, beyond the vacancy rate.
-
-    The default ``market.market_size`` (workers per local labour market) may exceed the
-    page's few thousand workers, which ``build_config`` refuses (a market holds at most
-    every worker): then the page's workers form one market, ``market.market_size`` =
-    ``n_workers``, or, below one firm of ``market.mean_firm_size`` workers (the smallest
-    market size), one sector (``market.n_sectors`` = 1, ``market.market_size`` null).
-
-    Args:
-        n_workers: the page's ``n_workers`` (an int, or bad text left for
-            ``build_config`` to name).
-
-    Returns:
-        ``{}`` (the defaults) when ``n_workers`` is not an int or the default market size
-        fits (or is null), else the keys above.
-    """
-    d = SimConfig().market
-    if d.market_size is None or not isinstance(n_workers, int) or n_workers >= d.market_size:
-        return {}
-    if n_workers >= d.mean_firm_size:
-        return {"market_size": n_workers}
-    return {"market_size": None, "n_sectors": 1}
-
-
 def page_config(**inputs: Any) -> SimConfig:
     """The validated config of the page's inputs.
 
@@ -212,7 +187,7 @@ def page_config(**inputs: Any) -> SimConfig:
             ``networking.time_budget`` (hours per week while unemployed), and
             ``tie_decay`` multiplies every tie kind's default ``ties.decay``. With fewer
             workers than the default ``market.market_size``, they form one market
-            (:func:`page_market`).
+            (``build_config``).
 
     Returns:
         The run's :class:`~sim.core.config.SimConfig`.
@@ -251,7 +226,7 @@ def page_config(**inputs: Any) -> SimConfig:
                           "ties.decay)")
     return build_config({
         "seed": _number(values["seed"]), "n_workers": n,
-        "market": {"vacancy_rate": values["vacancy_rate"]} | page_market(n),
+        "market": {"vacancy_rate": values["vacancy_rate"]},
         "networking": {"time_budget": values["time_budget"]},
         "ties": {"decay": {k: round(getattr(decay, k) * tie_decay, 6) for k in TIE_KINDS}},
         "strategy": strategy,
