@@ -128,7 +128,11 @@ def measured_market(cfg):
             vac = self.firms.vacancies()
             at_vac = np.zeros(n, dtype=bool)
             at_vac[self.employed] = vac[self.employer[self.employed]] > 0
-            helper, seeker, row, _ = self._aware_pairs(np.flatnonzero(at_vac), searching)
+            if not hasattr(self, "_aware_rng"):  # graded awareness draws: its own stream,
+                # so measuring does not change the run
+                self._aware_rng = np.random.default_rng([self.cfg.seed, 2])
+            helper, seeker, row, _ = self._aware_pairs(np.flatnonzero(at_vac), searching,
+                                                       self._aware_rng)
             work = np.isin(self.ties.kind[row], (COLLEAGUE, SUPERVISOR))
             k = len(self.strategy_names)
             m = self.mech

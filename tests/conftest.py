@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.core.config import build_config
 
-SMALL = {"n_workers": 1500, "weeks": 40, "burn_in": 20, "output": {"progress": "off"}}
+# small markets: 10 sectors of 150 workers (the default market of 10,000 workers needs at least
+# as many workers), the other defaults as they are
+SMALL = {"n_workers": 1500, "weeks": 40, "burn_in": 20, "output": {"progress": "off"},
+         "market": {"market_size": None}}
 
 
 def small(**over) -> dict:
@@ -21,6 +26,33 @@ def small(**over) -> dict:
             node = node.setdefault(p, {})
         node[last] = value
     return d
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "configs" / "preset" / "legacy.yaml"
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``base`` updated by ``over`` key by key, nested mappings merged (as Hydra merges)."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def with_legacy(cfg: dict) -> dict:
+    """``cfg`` over configs/preset/legacy.yaml, the model before the flip of the defaults (no
+    funnel, no recall, the hard awareness threshold, 10 sectors, the earlier calibration):
+    what ``+preset=legacy`` gives, ``cfg``'s own keys winning."""
+    return _merge(yaml.safe_load(LEGACY.read_text()), cfg)
+
+
+def legacy(**over) -> dict:
+    """A small config of the legacy model: :func:`small` (its sizes, weeks and burn-in, then
+    ``over``) over configs/preset/legacy.yaml (:func:`with_legacy`)."""
+    return with_legacy(small(**over))
 
 
 def mix(**shares) -> dict:

@@ -268,8 +268,9 @@ SWEEP = [("lions", 0.02), ("lions", 0.04), ("everyone", 0.02), ("everyone", 0.04
 
 
 def _config(strategy, vacancy, seed, ties=True):
+    # 400 workers: 10 sectors of 40 (market_size null), the other defaults as they are
     return build_config({"n_workers": 400, "weeks": 30, "burn_in": 10, "seed": seed,
-                         "market": {"vacancy_rate": vacancy},
+                         "market": {"vacancy_rate": vacancy, "market_size": None},
                          "strategy": {"name": strategy, "shares": {strategy: 1.0}},
                          "output": {"ties": ties, "progress": "off"}})
 
@@ -350,7 +351,7 @@ def test_contact_ties_and_help_per_tie(mini_sweep):
     help_ = mechanisms.help_per_tie(data, by="strategy")
     with_ties = data.spells[data.spells["seed"] == 0]  # only seed 0 wrote ties
     n_contact = (~with_ties["censored"] & with_ties["channel"].isin(["lead", "referral"])).sum()
-    assert help_["hires"].sum() == n_contact
+    _check_hires_by_bin(help_, with_ties, "tie_strength", mechanisms.STRENGTH_BINS, True, n_contact)
     assert (help_["lower"] <= help_["help_per_tie"]).all()
     # two runs per strategy wrote ties (seed 0 at two vacancy rates): the run-level
     # interval rests on few runs (or none, where a bin has hires in one run only) and says so
@@ -359,7 +360,24 @@ def test_contact_ties_and_help_per_tie(mini_sweep):
     assert (help_.loc[ok, "mean_lower"] > 0).all()
     assert help_["note"].str.startswith(("few runs", "no repl", "replicates identical")).all()
     emb = mechanisms.help_per_tie(data, "common_neighbors", by="strategy")
-    assert emb["hires"].sum() == n_contact
+    _check_hires_by_bin(emb, with_ties, "tie_common_neighbors", mechanisms.COMMON_BINS, False,
+                        n_contact)
+
+
+def _check_hires_by_bin(table, spells, col, edges, right, n_contact) -> None:
+    """Each (strategy, bin) row of a help-per-tie table holds exactly the contact hires of
+    the spells in that bin; a bin without exposure (no seeker's tie in it at the end of the
+    run) has no row, so its hires are left out and the rows sum to at most every one."""
+    hires = spells[~spells["censored"] & spells["channel"].isin(["lead", "referral"])]
+    binned = pd.cut(hires[col].astype(float), np.asarray(edges, float), right=right,
+                    include_lowest=True)
+    direct = hires.assign(bin=binned.astype(str)).groupby(["strategy", "bin"],
+                                                          observed=True).size()
+    assert direct.sum() == n_contact  # every contact hire falls in a bin
+    got = table.assign(bin=table["bin"].astype(str)).set_index(["strategy", "bin"])["hires"]
+    assert len(got) > 0
+    assert (got == direct.reindex(got.index, fill_value=0)).all()
+    assert got.sum() <= n_contact
 
 
 def test_employment_correlation_reports_missing_ties(mini_sweep):

@@ -6,15 +6,20 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.core.config import LeadsConfig
 from sim.core.model import LabourMarket
 from sim.core.reference import ReferenceMarket
-from tests.conftest import mix, small
+from tests.conftest import legacy, mix, small
+
+MID = 0.4  # leads.aware_strength in these tests (set, not the default's value)
 
 
 def _pairs_at(strength: float, width: float) -> tuple[int, int]:
     """(aware pairs, all pairs) from every employed helper to every searching contact,
-    with every tie at ``strength`` and nobody asking or announcing."""
-    m = LabourMarket(small(strategy=mix(passive=1.0), seed=6, leads__aware_width=width))
+    with every tie at ``strength`` and nobody asking or announcing
+    (``leads.aware_strength`` = ``MID``)."""
+    m = LabourMarket(small(strategy=mix(passive=1.0), seed=6, leads__aware_width=width,
+                           leads__aware_strength=MID))
     for _ in range(10):
         m.step()
     t = m.ties
@@ -30,31 +35,35 @@ def _pairs_at(strength: float, width: float) -> tuple[int, int]:
 
 @pytest.mark.parametrize("strength", [0.3, 0.4, 0.45, 0.6])
 def test_graded_awareness_is_the_logistic_probability(strength):
-    width, mid = 0.1, 0.4  # mid: leads.aware_strength's default
+    width = 0.1
     k, n = _pairs_at(strength, width)
-    p = 1.0 / (1.0 + np.exp(-(strength - mid) / width))
+    p = 1.0 / (1.0 + np.exp(-(strength - MID) / width))
     assert n > 300
     assert abs(k / n - p) < 4 * np.sqrt(p * (1 - p) / n)
 
 
 def test_width_zero_is_the_hard_threshold():
-    assert _pairs_at(0.39, 0.0)[0] == 0
-    k, n = _pairs_at(0.4, 0.0)
+    assert _pairs_at(MID - 0.01, 0.0)[0] == 0
+    k, n = _pairs_at(MID, 0.0)
     assert k == n > 0
 
 
 def test_the_reference_refuses_graded_awareness():
+    """The plain-Mesa reference runs the legacy configuration only: in it (configs/preset/
+    legacy.yaml, which it accepts), graded awareness or told memory alone is refused."""
+    ReferenceMarket(legacy(n_workers=100))
     with pytest.raises(NotImplementedError, match="leads.aware_width"):
-        ReferenceMarket({"n_workers": 100, "leads": {"aware_width": 0.1}})
+        ReferenceMarket(legacy(n_workers=100, leads__aware_width=0.1))
     with pytest.raises(NotImplementedError, match="leads.told_weeks=3"):
-        ReferenceMarket({"n_workers": 100, "leads": {"told_weeks": 3}})
+        ReferenceMarket(legacy(n_workers=100, leads__told_weeks=3))
 
 
 SEEDS = range(12)
 
 
 def _lions_contact_share(seed: int, ask: bool) -> float:
-    cfg = small(strategy={"name": "mixed", "shares": {"lions": 0.5, "everyone": 0.5},
+    # the legacy model (configs/preset/legacy.yaml: no funnel, no recall), graded awareness on
+    cfg = legacy(strategy={"name": "mixed", "shares": {"lions": 0.5, "everyone": 0.5},
                           "params": {"lions": {"ask": ask}}},
                 seed=seed, n_workers=3000, weeks=260, burn_in=52, leads__aware_width=0.1)
     sp = LabourMarket(cfg).run().spells_frame()
@@ -65,6 +74,9 @@ def _lions_contact_share(seed: int, ask: bool) -> float:
 @pytest.mark.slow
 def test_asking_changes_lions_contact_hires_with_graded_awareness():
     """With graded awareness, lions who ask get more of their hires through contacts.
+
+    Measured, and tested, in the legacy model (configs/preset/legacy.yaml: one round of
+    matching a week, no recall, the earlier calibration) with ``leads.aware_width=0.1``.
 
     Paired by seed (same market, common random numbers up to the first ask), 12 seeds,
     3,000 workers x 260 weeks, 50/50 lions/everyone, ``leads.aware_width=0.1``; measured
@@ -80,11 +92,19 @@ def test_asking_changes_lions_contact_hires_with_graded_awareness():
     assert ask.mean() > no_ask.mean()
 
 
-def test_an_ask_keeps_the_contact_aware_for_told_weeks():
+@pytest.mark.parametrize("width", [0.0, LeadsConfig.aware_width], ids=["hard", "default"])
+def test_an_ask_keeps_the_contact_aware_for_told_weeks(width):
     """leads.told_weeks: a contact asked at a plan stays aware through the end of that
-    plan period plus told_weeks, even when the ask is withdrawn and the tie is weak."""
+    plan period plus told_weeks, even when the ask is withdrawn and the tie is weak.
+
+    With the hard threshold (``aware_width=0``) a tie of strength 0 never knows untold,
+    so the memory's end is exact: aware through the last week, not the week after. With
+    graded awareness (the default width) a weak tie may still know by the week's draw,
+    so only the first half holds exactly: every told contact is aware through the last
+    week, whatever the draw."""
     told = 6
-    m = LabourMarket(small(strategy=mix(lions=1.0), seed=8, leads__told_weeks=told))
+    m = LabourMarket(small(strategy=mix(lions=1.0), seed=8, leads__told_weeks=told,
+                           leads__aware_width=width))
     plan_every = m.cfg.networking.plan_every
     while (m.week + m.cfg.burn_in) % plan_every != 0 or not (~m.employed).any():
         m.step()
@@ -99,24 +119,25 @@ def test_an_ask_keeps_the_contact_aware_for_told_weeks():
     searching = np.zeros(m.cfg.n_workers, bool)
     searching[seeker] = True
     last = plan_week + plan_every - 1 + told
-    for week, expect in ((last, True), (last + 1, False)):
+    checks = ((last, True), (last + 1, False)) if width == 0 else ((last, True),)
+    for week, expect in checks:
         m.week = week
-        h, s, _, _ = m._aware_pairs(np.unique(helper), searching)
+        h, s, _, _ = m._aware_pairs(np.unique(helper), searching, np.random.default_rng(0))
         got = set(zip(h.tolist(), s.tolist(), strict=True))
         pairs = set(zip(helper.tolist(), seeker.tolist(), strict=True))
         assert (pairs <= got) if expect else not (pairs & got)
-    # told_weeks=0 (default): no memory at all
-    m0 = LabourMarket(small(strategy=mix(lions=1.0), seed=8))
+    # told_weeks=0: no memory at all
+    m0 = LabourMarket(small(strategy=mix(lions=1.0), seed=8, leads__told_weeks=0))
     assert len(m0._told_keys) == 0
 
 
 def _contact_hazard(width: float, seed: int, weeks: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Weekly hazard of a contact hire (lead or referral) by week of search, and the
     number at risk, for passive workers (who neither ask nor announce: only awareness
-    decides who hears of their search)."""
-    m = LabourMarket({"n_workers": 10000, "weeks": 520, "burn_in": 104, "seed": seed,
-                      "leads": {"aware_width": width},
-                      "strategy": {"name": "passive", "shares": {"passive": 1.0}}}).run()
+    decides who hears of their search), in the legacy model (configs/preset/legacy.yaml)."""
+    m = LabourMarket(legacy(n_workers=10000, weeks=520, burn_in=104, seed=seed,
+                            leads__aware_width=width,
+                            strategy={"name": "passive", "shares": {"passive": 1.0}})).run()
     sp = m.spells_frame()
     sp = sp[~sp["left_truncated"]]
     d = sp["duration_weeks"].to_numpy()
@@ -142,7 +163,8 @@ def _largest_jump(width: float, seeds=range(4)) -> tuple[float, int]:
 
 @pytest.mark.slow
 def test_graded_awareness_has_no_cliff_in_the_hazard_by_duration():
-    """Issue 17: with the hard threshold (leads.aware_strength, width 0) former colleagues
+    """Issue 17, in the legacy model (configs/preset/legacy.yaml, where it was measured):
+    with the hard threshold (leads.aware_strength, width 0) former colleagues
     stop knowing of the search when their tie decays below it, about 22 weeks after the
     job loss, and the hazard of a contact hire falls off a cliff (2.1 % -> 0.6 % a week from
     week 22 to 23: 6.2 times a seed's noise). With graded awareness (width 0.1, the setting

@@ -20,3 +20,15 @@ def test_market_size_study_runs_at_a_tiny_size(tmp_path):
                        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "workers.png").is_file() and "lions-everyone RMST(52)" in r.stdout
+
+
+def test_awareness_grid_runs_at_a_tiny_size():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "benchmarks/awareness_grid.py", "--centres", "0.4",
+                        "--widths", "0.1,0.2", "--seeds", "1", "--jobs", "1", "n_workers=400",
+                        "weeks=40", "burn_in=10"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = [ln for ln in r.stdout.splitlines() if ln.startswith("| 0.4 |")]
+    assert len(rows) == 2 and all(len(ln.split("|")) == 8 for ln in rows)

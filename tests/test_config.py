@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from sim.core.config import ConfigError, SimConfig, build_config, to_dict
+from sim.core.config import ConfigError, MarketConfig, SimConfig, build_config, n_markets, to_dict
 from sim.core.params import param
 from sim.core.strategies import available, get_strategy
 from sim.core.strategies.passive import Passive
@@ -98,8 +99,6 @@ INVALID = {
     "market_size_string": ({"market": {"market_size": "big"}}, ["market.market_size='big'"]),
     "market_size_below_a_firm": ({"market": {"market_size": 19}},
                                  ["market.market_size=19", "market.mean_firm_size=20"]),
-    "market_size_above_workers": ({"n_workers": 5000, "market": {"market_size": 5001}},
-                                  ["market.market_size=5001", "n_workers=5000"]),
     "n_sectors_contradicts_market_size": (
         {"n_workers": 10000, "market": {"market_size": 1000, "n_sectors": 7}},
         ["market.n_sectors=7", "market.market_size=1000", "= 10)"]),
@@ -149,12 +148,24 @@ def test_config_error_is_a_value_error():
 # ------------------------------------------------------------------ valid configs
 
 
+def resolved_defaults() -> dict:
+    """The dataclass defaults as build_config resolves them: with ``market.market_size`` set,
+    ``market.n_sectors`` is the number of markets of that size among ``n_workers``."""
+    expected = to_dict(SimConfig())
+    if expected["market"]["market_size"] is not None:
+        expected["market"]["n_sectors"] = n_markets(expected["n_workers"],
+                                                    expected["market"]["market_size"])
+    return expected
+
+
 def test_defaults_build():
     cfg = build_config({})
-    assert to_dict(cfg) == to_dict(SimConfig())
-    assert to_dict(build_config(None)) == to_dict(SimConfig())
-    assert cfg.strategy.shares == {"lions": 1.0}
-    assert cfg.n_workers == 10_000 and cfg.market.separation_rate == 0.0045
+    assert to_dict(cfg) == resolved_defaults()
+    assert to_dict(build_config(None)) == resolved_defaults()
+    assert to_dict(build_config(to_dict(cfg))) == to_dict(cfg)  # the resolved config rebuilds
+    assert cfg.strategy.shares == SimConfig().strategy.shares
+    assert cfg.n_workers == SimConfig().n_workers
+    assert cfg.market.separation_rate == MarketConfig().separation_rate
 
 
 def test_null_share_takes_the_rest():
@@ -184,9 +195,13 @@ def test_integral_float_accepted_for_int_fields():
 
 
 def test_bounds_are_inclusive():
-    cfg = build_config({"market": {"separation_rate": 1.0, "layoff_fraction": 0.0},
+    cfg = build_config({"market": {"separation_rate": 1.0, "layoff_fraction": 0.0,
+                                   "market_size": None},
                         "n_workers": 2, "weeks": 1})
     assert cfg.market.separation_rate == 1.0 and cfg.n_workers == 2
+    # market_size: from one firm of mean size to every worker, both ends included
+    cfg = build_config({"n_workers": 20, "market": {"market_size": 20, "mean_firm_size": 20.0}})
+    assert cfg.market.market_size == 20 and cfg.market.n_sectors == 1
 
 
 @pytest.mark.parametrize("n_workers,market_size,n_markets", [
@@ -202,9 +217,20 @@ def test_market_size_decides_the_number_of_sectors(n_workers, market_size, n_mar
     assert to_dict(same) == to_dict(cfg) == to_dict(build_config(to_dict(cfg)))
 
 
+def test_fewer_workers_than_the_market_size_are_one_market(caplog):
+    """n_workers below market.market_size: one market of them all, said on the sim logger
+    and recorded (the resolved config holds the size simulated and rebuilds to itself)."""
+    with caplog.at_level(logging.WARNING, logger="sim"):
+        cfg = build_config({"n_workers": 5000, "market": {"market_size": 5001}})
+    assert (cfg.market.market_size, cfg.market.n_sectors) == (5000, 1)
+    assert "n_workers=5000 is below market.market_size=5001" in caplog.text
+    assert to_dict(build_config(to_dict(cfg))) == to_dict(cfg)
+
+
 def test_market_size_null_keeps_n_sectors():
-    assert build_config({"market": {"market_size": None}}).market.n_sectors == 10
-    cfg = build_config({"n_workers": 100_000, "market": {"n_sectors": 37}})
+    default = MarketConfig().n_sectors
+    assert build_config({"market": {"market_size": None}}).market.n_sectors == default
+    cfg = build_config({"n_workers": 100_000, "market": {"n_sectors": 37, "market_size": None}})
     assert cfg.market.n_sectors == 37 and cfg.market.market_size is None
     assert build_config({"market": {"market_size": 1e3}}).market.market_size == 1000
 
@@ -251,7 +277,7 @@ def test_config_yaml_matches_dataclass_defaults():
     def types(d):
         return {k: types(v) if isinstance(v, dict) else type(v) for k, v in d.items()}
     assert types(data) == types(expected)
-    assert to_dict(build_config(data)) == to_dict(SimConfig())
+    assert to_dict(build_config(data)) == resolved_defaults()
 
 
 STRATEGY_FILES = sorted((CONFIGS / "strategy").glob("*.yaml"))

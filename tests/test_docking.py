@@ -1,8 +1,15 @@
 """Docking (Axtell et al. 1996): the fast model against the plain-Mesa reference.
 
 ``sim/core/reference.py`` implements the same mechanics the plain way (one object per
-worker, a networkx graph, agents acting themselves). The two models draw different
-random numbers, so they are compared as distributions over independent replicates:
+worker, a networkx graph, agents acting themselves). It implements the LEGACY model
+only: one round of matching a week (no hiring funnel, so no on-the-job search), no
+recall channel, the hard awareness threshold, and it refuses the rest. So every
+configuration here is the legacy configuration (configs/preset/legacy.yaml, the model
+before the defaults were flipped, with its earlier calibration) with the setup's size,
+horizon and strategy on top: what is docked is the fast model's legacy path (the new
+mechanisms are tested on their own in test_funnel.py, test_recall.py and
+test_awareness.py). The two models draw different random numbers, so they are compared
+as distributions over independent replicates:
 30 fixed seeds per model and strategy, at a small market size that keeps the slow
 reference affordable (about 3.5 minutes for the whole module on one core).
 
@@ -51,6 +58,7 @@ from scipy import stats
 from sim.core.model import LabourMarket
 from sim.core.reference import ReferenceMarket
 from sim.results.metrics import kaplan_meier, km_cdf_at
+from tests.conftest import with_legacy
 
 SEEDS = range(30)
 # Small markets and short horizons: the reference costs about 23 ms (CPU) per week with 400
@@ -102,7 +110,9 @@ def summarise(spells: pd.DataFrame, series: pd.DataFrame) -> dict:
 
 
 def config(setup: str, seed: int, overrides: tuple = ()) -> dict:
-    cfg = copy.deepcopy(SETUPS[setup]) | {"seed": seed, "output": {"progress": "off"}}
+    """The legacy configuration (configs/preset/legacy.yaml) with the setup, the seed and
+    ``overrides`` on top."""
+    cfg = with_legacy(copy.deepcopy(SETUPS[setup]) | {"seed": seed, "output": {"progress": "off"}})
     for key, value in overrides:  # ("hiring.applications", 0.12)
         node = cfg
         *path, last = key.split(".")
@@ -215,10 +225,12 @@ def report(table: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------------- tests
 def test_reference_bookkeeping():
     """The reference keeps its books (one open spell per unemployed worker, positions
-    match employers, hires = closed spells) and writes the fast model's spell columns."""
-    cfg = {"n_workers": 200, "burn_in": 8, "weeks": 20, "seed": 3,
-           "strategy": {"name": "mix", "shares": {"lions": 0.25, "everyone": 0.25,
-                                                  "passive": 0.25, "broadcast": 0.25}}}
+    match employers, hires = closed spells) and writes the fast model's spell columns
+    (both in the legacy configuration, the only one the reference runs)."""
+    cfg = with_legacy({"n_workers": 200, "burn_in": 8, "weeks": 20, "seed": 3,
+                       "strategy": {"name": "mix",
+                                    "shares": {"lions": 0.25, "everyone": 0.25,
+                                               "passive": 0.25, "broadcast": 0.25}}})
     m = ReferenceMarket(cfg)
     while m.week < m.cfg.weeks:
         m.step()
@@ -281,11 +293,11 @@ if __name__ == "__main__":  # the full report, for the documentation
 
 def test_reference_lions_announce():
     """``lions.announce`` in the reference: its lions announce (as the fast model's do),
-    and only with the parameter on."""
+    and only with the parameter on (legacy configuration)."""
     for announce in (False, True):
-        cfg = {"n_workers": 200, "burn_in": 4, "weeks": 4, "seed": 1,
-               "strategy": {"name": "mix", "shares": {"lions": 0.5, "everyone": 0.5},
-                            "params": {"lions": {"announce": announce}}}}
+        cfg = with_legacy({"n_workers": 200, "burn_in": 4, "weeks": 4, "seed": 1,
+                           "strategy": {"name": "mix", "shares": {"lions": 0.5, "everyone": 0.5},
+                                        "params": {"lions": {"announce": announce}}}})
         m = ReferenceMarket(cfg)
         for w in m.workers:
             w.plan()

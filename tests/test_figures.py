@@ -18,8 +18,8 @@ from sim.core.config import build_config
 from sim.workflow.run import run_simulation
 
 SWEEP = ["+strategy=mixed", "strategy.shares.lions=0.25,0.75", "market.vacancy_rate=0.02,0.04",
-         "seed=0,1", "n_workers=600", "weeks=30", "burn_in=10", "output.progress=off",
-         "output.ties=true"]
+         "seed=0,1", "n_workers=600", "market.market_size=null", "weeks=30", "burn_in=10",
+         "output.progress=off", "output.ties=true"]
 EXPECTED = {"km", "hazard", "rmst_vs_market-vacancy_rate", "diff_lions_minus_everyone_rmst",
             "rmst_vs_share_lions", "channels", "market"}
 
@@ -105,7 +105,8 @@ def test_every_figure_from_a_real_sweep(cli_sweep, tmp_path):
 @pytest.fixture(scope="module")
 def one_run(tmp_path_factory):
     """One run of a mixed population (30% lions), made in-process."""
-    cfg = build_config({"n_workers": 600, "weeks": 30, "burn_in": 10, "seed": 3,
+    cfg = build_config({"n_workers": 600, "market": {"market_size": None}, "weeks": 30,
+                        "burn_in": 10, "seed": 3,
                         "strategy": {"name": "mixed", "shares": {"lions": 0.3, "everyone": 0.7}},
                         "output": {"progress": "off"}})
     folder = tmp_path_factory.mktemp("run") / "mixed_seed3"

@@ -9,7 +9,7 @@ from sim.core.config import ConfigError, build_config
 from sim.core.firms import OPEN
 from sim.core.model import LabourMarket
 from sim.core.reference import ReferenceMarket
-from tests.conftest import mix, small
+from tests.conftest import legacy, mix, small
 
 MIXED = mix(lions=0.5, everyone=0.5)
 
@@ -117,8 +117,11 @@ def test_the_own_vacated_position_is_not_offered_back_as_a_lead(recall):
 
 
 def test_recall_off_ignores_the_recall_parameters():
-    base = small(strategy=MIXED, seed=2, weeks=30)
-    other = small(strategy=MIXED, seed=2, weeks=30, recall__temporary_share=0.9,
+    """With recall off (the legacy setting) its parameters change nothing and a return to
+    the last employer is an ordinary hire."""
+    base = small(strategy=MIXED, seed=2, weeks=30, recall__enabled=False)
+    other = small(strategy=MIXED, seed=2, weeks=30, recall__enabled=False,
+                  recall__temporary_share=0.9,
                   recall__temporary_rate=0.9, recall__permanent_rate=0.5, recall__horizon=2)
     a, b = LabourMarket(base).run(), LabourMarket(other).run()
     pa, pb = a.spells_frame(), b.spells_frame()
@@ -132,6 +135,8 @@ def test_recall_off_ignores_the_recall_parameters():
 
 def test_recall_needs_firms_and_the_reference_refuses_it():
     with pytest.raises(ConfigError, match="recall.enabled=true"):
-        build_config({"recall": {"enabled": True}, "market": {"jobs": "exogenous"}})
+        build_config({"recall": {"enabled": True}, "funnel": {"enabled": False},
+                      "market": {"jobs": "exogenous", "market_size": None}})
+    # the reference runs the legacy configuration only: recall on in it is refused
     with pytest.raises(NotImplementedError, match="recall.enabled=true"):
-        ReferenceMarket({"n_workers": 100, "recall": {"enabled": True}})
+        ReferenceMarket(legacy(n_workers=100, recall__enabled=True))

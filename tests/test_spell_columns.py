@@ -10,7 +10,7 @@ from sim.core.config import build_config
 from sim.core.model import LabourMarket
 from sim.core.reference import ReferenceMarket
 from sim.results.contract import CAUSES, SPELL_COLUMNS
-from tests.conftest import mix, small
+from tests.conftest import legacy, mix, small
 
 
 def test_cause_counts_equal_the_weekly_separations_and_layoffs():
@@ -72,10 +72,12 @@ def test_contacts_employed_share_is_null_exactly_without_contacts():
 
 
 def test_reference_model_writes_the_same_columns_and_definitions():
-    cfg = small(n_workers=400, weeks=20, burn_in=4, seed=4, strategy=mix(lions=1.0),
-                market__firm_shock_rate=0.01)
-    ref = ReferenceMarket(cfg).run().spells_frame()
-    fast = LabourMarket(cfg).run().spells_frame()
+    """The reference (which runs the legacy configuration only, configs/preset/legacy.yaml)
+    and the fast model (at the defaults) write the same columns with the same definitions."""
+    over = {"n_workers": 400, "weeks": 20, "burn_in": 4, "seed": 4, "strategy": mix(lions=1.0),
+            "market__firm_shock_rate": 0.01}
+    ref = ReferenceMarket(legacy(**over)).run().spells_frame()
+    fast = LabourMarket(small(**over)).run().spells_frame()
     assert list(ref.columns) == list(fast.columns) == list(SPELL_COLUMNS)
     for df in (ref, fast):
         share = df["contacts_employed_share_at_start"].dropna()
@@ -119,8 +121,12 @@ def test_degree_at_start_counts_only_ties_at_least_degree_min_strength():
 def test_initial_degree_at_start_leaves_out_ties_below_the_minimum_in_both_models():
     """At the start every tie has its kind's initial strength: with the default minimum
     (0.2) online ties (0.1) do not count and the others (>= 0.3) do, in the fast and the
-    reference model alike."""
-    cfg = build_config(small(n_workers=400, weeks=1, burn_in=0, seed=6, strategy=mix(lions=1.0)))
+    reference model alike (the fast model at the defaults, the reference in the legacy
+    configuration, the only one it runs: the same ties' settings)."""
+    over = {"n_workers": 400, "weeks": 1, "burn_in": 0, "seed": 6, "strategy": mix(lions=1.0)}
+    cfg = build_config(small(**over))
+    ref_cfg = build_config(legacy(**over))
+    assert ref_cfg.ties == cfg.ties
     assert cfg.ties.strength.online < cfg.ties.degree_min_strength <= min(
         cfg.ties.strength.colleague, cfg.ties.strength.acquaintance)
     fast = LabourMarket(cfg)
@@ -130,7 +136,7 @@ def test_initial_degree_at_start_leaves_out_ties_below_the_minimum_in_both_model
     deg = (np.bincount(t.a[offline], minlength=400) + np.bincount(t.b[offline], minlength=400))
     np.testing.assert_array_equal(fast.spells.cols["degree_at_start"][fast.spell_row[rows]],
                                   deg[rows])
-    ref = ReferenceMarket(cfg)
+    ref = ReferenceMarket(ref_cfg)
     seekers = [w for w in ref.workers if w.spell is not None]
     assert len(seekers) > 5
     for w in seekers:

@@ -294,20 +294,12 @@ def test_sensitivity_command_small(tmp_path):
 # ---------------------------------------------------------------- facts at fixed seeds
 @pytest.fixture(scope="module")
 def default_runs():
-    """The default population (validate's) at the calibration's size, four fixed seeds."""
+    """The default population at validate's default size and seeds (one market of 10,000
+    workers x 520 weeks after the default burn-in, seeds 0-4): the table of
+    docs/VALIDATION.md, section 1."""
     from sim.workflow.compose import compose
 
-    cfg = compose([*DEFAULT_OVERRIDES, "n_workers=5000", "weeks=312"])
-    return validate.measure_seeds(cfg, [0, 1, 2, 3], jobs=2)
-
-
-# The correlation along ties is small in the default market (about 0.001; it comes
-# mostly from mass layoffs, ~0.25 a week per 10,000 workers), and its between-seed s.d.
-# shrinks only with the number of layoffs a run sees, i.e. with workers x weeks. At the
-# size above it is about 0.002 per run (4 seeds: interval +-0.003, the sign unresolved);
-# at validate's default size it is about 0.0006, so 8 seeds give an interval of about
-# +-0.0005 around 0.001 (docs/VALIDATION.md): the smallest design that resolves the sign.
-SMALL_FACTS = [f for f in FACTS if f.id != "neighbour_corr"]
+    return validate.measure_seeds(compose(DEFAULT_OVERRIDES), list(range(5)), jobs=2)
 
 
 def _assert_fact(fact: Fact, runs: pd.DataFrame) -> None:
@@ -315,23 +307,22 @@ def _assert_fact(fact: Fact, runs: pd.DataFrame) -> None:
     assert fact.passes(m, lo, hi), f"{fact.name}: {m:.4g} [{lo:.4g}, {hi:.4g}], target {fact.target}"
 
 
+# Fact 7's curvature fails at the joint calibration: its point estimate is negative (-0.0022)
+# but the 95 % interval at 5 seeds includes 0 (docs/VALIDATION.md, section 1). Strict: the
+# day it passes, this test says so and the document must change.
+KNOWN_FAILURES = {"degree_curvature": "fact 7's curvature: interval includes 0 at the joint "
+                                      "calibration (docs/VALIDATION.md section 1)"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("fact", SMALL_FACTS, ids=[f.id for f in SMALL_FACTS])
+@pytest.mark.parametrize("fact", [pytest.param(f, marks=pytest.mark.xfail(
+    reason=KNOWN_FAILURES[f.id], strict=True)) if f.id in KNOWN_FAILURES else f for f in FACTS],
+    ids=[f.id for f in FACTS])
 def test_stylized_fact_holds_at_fixed_seeds(fact: Fact, default_runs):
-    """Each fact of docs/RESEARCH.md section 5 by validate's own rule: range facts by
-    the mean over seeds, sign facts by the whole 95 % interval across seeds."""
+    """Each fact of docs/RESEARCH.md section 5 (and the hiring funnel's, fact 10) by
+    validate's own rule: range facts by the mean over seeds, sign facts by the whole 95 %
+    interval across seeds."""
     _assert_fact(fact, default_runs)
-
-
-@pytest.mark.slow
-def test_unemployment_correlated_along_ties_at_full_size():
-    """Fact 6 (correlation along ties) at validate's default size and 8 seeds (see above)."""
-    from sim.workflow.compose import compose
-
-    cfg = compose(DEFAULT_OVERRIDES)
-    fact = FACT_BY_ID["neighbour_corr"]
-    runs = validate.measure_seeds(cfg, list(range(8)), jobs=2)
-    _assert_fact(fact, runs)
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model
 
 from sim import viz
 from sim.core import strategies
+from sim.core.config import SimConfig
 from sim.core.model import LabourMarket
 from sim.core.params import field_help
 from sim.errors import ConfigError
@@ -182,6 +183,25 @@ def test_figures_draw_at_week_zero_and_after_steps():
         assert viz.status_text(m).startswith(f"week {week} of {m.cfg.weeks} ")
 
 
+def test_a_page_population_below_the_market_size_is_one_market():
+    """The default local labour market (market.market_size) may hold more workers than the
+    page simulates: then they form one market of their own size (build_config's rule for
+    any run), and the status line says how many markets there are."""
+    d = SimConfig().market
+    n = 300
+    m = viz.ExploreMarket(n_workers=str(n))
+    assert m.config_error is None
+    if d.market_size is None:  # n_sectors markets, whatever n_workers is
+        assert m.cfg.market.n_sectors == d.n_sectors
+        assert f" in {d.n_sectors} markets of about " in viz.status_text(m)
+    elif n < d.market_size:
+        assert (m.cfg.market.market_size, m.cfg.market.n_sectors) == (n, 1)
+        assert " in one market · " in viz.status_text(m)
+    big = viz.page_config(n_workers=str(page_params.MAX_N_WORKERS))
+    if d.market_size is not None and 2 * d.market_size <= page_params.MAX_N_WORKERS:
+        assert big.market.market_size == d.market_size and big.market.n_sectors > 1
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -209,7 +229,7 @@ def test_inputs_follow_the_mixed_strategy_file():
     assert cfg.n_workers == 10_000 and cfg.seed == 7
     assert cfg.strategy.name == "mixed"
     assert cfg.strategy.shares == {"lions": 0.25, "everyone": 0.5, "passive": 0.0, "broadcast": 0.25}
-    assert cfg.ties.decay.online == pytest.approx(0.1)
+    assert cfg.ties.decay.online == pytest.approx(2.0 * SimConfig().ties.decay.online)
     params = viz.model_params(n_workers=2000)
     assert viz.initial_values(params)["lions"] == 0.5  # mixed.yaml's default
     # SolaraViz passes every input to the model by name, the model to page_config

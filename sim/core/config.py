@@ -18,6 +18,7 @@ fails when the file differs.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from sim.errors import ConfigError
 class MarketConfig:
     n_sectors: int = param(10, "number of sectors (occupations); hiring across sectors is penalised; "
                            "derived from market_size when that is set", 1)
-    market_size: int | None = param(None, "workers per local labour market (sector); when set it "
+    market_size: int | None = param(10000, "workers per local labour market (sector); when set it "
                                     "decides the number of sectors, n_workers / market_size "
                                     "rounded (null: n_sectors fixed); docs/ODD.md section 2", 1)
     cross_market_applications: float = param(0.0, "share of formal applications sent to an open "
@@ -52,12 +53,12 @@ class MarketConfig:
     jobs: str = param("vacancies", "where job offers come from: firm vacancies, or exogenous "
                    "arrivals as in Calvo-Armengol & Jackson (2004)",
                    choices=("vacancies", "exogenous"))
-    vacancy_rate: float = param(0.04, "labour demand: share of all positions vacant when "
+    vacancy_rate: float = param(0.05497, "labour demand: share of all positions vacant when "
                              "unemployment is at initial_unemployment", 0.0, 0.5)
     initial_unemployment: float = param(0.05, "share of workers unemployed at the start", 0.0, 1.0)
-    separation_rate: float = param(0.0045, "weekly probability an employed worker loses the job "
+    separation_rate: float = param(0.004238, "weekly probability an employed worker loses the job "
                                 "(idiosyncratic); calibrated (SMM, docs/VALIDATION.md)", **PROB)
-    firm_shock_rate: float = param(0.0005, "weekly probability a firm makes a mass layoff; "
+    firm_shock_rate: float = param(0.001196, "weekly probability a firm makes a mass layoff; "
                                 "calibrated (SMM, docs/VALIDATION.md)", **PROB)
     layoff_fraction: float = param(0.3, "share of a firm's workers laid off in a mass layoff", **PROB)
     recovery_rate: float = param(0.02, "weekly probability that a position closed by a mass layoff "
@@ -119,14 +120,17 @@ class TiesConfig:
 
 @dataclass
 class LeadsConfig:
-    hear_prob: float = param(0.009, "weekly probability an employed worker hears of an opening at "
+    hear_prob: float = param(0.1592, "weekly probability an employed worker hears of an opening at "
                           "their firm (one with a vacancy) and can pass it on; calibrated (SMM, "
                           "docs/VALIDATION.md)", **PROB)
-    aware_strength: float = param(0.4, "ties at least this strong know a worker is searching "
-                               "without being told; calibrated (SMM, docs/VALIDATION.md)", **PROB)
-    aware_width: float = param(0.0, "graded awareness: a contact knows of the search with "
+    aware_strength: float = param(0.4517, "centre of awareness: a tie this strong knows a worker is "
+                               "searching, untold, with probability 1/2 (with aware_width 0: ties "
+                               "at least this strong always know); calibrated (SMM, "
+                               "docs/VALIDATION.md)", **PROB)
+    aware_width: float = param(0.2897, "graded awareness: a contact knows of the search with "
                                "probability logistic((strength - aware_strength) / aware_width), "
-                               "drawn each week; 0 = the hard threshold at aware_strength", 0.0)
+                               "drawn each week; 0 = the hard threshold at aware_strength; calibrated "
+                               "(SMM, docs/VALIDATION.md)", 0.0)
     told_weeks: int = param(0, "weeks a contact stays aware of the search after the seeker's ask "
                             "(or announcement) is withdrawn; 0 = aware only while it holds", 0)
     ask_weight: float = param(4.0, "extra weight a helper gives a seeker who asked them", 1.0)
@@ -142,50 +146,54 @@ class HiringConfig:
     applications: float = param(0.064, "funnel off: mean formal applications per week that reach "
                                 "a firm's shortlist (Poisson); calibrated (SMM, "
                                 "docs/VALIDATION.md); with the funnel, funnel.applications", 0.0)
-    formal_noise: float = param(1.0, "s.d. of the noise in the signal of ability from a formal "
-                             "application or a lead", 0.0)
-    referral_noise: float = param(0.25, "s.d. of the noise when the referrer knows the work fully "
-                               "(interpolated by knows-work)", 0.0)
-    referral_bonus: float = param(0.25, "trust a firm puts in a recommendation (added to the "
-                               "signal)", 0.0)
-    threshold: float = param(-1.6, "lowest signal (ability s.d.) a firm accepts; calibrated (SMM, "
+    formal_noise: float = param(2.55, "s.d. of the noise in the signal of ability from a formal "
+                             "application or a lead; calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    referral_noise: float = param(2.244, "s.d. of the noise when the referrer knows the work fully "
+                               "(interpolated by knows-work); 0.88 x formal_noise (Glitz & "
+                               "Vejlin: a referral's signal only about 12 % less noisy)", 0.0)
+    referral_bonus: float = param(1.52, "trust a firm puts in a recommendation (added to the "
+                               "signal); calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    threshold: float = param(-1.654, "lowest signal (ability s.d.) a firm accepts; calibrated (SMM, "
                              "docs/VALIDATION.md)", -10.0, 10.0)
 
 
 @dataclass
 class RecallConfig:
-    enabled: bool = param(False, "employers recall workers they separated from (a 4th channel, "
+    enabled: bool = param(True, "employers recall workers they separated from (a 4th channel, "
                           "recall); off keeps returns to the last employer as ordinary hires")
     temporary_share: float = param(0.3, "share of separations that are temporary layoffs (with "
                                    "an expected recall)", **PROB)
     temporary_rate: float = param(0.25, "weekly probability the last employer recalls a worker on "
                                   "temporary layoff, in a week it has an open position", **PROB)
-    permanent_rate: float = param(0.02, "weekly probability the last employer recalls a worker "
-                                  "separated for good, in a week it has an open position", **PROB)
+    permanent_rate: float = param(0.01477, "weekly probability the last employer recalls a worker "
+                                  "separated for good, in a week it has an open position; "
+                                  "calibrated (SMM, docs/VALIDATION.md)", **PROB)
     horizon: int = param(52, "weeks after the separation beyond which the employer no longer "
                          "recalls", 0)
 
 
 @dataclass
 class FunnelConfig:
-    enabled: bool = param(False, "the hiring funnel (docs/ODD.md section 7.5): applications wait in "
+    enabled: bool = param(True, "the hiring funnel (docs/ODD.md section 7.5): applications wait in "
                           "the pools of open vacancies, which are screened now and then; off = "
                           "the legacy one-round weekly matching")
-    applications: float = param(2.0, "funnel only: applications a searching worker sends per week "
-                                "(Poisson mean), each to an open vacancy of the own market",
-                                0.0)
-    screen_rate: float = param(0.25, "funnel only: weekly probability that an open vacancy with "
-                               "applicants in its pool is screened (mean wait 1/rate weeks)",
+    applications: float = param(1.533, "funnel only: applications a searching worker sends per "
+                                "week (Poisson mean), each to an open vacancy of the own market; "
+                                "calibrated (SMM, docs/VALIDATION.md)", 0.0)
+    screen_rate: float = param(0.2234, "funnel only: weekly probability that an open vacancy with "
+                               "applicants in its pool is screened (mean wait 1/rate weeks); "
+                               "calibrated (SMM, docs/VALIDATION.md)",
                                **PROB)
     shortlist: int = param(5, "funnel only: applicants shortlisted (interviewed) at a screening, "
                            "the best signals; the offer goes to the best of them at or above "
                            "hiring.threshold", 1)
-    referral_priority: bool = param(False, "funnel only: referred applicants are shortlisted "
+    referral_priority: bool = param(True, "funnel only: referred applicants are shortlisted "
                                     "before all others (then by signal)")
-    employed_applications: float = param(0.0, "funnel only: applications an employed worker sends "
-                                         "per week (on-the-job search, Poisson mean), each to an "
+    employed_applications: float = param(0.1663, "funnel only: applications an employed worker "
+                                         "sends per week (on-the-job search, Poisson mean), each to an "
                                          "open vacancy of the own market at another firm; hired, "
-                                         "the worker moves job to job and the old position opens",
+                                         "the worker moves job to job and the old position opens; "
+                                         "calibrated (SMM, docs/VALIDATION.md)",
                                          0.0)
 
 
@@ -212,7 +220,7 @@ class SimConfig:
     seed: int = param(0, "seed of the run; every random stream is spawned from it", 0)
     n_workers: int = param(10_000, "number of workers", 2)
     weeks: int = param(520, "horizon in weekly steps (recorded)", 1)
-    burn_in: int = param(104, "weeks simulated before week 0 to build careers and ties "
+    burn_in: int = param(1040, "weeks simulated before week 0 to build careers and ties "
                       "(not recorded, except spells still running at week 0)", 0)
     market: MarketConfig = param(MarketConfig(), "")
     workers: WorkersConfig = param(WorkersConfig(), "")
@@ -276,6 +284,8 @@ def _resolve_markets(cfg: SimConfig) -> None:
     """With ``market.market_size`` set, derive ``market.n_sectors`` from it (in place).
 
     ``market_size`` decides: ``n_sectors`` becomes ``n_markets(n_workers, market_size)``.
+    With fewer workers than ``market_size`` the market simulated is all of them (one
+    market, ``market_size`` set to ``n_workers``, with a warning on the ``sim`` logger).
     An ``n_sectors`` other than its default or that number was set on purpose and
     contradicts ``market_size``: an error. The derived value is what the config then holds
     (so the resolved config, written with a run, rebuilds to itself).
@@ -288,8 +298,13 @@ def _resolve_markets(cfg: SimConfig) -> None:
         raise ConfigError(f"{key}: must be at least market.mean_firm_size={m.mean_firm_size:g} "
                           f"(a market holds at least one firm of mean size)")
     if m.market_size > cfg.n_workers:
-        raise ConfigError(f"{key}: must be at most n_workers={cfg.n_workers} (one market holds "
-                          f"at most every worker)")
+        # fewer workers than one market holds: one market of them all, said and recorded
+        # (the resolved config holds the market size simulated, so it rebuilds to itself)
+        logging.getLogger("sim").warning(
+            "n_workers=%d is below %s: one market of %d workers is simulated (outcomes depend "
+            "on the market size, docs/ODD.md section 2)", cfg.n_workers, key, cfg.n_workers)
+        m.market_size = cfg.n_workers
+        key = f"market.market_size={m.market_size}"
     k = n_markets(cfg.n_workers, m.market_size)
     default = MarketConfig.__dataclass_fields__["n_sectors"].default
     if m.n_sectors not in (default, k):

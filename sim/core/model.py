@@ -507,7 +507,7 @@ class LabourMarket(mesa.Model):
 
     # ------------------------------------------------------------------ 4. leads
     def _aware_pairs(self, helpers: np.ndarray, seeker_mask: np.ndarray,
-                     rng: np.random.Generator | None = None):
+                     rng: np.random.Generator):
         """(helper, seeker, tie row, asked) for each tie from a helper to a searching
         contact who may get help: the helper knows of the search because the tie is
         strong (at least ``leads.aware_strength``; with ``leads.aware_width`` > 0, with

@@ -13,6 +13,10 @@ The controls are built from what the package declares, not written out here:
   the parameter's help line);
 - the market size, vacancy rate, networking hours, tie decay and seed.
 
+The page's population is often smaller than the default local labour market
+(``market.market_size``): then, as in any run, ``build_config`` makes it one market of
+all its workers (with a warning on the ``sim`` logger), and the page's status line says so.
+
 A new strategy module therefore shows in the page without any change to it. An
 input is named after the config key it sets: ``lions`` (the share of lions),
 ``lions.focus_k`` (``strategy.params.lions.focus_k``), ``n_workers`` ...
@@ -38,7 +42,7 @@ from sim.errors import ConfigError
 from sim.results.contract import TIE_KINDS
 from sim.workflow.compose import CONFIG_DIR
 
-DEFAULT_N_WORKERS = 2000  # small enough that Reset (with burn-in) and Step feel instant
+DEFAULT_N_WORKERS = 2000  # Step feels instant, Reset (with the burn-in) takes a second or two
 MAX_N_WORKERS = 20_000  # the burn-in of a larger market blocks the page for many seconds
 ENV_N_WORKERS = "SIM_VIZ_N_WORKERS"  # --n-workers, passed to the page's server
 MIX = "mixed"  # the strategy file (configs/strategy/) whose shares the page starts from
@@ -181,7 +185,9 @@ def page_config(**inputs: Any) -> SimConfig:
             given are those of their strategies (the rest strategy takes what they
             leave); ``vacancy_rate`` sets ``market.vacancy_rate``, ``time_budget``
             ``networking.time_budget`` (hours per week while unemployed), and
-            ``tie_decay`` multiplies every tie kind's default ``ties.decay``.
+            ``tie_decay`` multiplies every tie kind's default ``ties.decay``. With fewer
+            workers than the default ``market.market_size``, they form one market
+            (``build_config``).
 
     Returns:
         The run's :class:`~sim.core.config.SimConfig`.

@@ -301,13 +301,18 @@ def network_figure(model: LabourMarket) -> Figure:
 
 
 def status_text(model: LabourMarket) -> str:
-    """One line: week, market state, size and mix."""
+    """One line: week, market state, size, local markets and mix."""
     cfg = model.cfg
     week = model.week
     u = model.series.data["unemployment_rate"][week - 1] if week > 0 else 1 - model.employed.mean()
     mix = ", ".join(f"{s} {v:.0%}" for s, v in cfg.strategy.shares.items() if v > 0)
+    # local labour markets (sectors): of equal size with market.market_size set
+    k = cfg.market.n_sectors
+    about = "about " if cfg.market.market_size is None else ""
+    markets = "one market" if k == 1 else f"{k} markets of {about}{cfg.n_workers / k:,.0f} workers"
     return (f"week {week} of {cfg.weeks} (after {cfg.burn_in} weeks of burn-in) · "
-            f"unemployment {u:.1%} · {cfg.n_workers:,} workers ({mix}) · seed {cfg.seed}")
+            f"unemployment {u:.1%} · {cfg.n_workers:,} workers ({mix}) in {markets} · "
+            f"seed {cfg.seed}")
 
 
 def _plot(make, model: LabourMarket):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 import re
 from collections.abc import Iterator
 from importlib import resources
@@ -212,6 +213,11 @@ def check_sweep(overrides: list[str]) -> int:
 
     n = 0
     runs = sweep_configs(overrides)
+    # the checks build every run's config: its warnings (e.g. one market below
+    # market.market_size) are said when that run runs, not once per run here
+    sim_log = logging.getLogger("sim")
+    level = sim_log.level
+    sim_log.setLevel(logging.ERROR)
     try:
         for _run, data, launcher, swept in runs:
             n += 1
@@ -237,6 +243,7 @@ def check_sweep(overrides: list[str]) -> int:
         raise ConfigError(_one_line(e.error, list(_flat_keys(base)), [*overrides, *e.run])) from None
     finally:
         runs.close()  # leaves Hydra's global state (initialize_config_dir) also on an error
+        sim_log.setLevel(level)
     return n
 
 
