@@ -5,9 +5,10 @@ adds markets rather than enlarging them, so a small run and a run ten times larg
 estimate the same headline outcomes; only their noise differs. The test compares them
 with a tolerance from the variance between seeds (Welch's t on the per-seed values), at
 the default population (``+strategy=mixed``) and the default market size (10,000
-workers: one market against ten). In the legacy model (``+preset=legacy``: 10 sectors
-whatever ``n_workers`` is) the same comparison fails: the market grows with
-``n_workers``.
+workers): two markets against twenty. One market alone differs (a strict expected
+failure below: its out-of-market random ties have nowhere to go). In the legacy model
+(``+preset=legacy``: 10 sectors whatever ``n_workers`` is) the same comparison fails: the
+market grows with ``n_workers``.
 """
 
 from __future__ import annotations
@@ -47,10 +48,22 @@ def _compare(small: int, large: int, legacy: bool = False) -> dict[str, float]:
 
 @pytest.mark.slow
 def test_a_run_ten_times_larger_gives_the_same_outcomes_at_the_default_market_size():
-    """One market of the default size against ten (4 seeds each, 156 weeks after a short
+    """Two markets of the default size against twenty (4 seeds each, 156 weeks after a short
     burn-in, the same for both): no headline outcome differs beyond the seed noise (Welch's
     t, every p-value above 0.01; with 4 outcomes the chance that one falls below by chance
-    is about 4 %)."""
+    is about 4 %). Measured: p = 0.59, 0.17, 0.56, 0.18."""
+    p = _compare(2 * MARKET, 20 * MARKET)
+    assert all(v > 0.01 for v in p.values()), p
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "one market alone keeps inside it the random ties that networking.same_sector_share "
+    "sends to other markets: its contact share is 34.0 % against 32.7 % in ten markets "
+    "(p = 0.005; docs/VALIDATION.md section 6)"))
+def test_one_market_alone_gives_the_same_outcomes_as_ten():
+    """A known difference, kept visible: the default population (n_workers = market_size)
+    is one market, which differs from one market among many."""
     p = _compare(MARKET, 10 * MARKET)
     assert all(v > 0.01 for v in p.values()), p
 
