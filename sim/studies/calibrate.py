@@ -27,8 +27,6 @@ their ranges and provenance, a preset usable as ``+preset=...`` when copied to
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import sys
 import warnings
@@ -44,7 +42,7 @@ from tqdm import tqdm
 from sim.core.config import SimConfig, to_dict, with_values
 from sim.errors import StudyFailed
 from sim.results.files import write_text_atomic
-from sim.studies.common import config_from_args, parse_args
+from sim.studies.common import config_from_args, parse_args, study_dir
 from sim.studies.validate import FACT_BY_ID, measure_seeds
 from sim.workflow.run import git_commit
 
@@ -109,17 +107,25 @@ def with_derived(values: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def distance(moments: Mapping[str, float]) -> tuple[float, dict[str, float]]:
-    """The SMM objective and its terms (see the module docstring)."""
-    terms = {}
+def deviations(moments: Mapping[str, float]) -> dict[str, float]:
+    """Each fitted fact's deviation in units of its tolerance: ``(m - mid) / half`` for a
+    target range (at most 1 in size inside it); for a one-sided fact its shortfall below
+    the bound in units of its scale (0 when it clears it); NaN when the measure is missing."""
+    out = {}
     for fid in RANGE_FACTS:
         f = FACT_BY_ID[fid]
-        mid, half = (f.lo + f.hi) / 2, (f.hi - f.lo) / 2
-        m = moments[f.key]
-        terms[fid] = ((m - mid) / half) ** 2 if np.isfinite(m) else 100.0
+        m = moments.get(f.key, math.nan)
+        out[fid] = (m - (f.lo + f.hi) / 2) / ((f.hi - f.lo) / 2) if np.isfinite(m) else math.nan
     for fid, bound, scale in ONE_SIDED:
-        m = moments[FACT_BY_ID[fid].key]
-        terms[fid] = (max(0.0, bound - m) / scale) ** 2 if np.isfinite(m) else 100.0
+        m = moments.get(FACT_BY_ID[fid].key, math.nan)
+        out[fid] = max(0.0, bound - m) / scale if np.isfinite(m) else math.nan
+    return out
+
+
+def distance(moments: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+    """The SMM objective and its terms (see the module docstring): each deviation squared,
+    100 for a missing measure."""
+    terms = {fid: d ** 2 if np.isfinite(d) else 100.0 for fid, d in deviations(moments).items()}
     return float(sum(terms.values())), terms
 
 
@@ -305,9 +311,8 @@ def identification_md(table: pd.DataFrame, step: float = 0.1) -> str:
 
 
 def _study_dir(args, cfg: SimConfig) -> Path:
-    key = json.dumps({"config": to_dict(cfg), "seeds": args.seeds, "every": args.every,
-                      "free": [p.__dict__ for p in FREE]}, sort_keys=True, default=str)
-    return Path("outputs") / "calibration" / hashlib.sha1(key.encode()).hexdigest()[:10]
+    return study_dir("calibration", {"config": to_dict(cfg), "seeds": args.seeds, "every": args.every,
+                                     "free": [p.__dict__ for p in FREE]})
 
 
 def main(argv: Sequence[str]) -> None:

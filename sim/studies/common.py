@@ -9,8 +9,11 @@ the ``mixed`` population) with the same checks as ``python -m sim run``.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from sim.core.config import SimConfig
 from sim.errors import ConfigError
@@ -53,3 +56,11 @@ def config_from_args(args) -> SimConfig:
     if not any(o.lstrip("+").startswith(("strategy=", "preset=")) for o in overrides):
         overrides = DEFAULT_OVERRIDES + overrides
     return compose([*overrides, f"n_workers={args.n_workers}", f"weeks={args.weeks}"])
+
+
+def study_dir(kind: str, key: Mapping) -> Path:
+    """A study's default output folder, ``outputs/<kind>/<hash>``: the hash covers ``key``
+    (the configuration and every setting that changes the study), so a different setting
+    never resumes someone else's study."""
+    text = json.dumps(dict(key), sort_keys=True, default=str)
+    return Path("outputs") / kind / hashlib.sha1(text.encode()).hexdigest()[:10]

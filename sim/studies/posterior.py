@@ -59,8 +59,8 @@ import pandas as pd
 from sim.core.config import SimConfig, to_dict, with_values
 from sim.errors import ConfigError, StudyFailed
 from sim.results.files import write_text_atomic
-from sim.studies.calibrate import FREE, ONE_SIDED, RANGE_FACTS, with_derived
-from sim.studies.common import config_from_args, parse_args
+from sim.studies.calibrate import FREE, ONE_SIDED, RANGE_FACTS, deviations, with_derived
+from sim.studies.common import config_from_args, parse_args, study_dir
 from sim.studies.validate import FACT_BY_ID, measure
 from sim.workflow.run import git_commit
 
@@ -69,19 +69,14 @@ KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SI
 
 
 def fact_terms(moments: Mapping[str, float]) -> dict[str, float]:
-    """Each fitted fact's deviation in units of its tolerance: ``|m - mid| / half`` for a
+    """Each fitted fact's deviation in units of its tolerance
+    (:func:`sim.studies.calibrate.deviations`), as a size: ``|m - mid| / half`` for a
     target range (<= 1 inside it); for a one-sided fact 0 above its bound, else
     ``1 + shortfall / scale``; infinite when the measure is missing (NaN)."""
-    terms = {}
-    for fid in RANGE_FACTS:
-        f = FACT_BY_ID[fid]
-        m = moments.get(f.key, math.nan)
-        terms[fid] = abs(m - (f.lo + f.hi) / 2) / ((f.hi - f.lo) / 2) if np.isfinite(m) else math.inf
-    for fid, bound, scale in ONE_SIDED:
-        m = moments.get(FACT_BY_ID[fid].key, math.nan)
-        terms[fid] = (math.inf if not np.isfinite(m) else
-                      0.0 if m >= bound else 1.0 + (bound - m) / scale)
-    return terms
+    one_sided = {fid for fid, _, _ in ONE_SIDED}
+    return {fid: (math.inf if not np.isfinite(d) else
+                  (0.0 if d == 0 else 1.0 + d) if fid in one_sided else abs(d))
+            for fid, d in deviations(moments).items()}
 
 
 def distance(x: Mapping[str, float], x0: Mapping[str, float] | None = None) -> float:
@@ -283,12 +278,9 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
                        population_size=population, sampler=sampler,
                        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))
     storage = f"sqlite:///{db}"
-    if db.exists():
-        runs = pyabc.History(storage).all_runs()
-        if runs:
-            abc.load(storage, runs[-1].id)
-        else:
-            abc.new(storage, {})
+    runs = pyabc.History(storage).all_runs() if db.exists() else []
+    if runs:  # continue the stored study
+        abc.load(storage, runs[-1].id)
     else:
         abc.new(storage, {})
     history = abc.history
@@ -301,10 +293,9 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
 
 
 def _study_dir(args, cfg: SimConfig, box: Mapping[str, tuple[float, float]]) -> Path:
-    key = json.dumps({"config": to_dict(cfg), "population": args.population, "seed": args.seed,
-                      "every": args.every, "free": [p.__dict__ for p in FREE], "box": box},
-                     sort_keys=True, default=str)
-    return Path("outputs") / "posterior" / hashlib.sha1(key.encode()).hexdigest()[:10]
+    return study_dir("posterior", {"config": to_dict(cfg), "population": args.population,
+                                   "seed": args.seed, "every": args.every,
+                                   "free": [p.__dict__ for p in FREE], "box": box})
 
 
 def main(argv: Sequence[str]) -> None:
