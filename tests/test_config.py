@@ -437,7 +437,7 @@ def test_check_and_write_commands(tmp_path, capsys):
     configs = copy_configs(tmp_path)
     assert configs_yaml.main(["--dir", str(configs)]) == 0
     cfg, lions = configs / "config.yaml", configs / "strategy" / "lions.yaml"
-    cfg.write_text(cfg.read_text().replace("n_workers: 10000", "n_workers: 500"))
+    cfg.write_text(cfg.read_text().replace("n_workers: 20000", "n_workers: 500"))
     lions.write_text(lions.read_text().replace("focus_k: 5 ", "focus_k: 3 "))
     capsys.readouterr()
     assert configs_yaml.main(["--check", "--dir", str(configs)]) == 1

@@ -62,8 +62,9 @@ def test_a_run_ten_times_larger_gives_the_same_outcomes_at_the_default_market_si
     "sends to other markets: its contact share is 34.0 % against 32.7 % in ten markets "
     "(p = 0.005; docs/VALIDATION.md section 6)"))
 def test_one_market_alone_gives_the_same_outcomes_as_ten():
-    """A known difference, kept visible: the default population (n_workers = market_size)
-    is one market, which differs from one market among many."""
+    """A known difference, kept visible: one market alone (n_workers = market_size; a
+    warning says so) differs from one market among many, hence the default population of
+    two markets."""
     p = _compare(MARKET, 10 * MARKET)
     assert all(v > 0.01 for v in p.values()), p
 

@@ -294,7 +294,7 @@ def test_sensitivity_command_small(tmp_path):
 # ---------------------------------------------------------------- facts at fixed seeds
 @pytest.fixture(scope="module")
 def default_runs():
-    """The default population at validate's default size and seeds (one market of 10,000
+    """The default population at validate's default size and seeds (two markets of 10,000
     workers x 520 weeks after the default burn-in, seeds 0-4): the table of
     docs/VALIDATION.md, section 1."""
     from sim.workflow.compose import compose
@@ -307,11 +307,10 @@ def _assert_fact(fact: Fact, runs: pd.DataFrame) -> None:
     assert fact.passes(m, lo, hi), f"{fact.name}: {m:.4g} [{lo:.4g}, {hi:.4g}], target {fact.target}"
 
 
-# Fact 7's curvature fails at the joint calibration: its point estimate is negative (-0.0022)
-# but the 95 % interval at 5 seeds includes 0 (docs/VALIDATION.md, section 1). Strict: the
-# day it passes, this test says so and the document must change.
-KNOWN_FAILURES = {"degree_curvature": "fact 7's curvature: interval includes 0 at the joint "
-                                      "calibration (docs/VALIDATION.md section 1)"}
+# No known failure at the default population (two markets of 10,000): every fact passes,
+# fact 7's curvature included (at one market alone its interval included 0;
+# docs/VALIDATION.md section 1). A fact listed here is a strict expected failure.
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 @pytest.mark.slow

@@ -218,7 +218,9 @@ class OutputConfig:
 @dataclass
 class SimConfig:
     seed: int = param(0, "seed of the run; every random stream is spawned from it", 0)
-    n_workers: int = param(10_000, "number of workers", 2)
+    n_workers: int = param(20_000, "number of workers; the default is two markets of the default "
+                           "market.market_size, the smallest population in which a market has "
+                           "neighbours (one market alone differs: docs/VALIDATION.md section 6)", 2)
     weeks: int = param(520, "horizon in weekly steps (recorded)", 1)
     burn_in: int = param(1040, "weeks simulated before week 0 to build careers and ties "
                       "(not recorded, except spells still running at week 0)", 0)
@@ -306,6 +308,13 @@ def _resolve_markets(cfg: SimConfig) -> None:
         m.market_size = cfg.n_workers
         key = f"market.market_size={m.market_size}"
     k = n_markets(cfg.n_workers, m.market_size)
+    if k == 1 and cfg.networking.same_sector_share < 1:
+        # a market alone keeps inside it the ties meant for other markets (a known bias)
+        logging.getLogger("sim").warning(
+            "n_workers=%d is one market alone: the random ties that "
+            "networking.same_sector_share=%g sends to other markets stay inside it, so it is "
+            "not a market among others; n_workers >= %d simulates one (docs/VALIDATION.md "
+            "section 6)", cfg.n_workers, cfg.networking.same_sector_share, 2 * m.market_size)
     default = MarketConfig.__dataclass_fields__["n_sectors"].default
     if m.n_sectors not in (default, k):
         raise ConfigError(f"market.n_sectors={m.n_sectors}: contradicts {key}, which decides the "

@@ -30,8 +30,10 @@ def parse_args(argv: Sequence[str], prog: str, description: str,
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides in Hydra syntax (default population: +strategy=mixed)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default: %(default)s)")
-    p.add_argument("--n-workers", type=int, default=10000, help="workers per run (default: %(default)s)")
-    p.add_argument("--weeks", type=int, default=520, help="recorded weeks per run (default: %(default)s)")
+    p.add_argument("--n-workers", type=int, default=SimConfig.n_workers,
+                   help="workers per run (default: %(default)s, the model's default)")
+    p.add_argument("--weeks", type=int, default=SimConfig.weeks,
+                   help="recorded weeks per run (default: %(default)s, the model's default)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="runs in parallel processes (default: all cores)")
     p.add_argument("--every", type=int, default=4,
