@@ -30,7 +30,7 @@ class Watched(LabourMarket):
 
 
 def _recall_run(**over) -> Watched:
-    cfg = small(strategy=MIXED, seed=3, weeks=60, recall__enabled=True, **over)
+    cfg = small(**{"strategy": MIXED, "seed": 3, "weeks": 60, "recall__enabled": True, **over})
     return Watched(cfg).run()
 
 
@@ -56,9 +56,9 @@ def test_recalls_go_only_to_the_last_employer_and_at_most_its_vacancies():
     assert m.timeseries_frame()["hires_recall"].sum() == len(rec[rec["end_week"] >= 0])
 
 
-def test_no_recall_after_the_horizon():
+def test_no_recall_after_the_horizon_with_the_step_decay():
     horizon = 3
-    m = _recall_run(recall__permanent_rate=0.3, recall__temporary_rate=0.3,
+    m = _recall_run(recall__permanent_rate=0.3, recall__temporary_rate=0.3, recall__decay="step",
                     recall__horizon=horizon, hiring__applications=0.0, leads__hear_prob=0.0)
     sp = m.spells_frame()
     rec = sp[sp["channel"] == "recall"]
@@ -81,6 +81,35 @@ def test_recall_rates_are_the_weekly_probabilities():
     n = len(fresh)
     assert n > 300
     assert abs(first.mean() - r) < 4 * np.sqrt(r * (1 - r) / n)
+
+
+def test_the_exponential_decay_is_the_weekly_probability_at_each_duration():
+    """recall.decay=exponential (the default): a worker separated d weeks ago whose last
+    employer has room is recalled with probability rate x exp(-(d - 1) / horizon), so the
+    recall hazard falls smoothly and recalls go on past the horizon. Without any other
+    channel and with firms always with room, the recall hazard at duration d is exactly
+    that probability (binomial tolerance, 4 s.e., per duration)."""
+    r, horizon = 0.3, 4
+    m = _recall_run(recall__temporary_share=0.0, recall__permanent_rate=r,
+                    recall__horizon=horizon, market__vacancy_rate=0.3, hiring__applications=0.0,
+                    leads__hear_prob=0.0, weeks=120)
+    sp = m.spells_frame()
+    sp = sp[~sp["left_truncated"] & sp["last_employer"].notna()]
+    d = sp["duration_weeks"].to_numpy()
+    recalled = (sp["channel"] == "recall").to_numpy()
+    assert (recalled & (d > horizon)).sum() > 20  # recalls past the horizon: no step
+    for week in range(1, 6):
+        at_risk = (d >= week) & ~(sp["censored"].to_numpy() & (d == week))
+        n, k = at_risk.sum(), (recalled & (d == week)).sum()
+        p = r * np.exp(-(week - 1) / horizon)
+        assert n > 50, (week, n)
+        assert abs(k / n - p) < 4 * np.sqrt(p * (1 - p) / n), (week, k / n, p)
+
+
+def test_the_exponential_decay_needs_a_horizon_of_a_week_at_least():
+    with pytest.raises(ConfigError, match=r"^recall\.horizon=0: must be at least 1"):
+        build_config(small(recall__horizon=0))
+    build_config(small(recall__horizon=0, recall__decay="step"))  # step: recall never
 
 
 def _vacated(recall: bool) -> tuple[LabourMarket, int, int]:

@@ -165,11 +165,18 @@ class RecallConfig:
                                    "an expected recall)", **PROB)
     temporary_rate: float = param(0.25, "weekly probability the last employer recalls a worker on "
                                   "temporary layoff, in a week it has an open position", **PROB)
-    permanent_rate: float = param(0.01477, "weekly probability the last employer recalls a worker "
-                                  "separated for good, in a week it has an open position; "
-                                  "calibrated (SMM, docs/VALIDATION.md)", **PROB)
-    horizon: int = param(52, "weeks after the separation beyond which the employer no longer "
-                         "recalls", 0)
+    permanent_rate: float = param(0.0175, "weekly probability the last employer recalls a worker "
+                                  "separated for good, in a week it has an open position (at the "
+                                  "separation's week; it fades, see decay); calibrated (SMM, "
+                                  "then refitted to the exponential decay: docs/VALIDATION.md)",
+                                  **PROB)
+    horizon: int = param(52, "weeks: with decay=exponential, the time over which the recall "
+                         "probability falls by a factor e; with decay=step, the last week of "
+                         "the spell in which the employer recalls", 0)
+    decay: str = param("exponential", "how the recall probability falls with the weeks since "
+                       "the separation: exponential (rate x exp(-(weeks - 1) / horizon): no week "
+                       "at which recall stops, so no cliff in the hazard) or step (rate up to "
+                       "horizon weeks, then 0: the earlier form)", choices=("exponential", "step"))
 
 
 @dataclass
@@ -258,6 +265,9 @@ def build_config(data: Mapping | None = None) -> SimConfig:
     if cfg.recall.enabled and cfg.market.jobs != "vacancies":
         raise ConfigError(f"recall.enabled=true: needs market.jobs=vacancies (got "
                           f"market.jobs={cfg.market.jobs}: no employers to recall)")
+    if cfg.recall.enabled and cfg.recall.decay == "exponential" and cfg.recall.horizon < 1:
+        raise ConfigError(f"recall.horizon={cfg.recall.horizon}: must be at least 1 with "
+                          f"recall.decay=exponential (the weeks over which recall falls by e)")
     if cfg.funnel.enabled and cfg.market.jobs != "vacancies":
         raise ConfigError(f"funnel.enabled=true: needs market.jobs=vacancies (got "
                           f"market.jobs={cfg.market.jobs}: no vacancies to apply to)")

@@ -37,9 +37,10 @@ Weekly step order (the one place it is written down; ``docs/ODD.md`` follows it)
    hears of a job with probability ``market.job_arrival_prob``: an unemployed
    one takes it, an employed one passes it to one unemployed contact.
 5. **applications & hiring**: with ``recall.enabled`` firms first recall workers
-   they separated from (at most ``recall.horizon`` weeks ago) into their open
-   positions, at ``recall.temporary_rate`` or ``recall.permanent_rate`` a week, at
-   most their vacancies (channel ``recall``). Then each searching worker sends Poisson
+   they separated from into their open positions, at ``recall.temporary_rate`` or
+   ``recall.permanent_rate`` a week, falling with the weeks since the separation
+   (``recall.decay``, ``recall.horizon``), at most their vacancies (channel
+   ``recall``). Then each searching worker sends Poisson
    (``hiring.applications``) formal applications to open positions of their
    sector (a share ``market.cross_market_applications`` of them to open positions
    of other sectors; with recall enabled, none to the last employer); each firm
@@ -658,17 +659,21 @@ class LabourMarket(mesa.Model):
     def _recall(self) -> np.ndarray:
         """Employers recall workers they separated from, into their open positions, before
         any other hire: a searching worker whose last employer has an open position and
-        whose separation is at most ``recall.horizon`` weeks old is recalled with
-        probability ``recall.temporary_rate`` (temporary layoff) or
-        ``recall.permanent_rate``; a firm recalls at most its vacancies (those drawn, in a
+        whose separation is ``d`` weeks old is recalled with probability
+        ``recall.temporary_rate`` (temporary layoff) or ``recall.permanent_rate``, times
+        ``exp(-(d - 1) / recall.horizon)`` (``recall.decay=exponential``) or as long as
+        ``d <= recall.horizon`` (``step``); a firm recalls at most its vacancies (those drawn, in a
         random order). Returns the recalled workers, hired with channel ``recall``."""
         rc, f = self.cfg.recall, self.firms
         vac = f.vacancies()
         last = self.last_employer
-        cand = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week) & (last >= 0)
-                              & (self.week - self.ti_unemployed <= rc.horizon))
+        since = self.week - self.ti_unemployed  # weeks since the separation (1 = first week)
+        cand = np.flatnonzero(~self.employed & (since > 0) & (last >= 0)
+                              & ((since <= rc.horizon) if rc.decay == "step" else True))
         cand = cand[vac[last[cand]] > 0]
         rate = np.where(self.temporary[cand], rc.temporary_rate, rc.permanent_rate)
+        if rc.decay == "exponential":  # falls smoothly with the weeks since the separation
+            rate = rate * np.exp(-(since[cand] - 1) / rc.horizon)
         u = self.streams["recall"].random(len(cand))
         drawn = u < rate
         cand = cand[drawn]
