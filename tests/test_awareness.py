@@ -147,18 +147,23 @@ def _contact_hazard(width: float, seed: int, weeks: int = 40) -> tuple[np.ndarra
     return hires / np.maximum(at_risk, 1), at_risk
 
 
-def _largest_jump(width: float, seeds=range(4)) -> tuple[float, int]:
-    """The largest week-to-week change of the mean hazard, in units of one seed's noise:
-    the largest of the two weeks' s.d. across seeds and the binomial s.e. of one seed's
-    hazard at the larger of the two (at least one hire among those at risk)."""
-    runs = [_contact_hazard(width, s) for s in seeds]
-    h = np.array([r[0] for r in runs])
-    n = np.maximum(np.array([r[1] for r in runs]).mean(axis=0), 1)
+def _jump_of(h: np.ndarray, at_risk: np.ndarray) -> tuple[float, int]:
+    """The largest week-to-week change of the mean hazard over seeds (``h``: seeds x
+    weeks; ``at_risk`` the same shape), in units of one seed's noise: the largest of the
+    two weeks' s.d. across seeds and the binomial s.e. of one seed's hazard at the larger
+    of the two (at least one hire among those at risk). Returns (ratio, week before)."""
+    n = np.maximum(at_risk.mean(axis=0), 1)
     mean, sd = h.mean(axis=0), h.std(axis=0, ddof=1)
     p = np.maximum(np.maximum(mean[:-1], mean[1:]), 1 / n[1:])
     noise = np.maximum(np.maximum(sd[:-1], sd[1:]), np.sqrt(p * (1 - p) / n[1:]))
     ratio = np.abs(np.diff(mean)) / noise
     return float(ratio.max()), int(ratio.argmax()) + 1
+
+
+def _largest_jump(width: float, seeds=range(4)) -> tuple[float, int]:
+    """:func:`_jump_of` the contact-hire hazard of passive workers (legacy model)."""
+    runs = [_contact_hazard(width, s) for s in seeds]
+    return _jump_of(np.array([r[0] for r in runs]), np.array([r[1] for r in runs]))
 
 
 @pytest.mark.slow
@@ -237,12 +242,7 @@ def test_the_hazard_by_duration_has_no_jump_at_the_defaults():
     a seed's noise (week 11 to 12), 0.5 at week 52 to 53; recall hazard about 0.5 % a week
     in weeks 51-56."""
     runs = [_hazard_by_duration(s) for s in range(4)]
-    h = np.array([r[0] for r in runs])
-    n = np.maximum(np.array([r[2] for r in runs]).mean(axis=0), 1)
-    mean, sd = h.mean(axis=0), h.std(axis=0, ddof=1)
-    p = np.maximum(np.maximum(mean[:-1], mean[1:]), 1 / n[1:])
-    noise = np.maximum(np.maximum(sd[:-1], sd[1:]), np.sqrt(p * (1 - p) / n[1:]))
-    ratio = np.abs(np.diff(mean)) / noise
-    assert ratio.max() < 4, (ratio.max(), int(ratio.argmax()) + 1)
+    jump, week = _jump_of(np.array([r[0] for r in runs]), np.array([r[2] for r in runs]))
+    assert jump < 4, (jump, week)
     recall_after = np.array([r[1][52:] for r in runs]).mean(axis=0)
     assert (recall_after > 0).mean() > 0.5, recall_after
