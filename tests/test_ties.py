@@ -460,6 +460,41 @@ def test_rows_of_lists_indexed_rows_then_the_tail_in_a_fixed_order():
     np.testing.assert_array_equal(h.alter, np.where(h.ego_is_a, b[h.edge], a[h.edge]))
 
 
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.5, 1.0])
+def test_rows_to_is_rows_of_subset_by_alter(share):
+    """rows_to(workers, alters) gives exactly rows_of(workers).subset(alters[alter]): the
+    same half-edges in the same order, from the indexed rows and from the unmerged tail,
+    also after a prune, and for no worker or no tie at all."""
+    rng = np.random.default_rng(12)
+    n_workers = 2000
+    t = Ties(n_workers)
+
+    def check(workers, alters):
+        want = t.rows_of(workers)
+        want = want.subset(alters[want.alter])
+        got = t.rows_to(workers, alters)
+        for name in ("edge", "ego", "alter", "ego_is_a"):
+            x, y = getattr(got, name), getattr(want, name)
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+        return len(got)
+
+    alters = rng.random(n_workers) < share
+    assert check(np.arange(10), alters) == 0  # no ties yet
+    kept = 0
+    for week, m in enumerate([25_000, 4_000, 9_000, 12_000, 3_000]):
+        t.add(*random_batch(rng, n_workers, m)[:6], week)
+        if week == 2:
+            t.strength[:] = rng.random(t.n).astype(np.float32)
+            t.prune(0.2)
+        workers = rng.permutation(n_workers)[: int(rng.integers(1, 400))]
+        kept += check(workers, alters)
+        kept += check(np.arange(n_workers), alters)
+        check(np.empty(0, np.int64), alters)
+    assert 0 < t._indexed < t.n  # the last checks saw indexed rows and a tail
+    assert (kept > 0) == (share > 0)
+
+
 def test_pair_index_grows_and_survives_many_batches():
     """The hash table is rebuilt as it fills and after pruning; every tie stays findable."""
     rng = np.random.default_rng(9)

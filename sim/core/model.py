@@ -514,8 +514,7 @@ class LabourMarket(mesa.Model):
         a logistic probability in the strength, drawn from ``rng`` each week), or the
         seeker announced or asked."""
         t, lc = self.ties, self.cfg.leads
-        h = t.rows_of(helpers)
-        h = h.subset(seeker_mask[h.alter])
+        h = t.rows_to(helpers, seeker_mask)  # the helpers' ties to searching contacts
         # the seeker is the alter: its request is stored on its own side of the tie
         asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
         strength = t.strength[h.edge]

@@ -242,8 +242,28 @@ class Ties:
         """
         w = np.asarray(workers, dtype=np.int64)
         edge, ego, alter, ego_is_a = _half_edges(w, self._start, self._len, self._adj,
-                                                 self._a, self._b,
-                                                 self._indexed, self.n, self.n_workers)
+                                                 self._a, self._b, self._indexed, self.n,
+                                                 self.n_workers, np.empty(0, np.bool_), False)
+        return HalfEdges(edge, ego, alter, ego_is_a)
+
+    def rows_to(self, workers: np.ndarray, alters: np.ndarray) -> HalfEdges:
+        """The half-edges of :meth:`rows_of` whose alter is flagged in ``alters``, in the
+        same order: ``rows_of(workers).subset(alters[h.alter])``, without listing the
+        others (the few ties from a week's helpers to searching contacts, among all the
+        helpers' ties).
+
+        Args:
+            workers: worker ids (distinct).
+            alters: boolean per worker: the contacts to keep.
+
+        Returns:
+            The kept half-edges.
+        """
+        w = np.asarray(workers, dtype=np.int64)
+        keep = np.ascontiguousarray(alters, dtype=np.bool_)
+        edge, ego, alter, ego_is_a = _half_edges(w, self._start, self._len, self._adj,
+                                                 self._a, self._b, self._indexed, self.n,
+                                                 self.n_workers, keep, True)
         return HalfEdges(edge, ego, alter, ego_is_a)
 
     def set_cowork_of(self, workers: np.ndarray, employer: np.ndarray) -> None:
@@ -522,9 +542,10 @@ def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
+def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers, keep, filtered):
     """(edge, ego, alter, ego_is_a) of the workers' ties: index segments, then the tail
-    (the workers' rows as ``a``, then as ``b``, found in one pass over the tail)."""
+    (the workers' rows as ``a``, then as ``b``, found in one pass over the tail); with
+    ``filtered``, only the ties whose alter is flagged in ``keep`` (same order)."""
     total = 0
     for w in workers:
         total += len_[w]
@@ -537,12 +558,14 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
         for w in workers:
             member[w] = True
         for r in range(indexed, n):
-            if member[a[r]]:
+            if member[a[r]] and (not filtered or keep[b[r]]):
                 tail_a[n_a] = r
                 n_a += 1
-            if member[b[r]]:
+            if member[b[r]] and (not filtered or keep[a[r]]):
                 tail_b[n_b] = r
                 n_b += 1
+    # room for every tie (exact without a filter; with one, the unused end is never
+    # written, so its pages are never touched)
     m = total + n_a + n_b
     edge = np.empty(m, dtype=np.int64)
     ego = np.empty(m, dtype=np.int32)
@@ -552,10 +575,14 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
     for w in workers:
         for i in range(start[w], start[w] + len_[w]):
             r = adj[i]
+            is_a = a[r] == w
+            other = b[r] if is_a else a[r]
+            if filtered and not keep[other]:
+                continue
             edge[j] = r
             ego[j] = w
-            ego_is_a[j] = a[r] == w
-            alter[j] = b[r] if a[r] == w else a[r]
+            ego_is_a[j] = is_a
+            alter[j] = other
             j += 1
     for i in range(n_a):
         r = tail_a[i]
@@ -565,7 +592,7 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers):
         r = tail_b[i]
         edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
         j += 1
-    return edge, ego, alter, ego_is_a
+    return edge[:j], ego[:j], alter[:j], ego_is_a[:j]
 
 
 @numba.njit(cache=True, nogil=True)
