@@ -358,3 +358,32 @@ def test_best_per_pair_equals_its_definition_on_random_rows():
         w = rng.integers(0, rng.integers(1, 10), n)
         s = rng.integers(0, 4, n).astype(float)  # many equal signals: the tie rule matters
         assert np.array_equal(best_per_pair(g, w, s), definition(g, w, s))
+
+
+@pytest.mark.parametrize("priority", [False, True])
+def test_screen_of_a_sorted_pool_equals_the_screen_by_sorting(priority):
+    """The compiled pass over a pool sorted by vacancy gives the masks of the sorting path,
+    on random pools with many equal signals (the tie rules matter), referrals among the
+    applicants, some rows of a vacancy screened and others not, and any shortlist."""
+    from sim.core.funnel import _screen_by_sorting
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(400):
+        n = int(rng.integers(1, 80))
+        pos = np.sort(rng.integers(0, rng.integers(1, 12), n))
+        pool = _pool(pos, rng.integers(0, 50, n), rng.integers(-3, 4, n) / 2.0,
+                     rng.choice([FORMAL, LEAD, REFERRAL], n))
+        screened = rng.random(n) < rng.choice([0.3, 0.9, 1.0])
+        shortlist, threshold = int(rng.integers(1, 5)), float(rng.choice([-9.0, 0.0, 0.5]))
+        listed, offer, runner = screen(pool, screened, shortlist, threshold, priority)
+        want_listed, want_offer = np.zeros(n, bool), np.zeros(n, bool)
+        if screened.any():
+            _screen_by_sorting(pool, screened, shortlist, threshold, priority, want_listed,
+                               want_offer)
+        np.testing.assert_array_equal(listed, want_listed)
+        np.testing.assert_array_equal(offer, want_offer)
+        np.testing.assert_array_equal(runner, want_listed & ~want_offer
+                                      & (pool.signal >= threshold))
+        checked += int(offer.sum())
+    assert checked > 100

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
 
 from sim.core.records import REFERRAL
@@ -110,7 +111,10 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     Within each screened vacancy the rows are ranked by signal (referrals first if
     ``priority``; on equal keys the earlier row first); the first ``shortlist`` are
     shortlisted, and the offer goes to the shortlisted row with the best signal at or
-    above ``threshold`` (none if there is none).
+    above ``threshold`` (none if there is none; on equal signals the higher-ranked row).
+    Signals are finite. A pool sorted by vacancy (as the model keeps it) is screened in
+    one compiled pass (:func:`_screen_sorted`); any other by sorting its screened rows
+    (:func:`_screen_by_sorting`, the same result).
 
     Args:
         pool: the applications (one row per vacancy and worker).
@@ -127,9 +131,59 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     n = len(pool)
     shortlisted = np.zeros(n, bool)
     offer = np.zeros(n, bool)
-    idx = np.flatnonzero(screened)
-    if len(idx) == 0:
+    if not screened.any():
         return shortlisted, offer, np.zeros(n, bool)
+    p = pool.pos
+    if (p[1:] >= p[:-1]).all():
+        not_ref = (pool.channel != REFERRAL) if priority else np.zeros(n, bool)
+        _screen_sorted(p, pool.signal, not_ref, np.ascontiguousarray(screened, dtype=np.bool_),
+                       int(shortlist), float(threshold), shortlisted, offer)
+    else:
+        _screen_by_sorting(pool, screened, shortlist, threshold, priority, shortlisted, offer)
+    runner_up = shortlisted & ~offer & (pool.signal >= threshold)
+    return shortlisted, offer, runner_up
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen_sorted(pos, signal, not_ref, screened, shortlist, threshold, shortlisted, offer):
+    """:func:`screen` of a pool sorted by vacancy (``pos``), vacancy by vacancy: the
+    screened rows' ``shortlist`` best by (``not_ref``, signal descending, row) are kept by
+    insertion, then the offer goes to the first of them with the best signal at or above
+    ``threshold``. Sets ``shortlisted`` and ``offer`` (all False on entry) in place."""
+    n = len(pos)
+    top = np.empty(max(shortlist, 1), dtype=np.int64)  # a vacancy's shortlist, ranked
+    i = 0
+    while i < n:
+        c = 0
+        j = i
+        while j < n and pos[j] == pos[i]:
+            if screened[j]:
+                # rank of row j among those so far: after every row ranked at least as high
+                q = min(c, shortlist)
+                while q > 0 and (not_ref[j] < not_ref[top[q - 1]] or (
+                        not_ref[j] == not_ref[top[q - 1]] and signal[j] > signal[top[q - 1]])):
+                    q -= 1
+                if q < shortlist:
+                    for m in range(min(c, shortlist - 1), q, -1):
+                        top[m] = top[m - 1]
+                    top[q] = j
+                    c += 1
+            j += 1
+        best = -1
+        for m in range(min(c, shortlist)):
+            r = top[m]
+            shortlisted[r] = True
+            if signal[r] >= threshold and (best < 0 or signal[r] > signal[best]):
+                best = r
+        if best >= 0:
+            offer[best] = True
+        i = j
+
+
+def _screen_by_sorting(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
+                       priority: bool, shortlisted: np.ndarray, offer: np.ndarray) -> None:
+    """:func:`screen` of any pool, by sorting its screened rows (sets the masks in place)."""
+    idx = np.flatnonzero(screened)
     sig = pool.signal[idx]
     first_key = (pool.channel[idx] != REFERRAL) if priority else np.zeros(len(idx), bool)
     order = idx[np.lexsort((np.arange(len(idx)), -sig, first_key, pool.pos[idx]))]
@@ -142,8 +196,6 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     ok = listed[pool.signal[listed] >= threshold]
     best = best_per_pair(pool.pos[ok], np.zeros(len(ok), np.int64), pool.signal[ok])
     offer[ok[best]] = True
-    runner_up = shortlisted & ~offer & (pool.signal >= threshold)
-    return shortlisted, offer, runner_up
 
 
 def accept_best(worker: np.ndarray, signal: np.ndarray) -> np.ndarray:

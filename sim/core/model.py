@@ -859,8 +859,10 @@ class LabourMarket(mesa.Model):
         pool = self._pool.extend(new)
         live = ((f.pos_state[pool.pos] == OPEN) & (self._opened_week[pool.pos] == pool.opened)
                 & (self._applicant_key(pool.worker) == pool.spell))
-        pool = pool.take(live)
-        pool = pool.take(best_per_pair(pool.pos, pool.worker, pool.signal))  # sorted by pos
+        live = np.flatnonzero(live)
+        # (one take of the live rows' best: the best per pair is found on three columns)
+        best = best_per_pair(pool.pos[live], pool.worker[live], pool.signal[live])
+        pool = pool.take(live[best])  # sorted by pos
         # which vacancies are screened this week (one draw per vacancy with applicants)
         p = pool.pos
         first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.empty(0, bool)
