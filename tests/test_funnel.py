@@ -387,3 +387,22 @@ def test_screen_of_a_sorted_pool_equals_the_screen_by_sorting(priority):
                                       & (pool.signal >= threshold))
         checked += int(offer.sum())
     assert checked > 100
+
+
+def test_stable_argsort_equals_numpys_stable_sort():
+    """Sorting the keys made unique by their rows gives numpy's stable order: on keys sorted
+    but for a tail (the pool's shape), with many equal keys, negative keys, keys too large
+    for the unique form, and on sorted, reversed, empty and one-element keys."""
+    from sim.core.funnel import stable_argsort
+
+    rng = np.random.default_rng(3)
+    cases = [np.empty(0, np.int64), np.array([4]), np.arange(9), np.arange(9)[::-1].copy(),
+             np.array([2**61, -(2**61), 2**61, 0, 5, 0])]
+    for _ in range(300):
+        n = int(rng.integers(2, 200))
+        key = rng.integers(-5, rng.integers(1, 40), n)
+        head = int(rng.integers(0, n + 1))
+        key[:head] = np.sort(key[:head])
+        cases.append(key)
+    for key in cases:
+        np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))

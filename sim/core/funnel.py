@@ -87,7 +87,7 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     # on the pool, which is sorted already except for the week's new rows)
     w = worker.astype(np.int64)
     key = group.astype(np.int64) * (int(w.max()) + 1) + w
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     k = key[order]
     first = np.r_[True, k[1:] != k[:-1]]
     if first.all():  # no pair twice (the common case)
@@ -102,6 +102,29 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     keep = first & ~dup
     keep[best_sub] = True
     return order[keep]
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")``, about three times faster: the keys made unique
+    by their row (``key * n + row``) are sorted by value (numpy's vectorised sort), which
+    gives the rows of equal keys in row order; numpy's stable argsort where that could
+    overflow.
+
+    Args:
+        key: integer keys.
+
+    Returns:
+        The indices that sort ``key``, equal keys in row order.
+    """
+    n = len(key)
+    if n == 0:
+        return np.empty(0, np.int64)
+    k = key.astype(np.int64)
+    if max(abs(int(k.min())), abs(int(k.max()))) >= 2**62 // n:
+        return np.argsort(k, kind="stable")
+    unique = k * n + np.arange(n)
+    unique.sort()
+    return unique % n
 
 
 def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
