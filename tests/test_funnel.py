@@ -406,3 +406,29 @@ def test_stable_argsort_equals_numpys_stable_sort():
         cases.append(key)
     for key in cases:
         np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+
+
+def test_live_rows_equals_the_three_conditions():
+    """live_rows keeps exactly the rows whose vacancy is open, opened in the week of the
+    application, and whose applicant's key (spell row, or -2 - slot while employed) is
+    unchanged, in row order."""
+    from sim.core.funnel import live_rows
+
+    rng = np.random.default_rng(9)
+    n_pos, n_workers, n = 40, 30, 2000
+    pos_state = rng.choice(np.array([OPEN, FILLED], np.int8), n_pos)
+    opened_week = rng.integers(0, 3, n_pos).astype(np.int32)
+    employed = rng.random(n_workers) < 0.5
+    slot = np.where(employed, rng.integers(0, n_pos, n_workers), -1)
+    spell_row = np.where(employed, -1, rng.integers(0, 5, n_workers))
+    key_now = np.where(employed, -2 - slot, spell_row)
+    worker = rng.integers(0, n_workers, n)
+    pool = Pool(rng.integers(0, n_pos, n), rng.integers(0, 3, n).astype(np.int32), worker,
+                np.where(rng.random(n) < 0.7, key_now[worker], rng.integers(-9, 5, n)),
+                rng.random(n), np.zeros(n, np.int8), np.full(n, -1), np.zeros(n, bool))
+    want = np.flatnonzero((pos_state[pool.pos] == OPEN)
+                          & (opened_week[pool.pos] == pool.opened)
+                          & (key_now[pool.worker] == pool.spell))
+    got = live_rows(pool, pos_state, OPEN, opened_week, employed, slot, spell_row)
+    np.testing.assert_array_equal(got, want)
+    assert 0 < len(want) < n // 4

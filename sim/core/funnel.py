@@ -70,6 +70,43 @@ class Pool:
                       for f in fields(self)))
 
 
+def live_rows(pool: Pool, pos_state: np.ndarray, open_code: int, opened_week: np.ndarray,
+              employed: np.ndarray, slot: np.ndarray, spell_row: np.ndarray) -> np.ndarray:
+    """Indices of the rows still valid, in one pass: the vacancy is open and has not been
+    filled since the application (it opened in the same week), and the applicant's key
+    has not changed (the spell row while unemployed, ``-2 - slot`` while employed: the
+    key the model gives an application when it is made).
+
+    Args:
+        pool: the applications.
+        pos_state: per position, its state (``open_code`` if open).
+        open_code: the state of an open position.
+        opened_week: per position, the week it opened.
+        employed, slot, spell_row: per worker, whether employed, the position held and the
+            row of the open spell.
+
+    Returns:
+        The valid rows' indices, in row order.
+    """
+    return _live_rows(pool.pos, pool.opened, pool.worker, pool.spell, pos_state, open_code,
+                      opened_week, employed, slot, spell_row)
+
+
+@numba.njit(cache=True, nogil=True)
+def _live_rows(pos, opened, worker, spell, pos_state, open_code, opened_week, employed, slot,
+               spell_row):
+    out = np.empty(len(pos), dtype=np.int64)
+    k = 0
+    for i in range(len(pos)):
+        p, w = pos[i], worker[i]
+        if pos_state[p] == open_code and opened_week[p] == opened[i]:
+            key = -2 - np.int64(slot[w]) if employed[w] else np.int64(spell_row[w])
+            if key == spell[i]:
+                out[k] = i
+                k += 1
+    return out[:k]
+
+
 def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> np.ndarray:
     """Indices of one row per (group, worker): the best signal (the first such row on a tie).
 

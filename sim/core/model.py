@@ -82,7 +82,7 @@ from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
-from sim.core.funnel import Pool, accept_best, best_per_pair, screen
+from sim.core.funnel import Pool, accept_best, best_per_pair, live_rows, screen
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
 from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
@@ -736,7 +736,8 @@ class LabourMarket(mesa.Model):
     def _applicant_key(self, workers: np.ndarray) -> np.ndarray:
         """What keeps an application in a pool valid: the applicant's spell row while
         unemployed, ``-2 - slot`` while employed (so an application goes stale when the
-        spell ends, the job is lost or the applicant moves)."""
+        spell ends, the job is lost or the applicant moves; checked by
+        :func:`~sim.core.funnel.live_rows`)."""
         return np.where(self.employed[workers], -2 - self.slot[workers].astype(np.int64),
                         self.spell_row[workers])
 
@@ -857,9 +858,8 @@ class LabourMarket(mesa.Model):
         # the pool: applications at vacancies still open, from spells still running; one
         # per vacancy and worker (the best signal)
         pool = self._pool.extend(new)
-        live = ((f.pos_state[pool.pos] == OPEN) & (self._opened_week[pool.pos] == pool.opened)
-                & (self._applicant_key(pool.worker) == pool.spell))
-        live = np.flatnonzero(live)
+        live = live_rows(pool, f.pos_state, OPEN, self._opened_week, self.employed, self.slot,
+                         self.spell_row)
         # (one take of the live rows' best: the best per pair is found on three columns)
         best = best_per_pair(pool.pos[live], pool.worker[live], pool.signal[live])
         pool = pool.take(live[best])  # sorted by pos
