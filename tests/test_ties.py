@@ -620,3 +620,25 @@ def test_set_cowork_of_recomputes_exactly_the_workers_ties():
     np.testing.assert_array_equal(t.cowork[mine], (ea >= 0)[mine] & (ea == eb)[mine])
     assert t.cowork[~mine].all()
     assert (~t.cowork[mine]).sum() > 0
+
+
+def test_pair_index_renumbered_alike_through_new_rows_and_through_the_bitmap(monkeypatch):
+    """Pruning renumbers the pair index through the new rows (small stores) or through the
+    bitmap of kept rows (large ones): the same table, slot for slot, and the same
+    tombstones, over several prunes with tombstones left from earlier ones."""
+    import sim.core.ties as ties_module
+
+    stores = []
+    for direct in (True, False):
+        monkeypatch.setattr(ties_module, "_DIRECT_RENUMBER_ROWS", 10**9 if direct else 0)
+        rng = np.random.default_rng(17)
+        t = Ties(3_000, capacity=16)
+        for week in range(6):
+            t.add(*random_batch(rng, 3_000, 15_000)[:6], week)
+            t.strength[:] = rng.random(t.n).astype(np.float32)
+            t.prune(0.15)
+        check_find(t, rng)
+        stores.append(t)
+    direct, bitmap = stores
+    assert direct._tombs == bitmap._tombs > 0
+    np.testing.assert_array_equal(direct._table, bitmap._table)

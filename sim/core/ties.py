@@ -212,9 +212,11 @@ class Ties:
         """Drop ties weaker than ``below``; returns how many were dropped.
 
         Rows keep their order, so the columns, the neighbour index and the pair index
-        are filtered and renumbered in place in one pass each (the indexes look up
-        the new row numbers in a bitmap of the kept rows with a count per 64 rows,
-        small enough to stay in the cache).
+        are filtered and renumbered in place in one pass each (the neighbour index
+        looks up the new row numbers in a bitmap of the kept rows with a count per 64
+        rows, small enough to stay in the cache; the pair index, whose slots are two
+        thirds empty, in the new rows themselves up to :data:`_DIRECT_RENUMBER_ROWS`
+        rows, twice as fast there, and in the bitmap beyond).
         """
         self._reindex()
         new_row, k = _renumber(self.strength, np.float32(below))
@@ -226,7 +228,10 @@ class Ties:
         _csr_filter(self._start, self._len, self._adj, bits, base)
         self._degree = self._len.astype(np.int32)
         dropped, self.n, self._indexed = self.n - k, k, k
-        self._tombs += _table_renumber(self._table, bits, base)
+        if len(new_row) <= _DIRECT_RENUMBER_ROWS:
+            self._tombs += _table_renumber_rows(self._table, new_row)
+        else:
+            self._tombs += _table_renumber(self._table, bits, base)
         if 2 * (self.n + self._tombs) > len(self._table):
             self._rebuild_pair_index()
         return dropped
@@ -691,6 +696,28 @@ def _table_renumber(table, bits, base):
         dropped = live and not kept
         added += dropped
         table[s] = np.int32(nr if live and kept else (-2 if dropped else r))
+    return added
+
+
+# the pair index is renumbered through the new rows themselves up to this many rows (16 MB
+# of them): 2.7 and 2.1 times faster than through the bitmap at 0.6 and 2.2 million rows
+# (20,000 and 100,000 workers); beyond, where they leave the caches, through the bitmap
+_DIRECT_RENUMBER_ROWS = 4_000_000
+
+
+@numba.njit(cache=True, nogil=True)
+def _table_renumber_rows(table, new_row):
+    """:func:`_table_renumber` through ``new_row`` (the new row of each row, -1 if dropped)
+    instead of the bitmap: an empty slot reads ``new_row[0]``, in the cache, and a live
+    one the new row of its row. Branch-free, like the bitmap's."""
+    added = 0
+    for s in range(len(table)):
+        r = table[s]
+        live = r >= 0
+        nr = new_row[r if live else 0]
+        dropped = live and nr < 0
+        added += dropped
+        table[s] = nr if live and nr >= 0 else (-2 if dropped else r)
     return added
 
 
