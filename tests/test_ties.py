@@ -561,9 +561,9 @@ def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
         ego = np.repeat(np.arange(n_workers), t._len)
         idx = np.concatenate([np.arange(s, s + k) for s, k in zip(t._start, t._len,
                                                                    strict=True)])
-        rows = t._adj[idx, 0]
-        np.testing.assert_array_equal(t._adj[idx, 1], np.where(t.a[rows] == ego, t.b[rows],
-                                                               t.a[rows]))
+        rows = t._adj[idx]
+        np.testing.assert_array_equal(t._nbr[idx], np.where(t.a[rows] == ego, t.b[rows],
+                                                            t.a[rows]))
     assert moved and compacted
 
 

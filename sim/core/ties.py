@@ -15,11 +15,10 @@ helpers at the end of this module do the work; none of them sorts the ties):
   the slots of dropped ones (a lookup probes past it, an insertion reuses it),
   and it is rebuilt only when live rows and tombstones fill half of it;
 * a **neighbour index** lists each worker's tie rows: worker ``w``'s are
-  ``_adj[_start[w] : _start[w] + _len[w], 0]``, in a segment with room for
-  ``_cap[w]`` (a CSR with slack), each beside the contact at its other end
-  (``_adj[i, 1]``): a walk over a worker's contacts reads one array in order,
-  not the endpoints of rows scattered over the whole store, and finds the row of
-  a contact it keeps in the same cache line. Rows added
+  ``_adj[_start[w] : _start[w] + _len[w]]``, in a segment with room for
+  ``_cap[w]`` (a CSR with slack), and ``_nbr`` beside it holds the contact at the
+  other end of each (so a walk over a worker's contacts reads two arrays in
+  order, not the endpoints of rows scattered over the whole store). Rows added
   since the last merge (the *tail*, ``[_indexed, n)``) are merged in batches,
   appended in place to their ends' segments (a full segment moves to the free
   end of ``_adj``; when that is used up, the index is copied afresh, closing the
@@ -107,13 +106,14 @@ class Ties:
         self._table = np.full(64, -1, dtype=np.int32)  # pair index: row per slot, -1 empty
         self._tombs = 0  # slots of the pair index marked -2 (a pruned row's)
         self._indexed = 0  # rows [0, _indexed) are in the CSR neighbour index
-        # neighbour index: worker w's rows are _adj[_start[w] : _start[w] + _len[w], 0], with
-        # room for _cap[w], and _adj[i, 1] is the other end of row _adj[i, 0];
-        # _adj[:_adj_end] is in use
+        # neighbour index: worker w's rows are _adj[_start[w] : _start[w] + _len[w]], with
+        # room for _cap[w], and _nbr[i] is the other end of row _adj[i]; _adj[:_adj_end] is
+        # in use
         self._start = np.zeros(self.n_workers, dtype=np.int64)
         self._len = np.zeros(self.n_workers, dtype=np.int64)
         self._cap = np.zeros(self.n_workers, dtype=np.int64)
-        self._adj = np.empty((0, 2), dtype=np.int32)
+        self._adj = np.empty(0, dtype=np.int32)
+        self._nbr = np.empty(0, dtype=np.int32)
         self._adj_end = 0
         self._degree = np.zeros(self.n_workers, dtype=np.int32)  # kept up to date
 
@@ -146,9 +146,9 @@ class Ties:
         new rows going at the end of its segment (in place where the segment has room)."""
         if self.n == self._indexed:
             return
-        self._adj, self._adj_end = _csr_merge(self._start, self._len, self._cap, self._adj,
-                                              self._adj_end, self._a, self._b,
-                                              self._indexed, self.n)
+        self._adj, self._nbr, self._adj_end = _csr_merge(
+            self._start, self._len, self._cap, self._adj, self._nbr, self._adj_end, self._a,
+            self._b, self._indexed, self.n)
         self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
@@ -225,7 +225,7 @@ class Ties:
         for name in self._COLUMNS:
             _compact(self.__dict__["_" + name][: self.n], new_row)
         bits, base = _kept_bits(new_row)
-        _csr_filter(self._start, self._len, self._adj, bits, base)
+        _csr_filter(self._start, self._len, self._adj, self._nbr, bits, base)
         self._degree = self._len.astype(np.int32)
         dropped, self.n, self._indexed = self.n - k, k, k
         if len(new_row) <= _DIRECT_RENUMBER_ROWS:
@@ -251,7 +251,8 @@ class Ties:
         """
         w = np.asarray(workers, dtype=np.int64)
         edge, ego, alter, ego_is_a = _half_edges(w, self._start, self._len, self._adj,
-                                                 self._a, self._b, self._indexed, self.n,
+                                                 self._nbr, self._a, self._b, self._indexed,
+                                                 self.n,
                                                  self.n_workers, np.empty(0, np.bool_), False)
         return HalfEdges(edge, ego, alter, ego_is_a)
 
@@ -271,7 +272,8 @@ class Ties:
         w = np.asarray(workers, dtype=np.int64)
         keep = np.ascontiguousarray(alters, dtype=np.bool_)
         edge, ego, alter, ego_is_a = _half_edges(w, self._start, self._len, self._adj,
-                                                 self._a, self._b, self._indexed, self.n,
+                                                 self._nbr, self._a, self._b, self._indexed,
+                                                 self.n,
                                                  self.n_workers, keep, True)
         return HalfEdges(edge, ego, alter, ego_is_a)
 
@@ -285,7 +287,7 @@ class Ties:
             employer: each worker's firm, -1 if not employed.
         """
         _cowork_of(np.asarray(workers, dtype=np.int64), self._start, self._len, self._adj,
-                   self._a, self._b, self._indexed, self.n, employer, self._cowork)
+                   self._nbr, self._a, self._b, self._indexed, self.n, employer, self._cowork)
 
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
@@ -500,15 +502,15 @@ def _room(m):
 
 
 @numba.njit(cache=True, nogil=True)
-def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
+def _csr_merge(start, len_, cap, adj, nbr, adj_end, a, b, lo, n):
     """Append rows ``[lo, n)`` to their endpoints' segments, in place: per worker its old
-    rows, then the new rows where it is ``a``, then those where it is ``b`` (row order),
-    each entry a row and the contact at its other end.
+    rows, then the new rows where it is ``a``, then those where it is ``b`` (row order);
+    ``nbr`` (each entry's other end) moves with ``adj``.
     A segment without room for its new rows moves to the free end of ``adj`` (with
     :func:`_grown` room); when the free end cannot take the moved segments, every segment
     is copied to a fresh array instead (with :func:`_room` room each, and an eighth of
     the whole free at the end), which closes the holes the moves left. So ``adj`` holds
-    about 1.3 times the rows. Returns ``(adj, adj_end)``."""
+    about 1.3 times the rows. Returns ``(adj, nbr, adj_end)``."""
     n_workers = len(start)
     need = np.zeros(n_workers, dtype=np.int64)
     for r in range(lo, n):
@@ -522,41 +524,42 @@ def _csr_merge(start, len_, cap, adj, adj_end, a, b, lo, n):
         total = 0
         for w in range(n_workers):
             total += _room(len_[w] + need[w])
-        new = np.empty((total + total // 8, 2), dtype=np.int32)
+        new = np.empty(total + total // 8, dtype=np.int32)
+        new_nbr = np.empty(total + total // 8, dtype=np.int32)
         j = 0
         for w in range(n_workers):
             for i in range(len_[w]):
-                new[j + i, 0] = adj[start[w] + i, 0]
-                new[j + i, 1] = adj[start[w] + i, 1]
+                new[j + i] = adj[start[w] + i]
+                new_nbr[j + i] = nbr[start[w] + i]
             start[w] = j
             cap[w] = _room(len_[w] + need[w])
             j += cap[w]
-        adj, adj_end = new, j
+        adj, nbr, adj_end = new, new_nbr, j
     else:
         for w in range(n_workers):
             if len_[w] + need[w] > cap[w]:
                 c = _grown(len_[w] + need[w])
                 for i in range(len_[w]):
-                    adj[adj_end + i, 0] = adj[start[w] + i, 0]
-                    adj[adj_end + i, 1] = adj[start[w] + i, 1]
+                    adj[adj_end + i] = adj[start[w] + i]
+                    nbr[adj_end + i] = nbr[start[w] + i]
                 start[w] = adj_end
                 cap[w] = c
                 adj_end += c
     for r in range(lo, n):
         w = a[r]
-        adj[start[w] + len_[w], 0] = r
-        adj[start[w] + len_[w], 1] = b[r]
+        adj[start[w] + len_[w]] = r
+        nbr[start[w] + len_[w]] = b[r]
         len_[w] += 1
     for r in range(lo, n):
         w = b[r]
-        adj[start[w] + len_[w], 0] = r
-        adj[start[w] + len_[w], 1] = a[r]
+        adj[start[w] + len_[w]] = r
+        nbr[start[w] + len_[w]] = a[r]
         len_[w] += 1
-    return adj, adj_end
+    return adj, nbr, adj_end
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers, keep, filtered):
+def _half_edges(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers, keep, filtered):
     """(edge, ego, alter, ego_is_a) of the workers' ties: index segments, then the tail
     (the workers' rows as ``a``, then as ``b``, found in one pass over the tail); with
     ``filtered``, only the ties whose alter is flagged in ``keep`` (same order)."""
@@ -588,10 +591,10 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers, keep, fi
     j = 0
     for w in workers:
         for i in range(start[w], start[w] + len_[w]):
-            other = adj[i, 1]
+            other = nbr[i]
             if filtered and not keep[other]:
                 continue
-            edge[j] = adj[i, 0]
+            edge[j] = adj[i]
             ego[j] = w
             ego_is_a[j] = w < other  # (a < b)
             alter[j] = other
@@ -608,11 +611,11 @@ def _half_edges(workers, start, len_, adj, a, b, indexed, n, n_workers, keep, fi
 
 
 @numba.njit(cache=True, nogil=True)
-def _cowork_of(workers, start, len_, adj, a, b, indexed, n, employer, cowork):
+def _cowork_of(workers, start, len_, adj, nbr, a, b, indexed, n, employer, cowork):
     for w in workers:
         e = employer[w]
         for i in range(start[w], start[w] + len_[w]):
-            cowork[adj[i, 0]] = e >= 0 and e == employer[adj[i, 1]]
+            cowork[adj[i]] = e >= 0 and e == employer[nbr[i]]
     if n > indexed:
         member = np.zeros(len(start), dtype=np.bool_)
         for w in workers:
@@ -734,16 +737,16 @@ def _compact(col, new_row):
 
 
 @numba.njit(cache=True, nogil=True)
-def _csr_filter(start, len_, adj, bits, base):
+def _csr_filter(start, len_, adj, nbr, bits, base):
     """Drop pruned rows from the neighbour index and renumber the others, in place,
-    keeping order (each segment shrinks; its room stays; the contacts move with them)."""
+    keeping order (each segment shrinks; its room stays; ``nbr`` moves with ``adj``)."""
     for w in range(len(start)):
         s = start[w]
         j = s
         for i in range(s, s + len_[w]):
-            r = _new_row(adj[i, 0], bits, base)
+            r = _new_row(adj[i], bits, base)
             if r >= 0:
-                adj[j, 0] = r
-                adj[j, 1] = adj[i, 1]
+                adj[j] = r
+                nbr[j] = nbr[i]
                 j += 1
         len_[w] = j - s
