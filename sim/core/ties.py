@@ -142,13 +142,31 @@ class Ties:
         self._tombs = 0
 
     def _reindex(self) -> None:
-        """Merge the rows added since the last call into the neighbour index, a worker's
-        new rows going at the end of its segment (in place where the segment has room)."""
+        """Merge the rows added since the last call into the neighbour index: per worker
+        its old rows, then the new rows where it is ``a``, then those where it is ``b``
+        (row order), at the end of its segment (in place where the segment has room).
+
+        A segment without room for its new rows moves to the free end of the index (with
+        :func:`_grown` room); when the free end cannot take the moved segments, every
+        segment is copied to fresh arrays instead (with :func:`_room` room each, and an
+        eighth of the whole free at the end), which closes the holes the moves left. So
+        the index holds about 1.3 times the rows. Such a copy is made one array at a
+        time, the old one freed before the next is copied: the peak memory of a merge.
+        """
         if self.n == self._indexed:
             return
-        self._adj, self._nbr, self._adj_end = _csr_merge(
-            self._start, self._len, self._cap, self._adj, self._nbr, self._adj_end, self._a,
-            self._b, self._indexed, self.n)
+        need = _csr_need(self.n_workers, self._a, self._b, self._indexed, self.n)
+        end = _csr_move(self._start, self._len, self._cap, need, self._adj, self._nbr,
+                        self._adj_end)
+        if end < 0:  # no room at the end: compact
+            start, end = _csr_layout(self._len, need, self._cap)
+            size = end + end // 8
+            self._adj = _csr_copy(self._adj, self._start, self._len, start, size)
+            self._nbr = _csr_copy(self._nbr, self._start, self._len, start, size)
+            self._start = start
+        self._adj_end = end
+        _csr_append(self._start, self._len, self._adj, self._nbr, self._a, self._b,
+                    self._indexed, self.n)
         self._indexed = self.n
 
     # ------------------------------------------------------------------ mutation
@@ -502,49 +520,65 @@ def _room(m):
 
 
 @numba.njit(cache=True, nogil=True)
-def _csr_merge(start, len_, cap, adj, nbr, adj_end, a, b, lo, n):
-    """Append rows ``[lo, n)`` to their endpoints' segments, in place: per worker its old
-    rows, then the new rows where it is ``a``, then those where it is ``b`` (row order);
-    ``nbr`` (each entry's other end) moves with ``adj``.
-    A segment without room for its new rows moves to the free end of ``adj`` (with
-    :func:`_grown` room); when the free end cannot take the moved segments, every segment
-    is copied to a fresh array instead (with :func:`_room` room each, and an eighth of
-    the whole free at the end), which closes the holes the moves left. So ``adj`` holds
-    about 1.3 times the rows. Returns ``(adj, nbr, adj_end)``."""
-    n_workers = len(start)
+def _csr_need(n_workers, a, b, lo, n):
+    """Number of rows ``[lo, n)`` each worker is an end of."""
     need = np.zeros(n_workers, dtype=np.int64)
     for r in range(lo, n):
         need[a[r]] += 1
         need[b[r]] += 1
+    return need
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_move(start, len_, cap, need, adj, nbr, adj_end):
+    """Move each segment without room for its ``need`` new rows to the free end of the
+    index (with :func:`_grown` room), if the free end can take them all; returns the new
+    end of the used part, or -1 (and changes nothing) if it cannot."""
     extra = 0  # room the moved segments take at the end
-    for w in range(n_workers):
+    for w in range(len(start)):
         if len_[w] + need[w] > cap[w]:
             extra += _grown(len_[w] + need[w])
     if adj_end + extra > len(adj):
-        total = 0
-        for w in range(n_workers):
-            total += _room(len_[w] + need[w])
-        new = np.empty(total + total // 8, dtype=np.int32)
-        new_nbr = np.empty(total + total // 8, dtype=np.int32)
-        j = 0
-        for w in range(n_workers):
+        return -1
+    for w in range(len(start)):
+        if len_[w] + need[w] > cap[w]:
             for i in range(len_[w]):
-                new[j + i] = adj[start[w] + i]
-                new_nbr[j + i] = nbr[start[w] + i]
-            start[w] = j
-            cap[w] = _room(len_[w] + need[w])
-            j += cap[w]
-        adj, nbr, adj_end = new, new_nbr, j
-    else:
-        for w in range(n_workers):
-            if len_[w] + need[w] > cap[w]:
-                c = _grown(len_[w] + need[w])
-                for i in range(len_[w]):
-                    adj[adj_end + i] = adj[start[w] + i]
-                    nbr[adj_end + i] = nbr[start[w] + i]
-                start[w] = adj_end
-                cap[w] = c
-                adj_end += c
+                adj[adj_end + i] = adj[start[w] + i]
+                nbr[adj_end + i] = nbr[start[w] + i]
+            start[w] = adj_end
+            cap[w] = _grown(len_[w] + need[w])
+            adj_end += cap[w]
+    return adj_end
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_layout(len_, need, cap):
+    """The compacted layout, segments in worker order with :func:`_room` room each: sets
+    ``cap`` and returns the new starts and the end of the used part."""
+    start = np.empty(len(len_), dtype=np.int64)
+    j = 0
+    for w in range(len(len_)):
+        start[w] = j
+        cap[w] = _room(len_[w] + need[w])
+        j += cap[w]
+    return start, j
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_copy(col, start, len_, new_start, size):
+    """A fresh index array of ``size`` entries with each segment of ``col`` copied from
+    ``start`` to ``new_start``."""
+    out = np.empty(size, dtype=col.dtype)
+    for w in range(len(start)):
+        for i in range(len_[w]):
+            out[new_start[w] + i] = col[start[w] + i]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_append(start, len_, adj, nbr, a, b, lo, n):
+    """Append rows ``[lo, n)`` to their ends' segments (which have room): first each row
+    at its ``a`` end, then at its ``b`` end, in row order."""
     for r in range(lo, n):
         w = a[r]
         adj[start[w] + len_[w]] = r
@@ -555,7 +589,6 @@ def _csr_merge(start, len_, cap, adj, nbr, adj_end, a, b, lo, n):
         adj[start[w] + len_[w]] = r
         nbr[start[w] + len_[w]] = a[r]
         len_[w] += 1
-    return adj, nbr, adj_end
 
 
 @numba.njit(cache=True, nogil=True)
