@@ -62,6 +62,8 @@ class Pool:
 
     def take(self, idx: np.ndarray) -> Pool:
         """The rows ``idx`` (indices or a boolean mask), as a new pool."""
+        if idx.dtype == np.bool_:  # (the indices found once, not once per column)
+            idx = np.flatnonzero(idx)
         return Pool(*(getattr(self, f.name)[idx] for f in fields(self)))
 
     def extend(self, other: Pool) -> Pool:
