@@ -642,3 +642,23 @@ def test_pair_index_renumbered_alike_through_new_rows_and_through_the_bitmap(mon
     direct, bitmap = stores
     assert direct._tombs == bitmap._tombs > 0
     np.testing.assert_array_equal(direct._table, bitmap._table)
+
+
+def test_common_neighbors_over_indexed_rows_and_the_tail():
+    """The common contacts counted from merged rows and from rows added since (the tail)
+    equal a count over plain neighbour sets, for tied and untied pairs."""
+    rng = np.random.default_rng(23)
+    n_workers = 1500
+    t = Ties(n_workers)
+    for week, m in enumerate([22_000, 3_000]):
+        t.add(*random_batch(rng, n_workers, m)[:6], week)
+    assert 0 < t._indexed < t.n
+    nbrs = [set() for _ in range(n_workers)]
+    for x, y in zip(t.a.tolist(), t.b.tolist(), strict=True):
+        nbrs[x].add(y)
+        nbrs[y].add(x)
+    u = np.concatenate([t.a[-500:], rng.integers(0, n_workers, 500)]).astype(np.int64)
+    v = np.concatenate([t.b[-500:], rng.integers(0, n_workers, 500)]).astype(np.int64)
+    expected = [len(nbrs[x] & nbrs[y]) for x, y in zip(u.tolist(), v.tolist(), strict=True)]
+    np.testing.assert_array_equal(t.common_neighbors(u, v), expected)
+    assert sum(e > 0 for e in expected) > 300

@@ -327,31 +327,17 @@ class Ties:
     def common_neighbors(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Number of common neighbours of each pair ``(u[i], v[i])`` (embeddedness).
 
-        One pass over the ties plus sorting of the pairs' neighbourhoods; suited
-        to batches of pairs (a week's hires, or all ties in chunks).
+        The pairs' workers' contacts through the neighbour index, then per pair one
+        pass over each one's contacts (compiled, :func:`_count_common`); suited to
+        batches of pairs (a week's hires, or all ties in chunks).
         """
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
-        out = np.zeros(len(u), dtype=np.int32)
         if len(u) == 0 or self.n == 0:
-            return out
-        h = self.rows_of(np.unique(np.concatenate([u, v])))
-        keys = h.ego.astype(np.int64) * self.n_workers + h.alter
-        keys.sort()
-        # neighbours of each u, grouped: CSR over the half-edges sorted by ego
-        order = np.argsort(h.ego, kind="stable")
-        ego_sorted = h.ego[order]
-        alter_sorted = h.alter[order].astype(np.int64)
-        start = np.searchsorted(ego_sorted, u, side="left")
-        stop = np.searchsorted(ego_sorted, u, side="right")
-        counts = stop - start
-        pair = np.repeat(np.arange(len(u)), counts)
-        offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        nbr = alter_sorted[np.repeat(start, counts) + offs]
-        q = v[pair] * self.n_workers + nbr
-        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-        found = (keys[pos] == q) & (nbr != v[pair])
-        return np.bincount(pair[found], minlength=len(u)).astype(np.int32)
+            return np.zeros(len(u), dtype=np.int32)
+        workers = np.unique(np.concatenate([u, v]))
+        h = self.rows_of(workers)
+        return _count_common(workers, h.ego, h.alter, u, v, self.n_workers)
 
     def frame(self, week: int):
         """The ties as a pandas DataFrame (for ``ties.parquet``)."""
@@ -641,6 +627,56 @@ def _half_edges(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers, kee
         edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
         j += 1
     return edge[:j], ego[:j], alter[:j], ego_is_a[:j]
+
+
+@numba.njit(cache=True, inline="always")
+def _index_of(sorted_ids, x):
+    """Position of ``x`` in the sorted array ``sorted_ids``, which holds it (binary search;
+    numba's ``np.searchsorted`` on a scalar costs several times more)."""
+    lo, hi = 0, len(sorted_ids) - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sorted_ids[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_common(workers, ego, alter, u, v, n_workers):
+    """Common contacts of each pair ``(u[i], v[i])`` from the half-edges ``(ego, alter)`` of
+    ``workers`` (sorted, distinct; every ``u`` and ``v`` among them): the contacts grouped
+    by worker (counting sort); per pair, ``v[i]``'s contacts are marked, ``u[i]``'s marked
+    ones counted, and the marks cleared."""
+    k = len(workers)
+    m = len(ego)
+    start = np.zeros(k + 1, dtype=np.int64)
+    local = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        local[i] = _index_of(workers, ego[i])
+        start[local[i] + 1] += 1
+    for j in range(k):
+        start[j + 1] += start[j]
+    fill = start[:k].copy()
+    contacts = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        contacts[fill[local[i]]] = alter[i]
+        fill[local[i]] += 1
+    mark = np.zeros(n_workers, dtype=np.bool_)
+    out = np.zeros(len(u), dtype=np.int32)
+    for p in range(len(u)):
+        x = _index_of(workers, u[p])
+        y = _index_of(workers, v[p])
+        for j in range(start[y], start[y + 1]):
+            mark[contacts[j]] = True
+        c = 0
+        for i in range(start[x], start[x + 1]):
+            c += mark[contacts[i]]
+        out[p] = c
+        for j in range(start[y], start[y + 1]):
+            mark[contacts[j]] = False
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
