@@ -122,8 +122,7 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     """
     if len(group) == 0:
         return np.empty(0, np.int64)
-    # one integer key per pair; a stable sort keeps equal keys in row order (and is fast
-    # on the pool, which is sorted already except for the week's new rows)
+    # one integer key per pair; a stable sort keeps equal keys in row order
     w = worker.astype(np.int64)
     key = group.astype(np.int64) * (int(w.max()) + 1) + w
     order = stable_argsort(key)
