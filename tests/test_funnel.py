@@ -358,3 +358,77 @@ def test_best_per_pair_equals_its_definition_on_random_rows():
         w = rng.integers(0, rng.integers(1, 10), n)
         s = rng.integers(0, 4, n).astype(float)  # many equal signals: the tie rule matters
         assert np.array_equal(best_per_pair(g, w, s), definition(g, w, s))
+
+
+@pytest.mark.parametrize("priority", [False, True])
+def test_screen_of_a_sorted_pool_equals_the_screen_by_sorting(priority):
+    """The compiled pass over a pool sorted by vacancy gives the masks of the sorting path,
+    on random pools with many equal signals (the tie rules matter), referrals among the
+    applicants, some rows of a vacancy screened and others not, and any shortlist."""
+    from sim.core.funnel import _screen_by_sorting
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(400):
+        n = int(rng.integers(1, 80))
+        pos = np.sort(rng.integers(0, rng.integers(1, 12), n))
+        pool = _pool(pos, rng.integers(0, 50, n), rng.integers(-3, 4, n) / 2.0,
+                     rng.choice([FORMAL, LEAD, REFERRAL], n))
+        screened = rng.random(n) < rng.choice([0.3, 0.9, 1.0])
+        shortlist, threshold = int(rng.integers(1, 5)), float(rng.choice([-9.0, 0.0, 0.5]))
+        listed, offer, runner = screen(pool, screened, shortlist, threshold, priority)
+        want_listed, want_offer = np.zeros(n, bool), np.zeros(n, bool)
+        if screened.any():
+            _screen_by_sorting(pool, screened, shortlist, threshold, priority, want_listed,
+                               want_offer)
+        np.testing.assert_array_equal(listed, want_listed)
+        np.testing.assert_array_equal(offer, want_offer)
+        np.testing.assert_array_equal(runner, want_listed & ~want_offer
+                                      & (pool.signal >= threshold))
+        checked += int(offer.sum())
+    assert checked > 100
+
+
+def test_stable_argsort_equals_numpys_stable_sort():
+    """Sorting the keys made unique by their rows gives numpy's stable order: on keys sorted
+    but for a tail (the pool's shape), with many equal keys, negative keys, keys too large
+    for the unique form, and on sorted, reversed, empty and one-element keys."""
+    from sim.core.funnel import stable_argsort
+
+    rng = np.random.default_rng(3)
+    cases = [np.empty(0, np.int64), np.array([4]), np.arange(9), np.arange(9)[::-1].copy(),
+             np.array([2**61, -(2**61), 2**61, 0, 5, 0])]
+    for _ in range(300):
+        n = int(rng.integers(2, 200))
+        key = rng.integers(-5, rng.integers(1, 40), n)
+        head = int(rng.integers(0, n + 1))
+        key[:head] = np.sort(key[:head])
+        cases.append(key)
+    for key in cases:
+        np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+
+
+def test_live_rows_equals_the_three_conditions():
+    """live_rows keeps exactly the rows whose vacancy is open, opened in the week of the
+    application, and whose applicant's key (spell row, or -2 - slot while employed) is
+    unchanged, in row order."""
+    from sim.core.funnel import live_rows
+
+    rng = np.random.default_rng(9)
+    n_pos, n_workers, n = 40, 30, 2000
+    pos_state = rng.choice(np.array([OPEN, FILLED], np.int8), n_pos)
+    opened_week = rng.integers(0, 3, n_pos).astype(np.int32)
+    employed = rng.random(n_workers) < 0.5
+    slot = np.where(employed, rng.integers(0, n_pos, n_workers), -1)
+    spell_row = np.where(employed, -1, rng.integers(0, 5, n_workers))
+    key_now = np.where(employed, -2 - slot, spell_row)
+    worker = rng.integers(0, n_workers, n)
+    pool = Pool(rng.integers(0, n_pos, n), rng.integers(0, 3, n).astype(np.int32), worker,
+                np.where(rng.random(n) < 0.7, key_now[worker], rng.integers(-9, 5, n)),
+                rng.random(n), np.zeros(n, np.int8), np.full(n, -1), np.zeros(n, bool))
+    want = np.flatnonzero((pos_state[pool.pos] == OPEN)
+                          & (opened_week[pool.pos] == pool.opened)
+                          & (key_now[pool.worker] == pool.spell))
+    got = live_rows(pool, pos_state, OPEN, opened_week, employed, slot, spell_row)
+    np.testing.assert_array_equal(got, want)
+    assert 0 < len(want) < n // 4

@@ -460,6 +460,41 @@ def test_rows_of_lists_indexed_rows_then_the_tail_in_a_fixed_order():
     np.testing.assert_array_equal(h.alter, np.where(h.ego_is_a, b[h.edge], a[h.edge]))
 
 
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.5, 1.0])
+def test_rows_to_is_rows_of_subset_by_alter(share):
+    """rows_to(workers, alters) gives exactly rows_of(workers).subset(alters[alter]): the
+    same half-edges in the same order, from the indexed rows and from the unmerged tail,
+    also after a prune, and for no worker or no tie at all."""
+    rng = np.random.default_rng(12)
+    n_workers = 2000
+    t = Ties(n_workers)
+
+    def check(workers, alters):
+        want = t.rows_of(workers)
+        want = want.subset(alters[want.alter])
+        got = t.rows_to(workers, alters)
+        for name in ("edge", "ego", "alter", "ego_is_a"):
+            x, y = getattr(got, name), getattr(want, name)
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+        return len(got)
+
+    alters = rng.random(n_workers) < share
+    assert check(np.arange(10), alters) == 0  # no ties yet
+    kept = 0
+    for week, m in enumerate([25_000, 4_000, 9_000, 12_000, 3_000]):
+        t.add(*random_batch(rng, n_workers, m)[:6], week)
+        if week == 2:
+            t.strength[:] = rng.random(t.n).astype(np.float32)
+            t.prune(0.2)
+        workers = rng.permutation(n_workers)[: int(rng.integers(1, 400))]
+        kept += check(workers, alters)
+        kept += check(np.arange(n_workers), alters)
+        check(np.empty(0, np.int64), alters)
+    assert 0 < t._indexed < t.n  # the last checks saw indexed rows and a tail
+    assert (kept > 0) == (share > 0)
+
+
 def test_pair_index_grows_and_survives_many_batches():
     """The hash table is rebuilt as it fills and after pruning; every tie stays findable."""
     rng = np.random.default_rng(9)
@@ -522,6 +557,13 @@ def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
             assert got[w] == want
         np.testing.assert_array_equal(t._len, [len(rows) for rows in lists])
         assert (t._len <= t._cap).all()
+        # beside each indexed row, the contact at its other end
+        ego = np.repeat(np.arange(n_workers), t._len)
+        idx = np.concatenate([np.arange(s, s + k) for s, k in zip(t._start, t._len,
+                                                                   strict=True)])
+        rows = t._adj[idx]
+        np.testing.assert_array_equal(t._nbr[idx], np.where(t.a[rows] == ego, t.b[rows],
+                                                            t.a[rows]))
     assert moved and compacted
 
 
@@ -578,3 +620,45 @@ def test_set_cowork_of_recomputes_exactly_the_workers_ties():
     np.testing.assert_array_equal(t.cowork[mine], (ea >= 0)[mine] & (ea == eb)[mine])
     assert t.cowork[~mine].all()
     assert (~t.cowork[mine]).sum() > 0
+
+
+def test_pair_index_renumbered_alike_through_new_rows_and_through_the_bitmap(monkeypatch):
+    """Pruning renumbers the pair index through the new rows (small stores) or through the
+    bitmap of kept rows (large ones): the same table, slot for slot, and the same
+    tombstones, over several prunes with tombstones left from earlier ones."""
+    import sim.core.ties as ties_module
+
+    stores = []
+    for direct in (True, False):
+        monkeypatch.setattr(ties_module, "_DIRECT_RENUMBER_ROWS", 10**9 if direct else 0)
+        rng = np.random.default_rng(17)
+        t = Ties(3_000, capacity=16)
+        for week in range(6):
+            t.add(*random_batch(rng, 3_000, 15_000)[:6], week)
+            t.strength[:] = rng.random(t.n).astype(np.float32)
+            t.prune(0.15)
+        check_find(t, rng)
+        stores.append(t)
+    direct, bitmap = stores
+    assert direct._tombs == bitmap._tombs > 0
+    np.testing.assert_array_equal(direct._table, bitmap._table)
+
+
+def test_common_neighbors_over_indexed_rows_and_the_tail():
+    """The common contacts counted from merged rows and from rows added since (the tail)
+    equal a count over plain neighbour sets, for tied and untied pairs."""
+    rng = np.random.default_rng(23)
+    n_workers = 1500
+    t = Ties(n_workers)
+    for week, m in enumerate([22_000, 3_000]):
+        t.add(*random_batch(rng, n_workers, m)[:6], week)
+    assert 0 < t._indexed < t.n
+    nbrs = [set() for _ in range(n_workers)]
+    for x, y in zip(t.a.tolist(), t.b.tolist(), strict=True):
+        nbrs[x].add(y)
+        nbrs[y].add(x)
+    u = np.concatenate([t.a[-500:], rng.integers(0, n_workers, 500)]).astype(np.int64)
+    v = np.concatenate([t.b[-500:], rng.integers(0, n_workers, 500)]).astype(np.int64)
+    expected = [len(nbrs[x] & nbrs[y]) for x, y in zip(u.tolist(), v.tolist(), strict=True)]
+    np.testing.assert_array_equal(t.common_neighbors(u, v), expected)
+    assert sum(e > 0 for e in expected) > 300

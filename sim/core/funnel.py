@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
 
 from sim.core.records import REFERRAL
@@ -61,12 +62,51 @@ class Pool:
 
     def take(self, idx: np.ndarray) -> Pool:
         """The rows ``idx`` (indices or a boolean mask), as a new pool."""
+        if idx.dtype == np.bool_:  # (the indices found once, not once per column)
+            idx = np.flatnonzero(idx)
         return Pool(*(getattr(self, f.name)[idx] for f in fields(self)))
 
     def extend(self, other: Pool) -> Pool:
         """This pool's rows followed by ``other``'s, as a new pool."""
         return Pool(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)])
                       for f in fields(self)))
+
+
+def live_rows(pool: Pool, pos_state: np.ndarray, open_code: int, opened_week: np.ndarray,
+              employed: np.ndarray, slot: np.ndarray, spell_row: np.ndarray) -> np.ndarray:
+    """Indices of the rows still valid, in one pass: the vacancy is open and has not been
+    filled since the application (it opened in the same week), and the applicant's key
+    has not changed (the spell row while unemployed, ``-2 - slot`` while employed: the
+    key the model gives an application when it is made).
+
+    Args:
+        pool: the applications.
+        pos_state: per position, its state (``open_code`` if open).
+        open_code: the state of an open position.
+        opened_week: per position, the week it opened.
+        employed, slot, spell_row: per worker, whether employed, the position held and the
+            row of the open spell.
+
+    Returns:
+        The valid rows' indices, in row order.
+    """
+    return _live_rows(pool.pos, pool.opened, pool.worker, pool.spell, pos_state, open_code,
+                      opened_week, employed, slot, spell_row)
+
+
+@numba.njit(cache=True, nogil=True)
+def _live_rows(pos, opened, worker, spell, pos_state, open_code, opened_week, employed, slot,
+               spell_row):
+    out = np.empty(len(pos), dtype=np.int64)
+    k = 0
+    for i in range(len(pos)):
+        p, w = pos[i], worker[i]
+        if pos_state[p] == open_code and opened_week[p] == opened[i]:
+            key = -2 - np.int64(slot[w]) if employed[w] else np.int64(spell_row[w])
+            if key == spell[i]:
+                out[k] = i
+                k += 1
+    return out[:k]
 
 
 def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> np.ndarray:
@@ -82,11 +122,10 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     """
     if len(group) == 0:
         return np.empty(0, np.int64)
-    # one integer key per pair; a stable sort keeps equal keys in row order (and is fast
-    # on the pool, which is sorted already except for the week's new rows)
+    # one integer key per pair; a stable sort keeps equal keys in row order
     w = worker.astype(np.int64)
     key = group.astype(np.int64) * (int(w.max()) + 1) + w
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     k = key[order]
     first = np.r_[True, k[1:] != k[:-1]]
     if first.all():  # no pair twice (the common case)
@@ -103,6 +142,29 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     return order[keep]
 
 
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")``, about three times faster: the keys made unique
+    by their row (``key * n + row``) are sorted by value (numpy's vectorised sort), which
+    gives the rows of equal keys in row order; numpy's stable argsort where that could
+    overflow.
+
+    Args:
+        key: integer keys.
+
+    Returns:
+        The indices that sort ``key``, equal keys in row order.
+    """
+    n = len(key)
+    if n == 0:
+        return np.empty(0, np.int64)
+    k = key.astype(np.int64)
+    if max(abs(int(k.min())), abs(int(k.max()))) >= 2**62 // n:
+        return np.argsort(k, kind="stable")
+    unique = k * n + np.arange(n)
+    unique.sort()
+    return unique % n
+
+
 def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
            priority: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen the pools of the vacancies whose rows are marked ``screened``.
@@ -110,7 +172,10 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     Within each screened vacancy the rows are ranked by signal (referrals first if
     ``priority``; on equal keys the earlier row first); the first ``shortlist`` are
     shortlisted, and the offer goes to the shortlisted row with the best signal at or
-    above ``threshold`` (none if there is none).
+    above ``threshold`` (none if there is none; on equal signals the higher-ranked row).
+    Signals are finite. A pool sorted by vacancy (as the model keeps it) is screened in
+    one compiled pass (:func:`_screen_sorted`); any other by sorting its screened rows
+    (:func:`_screen_by_sorting`, the same result).
 
     Args:
         pool: the applications (one row per vacancy and worker).
@@ -127,9 +192,59 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     n = len(pool)
     shortlisted = np.zeros(n, bool)
     offer = np.zeros(n, bool)
-    idx = np.flatnonzero(screened)
-    if len(idx) == 0:
+    if not screened.any():
         return shortlisted, offer, np.zeros(n, bool)
+    p = pool.pos
+    if (p[1:] >= p[:-1]).all():
+        not_ref = (pool.channel != REFERRAL) if priority else np.zeros(n, bool)
+        _screen_sorted(p, pool.signal, not_ref, np.ascontiguousarray(screened, dtype=np.bool_),
+                       int(shortlist), float(threshold), shortlisted, offer)
+    else:
+        _screen_by_sorting(pool, screened, shortlist, threshold, priority, shortlisted, offer)
+    runner_up = shortlisted & ~offer & (pool.signal >= threshold)
+    return shortlisted, offer, runner_up
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen_sorted(pos, signal, not_ref, screened, shortlist, threshold, shortlisted, offer):
+    """:func:`screen` of a pool sorted by vacancy (``pos``), vacancy by vacancy: the
+    screened rows' ``shortlist`` best by (``not_ref``, signal descending, row) are kept by
+    insertion, then the offer goes to the first of them with the best signal at or above
+    ``threshold``. Sets ``shortlisted`` and ``offer`` (all False on entry) in place."""
+    n = len(pos)
+    top = np.empty(max(shortlist, 1), dtype=np.int64)  # a vacancy's shortlist, ranked
+    i = 0
+    while i < n:
+        c = 0
+        j = i
+        while j < n and pos[j] == pos[i]:
+            if screened[j]:
+                # rank of row j among those so far: after every row ranked at least as high
+                q = min(c, shortlist)
+                while q > 0 and (not_ref[j] < not_ref[top[q - 1]] or (
+                        not_ref[j] == not_ref[top[q - 1]] and signal[j] > signal[top[q - 1]])):
+                    q -= 1
+                if q < shortlist:
+                    for m in range(min(c, shortlist - 1), q, -1):
+                        top[m] = top[m - 1]
+                    top[q] = j
+                    c += 1
+            j += 1
+        best = -1
+        for m in range(min(c, shortlist)):
+            r = top[m]
+            shortlisted[r] = True
+            if signal[r] >= threshold and (best < 0 or signal[r] > signal[best]):
+                best = r
+        if best >= 0:
+            offer[best] = True
+        i = j
+
+
+def _screen_by_sorting(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
+                       priority: bool, shortlisted: np.ndarray, offer: np.ndarray) -> None:
+    """:func:`screen` of any pool, by sorting its screened rows (sets the masks in place)."""
+    idx = np.flatnonzero(screened)
     sig = pool.signal[idx]
     first_key = (pool.channel[idx] != REFERRAL) if priority else np.zeros(len(idx), bool)
     order = idx[np.lexsort((np.arange(len(idx)), -sig, first_key, pool.pos[idx]))]
@@ -142,8 +257,6 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     ok = listed[pool.signal[listed] >= threshold]
     best = best_per_pair(pool.pos[ok], np.zeros(len(ok), np.int64), pool.signal[ok])
     offer[ok[best]] = True
-    runner_up = shortlisted & ~offer & (pool.signal >= threshold)
-    return shortlisted, offer, runner_up
 
 
 def accept_best(worker: np.ndarray, signal: np.ndarray) -> np.ndarray:

@@ -83,7 +83,7 @@ from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
-from sim.core.funnel import Pool, accept_best, best_per_pair, screen
+from sim.core.funnel import Pool, accept_best, best_per_pair, live_rows, screen
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
 from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
@@ -515,8 +515,7 @@ class LabourMarket(mesa.Model):
         a logistic probability in the strength, drawn from ``rng`` each week), or the
         seeker announced or asked."""
         t, lc = self.ties, self.cfg.leads
-        h = t.rows_of(helpers)
-        h = h.subset(seeker_mask[h.alter])
+        h = t.rows_to(helpers, seeker_mask)  # the helpers' ties to searching contacts
         # the seeker is the alter: its request is stored on its own side of the tie
         asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
         strength = t.strength[h.edge]
@@ -742,7 +741,8 @@ class LabourMarket(mesa.Model):
     def _applicant_key(self, workers: np.ndarray) -> np.ndarray:
         """What keeps an application in a pool valid: the applicant's spell row while
         unemployed, ``-2 - slot`` while employed (so an application goes stale when the
-        spell ends, the job is lost or the applicant moves)."""
+        spell ends, the job is lost or the applicant moves; checked by
+        :func:`~sim.core.funnel.live_rows`)."""
         return np.where(self.employed[workers], -2 - self.slot[workers].astype(np.int64),
                         self.spell_row[workers])
 
@@ -863,10 +863,11 @@ class LabourMarket(mesa.Model):
         # the pool: applications at vacancies still open, from spells still running; one
         # per vacancy and worker (the best signal)
         pool = self._pool.extend(new)
-        live = ((f.pos_state[pool.pos] == OPEN) & (self._opened_week[pool.pos] == pool.opened)
-                & (self._applicant_key(pool.worker) == pool.spell))
-        pool = pool.take(live)
-        pool = pool.take(best_per_pair(pool.pos, pool.worker, pool.signal))  # sorted by pos
+        live = live_rows(pool, f.pos_state, OPEN, self._opened_week, self.employed, self.slot,
+                         self.spell_row)
+        # (one take of the live rows' best: the best per pair is found on three columns)
+        best = best_per_pair(pool.pos[live], pool.worker[live], pool.signal[live])
+        pool = pool.take(live[best])  # sorted by pos
         # which vacancies are screened this week (one draw per vacancy with applicants)
         p = pool.pos
         first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.empty(0, bool)
