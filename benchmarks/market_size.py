@@ -26,7 +26,8 @@ Modes:
 
 Each run's measurements are stored as JSON under ``--out`` (default
 ``/tmp/market_size``), one file per run: a second call with the same settings reuses
-them (resumable; ``--redo`` recomputes). The table is printed and a figure written to
+them (resumable; ``--redo`` recomputes; ``--stored-only`` computes nothing and reports the
+runs stored so far). The table is printed and a figure written to
 ``<out>/<mode>.png``. Runs go through ``nice``-friendly worker processes (``--jobs``).
 """
 
@@ -357,7 +358,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/market_size"))
     ap.add_argument("--redo", action="store_true", help="recompute runs already stored")
+    ap.add_argument("--stored-only", action="store_true",
+                    help="compute nothing: table and figure from the runs already stored under "
+                    "--out (a setting's missing seeds are left out, e.g. after stopping a long "
+                    "sweep; the table says how many runs each setting has)")
     a = ap.parse_args(argv)
+    if a.redo and a.stored_only:
+        print("error: --redo and --stored-only: give one of the two", file=sys.stderr)
+        return 2
     import yaml
 
     extra = {}
@@ -391,10 +399,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
             f = _file(a.out, sp)
+            if a.stored_only and not f.exists():
+                continue
             if a.redo or not f.exists():
                 todo.append((x, s, sp, f))
             else:
                 rows.append((x, s, json.loads(f.read_text())["result"]))
+    if not todo and not rows:
+        print(f"error: no run of these settings is stored under {a.out}", file=sys.stderr)
+        return 2
     (a.out / "runs").mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:

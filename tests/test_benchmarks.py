@@ -20,6 +20,14 @@ def test_market_size_study_runs_at_a_tiny_size(tmp_path):
                        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "workers.png").is_file() and "lions-everyone RMST(52)" in r.stdout
+    # --stored-only: the table of the stored runs, computing none (2400 has no stored run)
+    again = subprocess.run([*r.args[:4], "300", "--workers", "600", "1200", "2400", "--seeds",
+                            "0", "1", "--weeks", "20", "--burn-in", "10", "--out", str(tmp_path),
+                            "--stored-only"], capture_output=True, text=True, timeout=600,
+                           cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 runs computed" in again.stdout and "2 reused" in again.stdout
+    assert "n_workers=    2,400" not in again.stdout and "n_workers=    1,200" in again.stdout
 
 
 def test_awareness_grid_runs_at_a_tiny_size():
