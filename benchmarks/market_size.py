@@ -20,7 +20,7 @@ many aware contacts (tie at or above ``leads.aware_strength``) each searcher has
 with a vacancy, i.e. the people who can pass them a lead.
 
 Modes:
-  python benchmarks/market_size.py workers --market-size 1000 --workers 2000 10000 50000
+  python benchmarks/market_size.py workers --workers 20000 100000 1000000   # the defaults' size
   python benchmarks/market_size.py workers --legacy --workers 2000 10000 50000   # n_sectors=10
   python benchmarks/market_size.py size --workers 50000 --market-sizes 250 1000 5000 50000
 
@@ -343,8 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("mode", choices=("workers", "size"),
                     help="workers: outcomes against n_workers at one market size (or the "
                     "legacy fixed n_sectors); size: against market_size at one n_workers")
-    ap.add_argument("--workers", type=int, nargs="+", default=[2000, 10000, 50000])
-    ap.add_argument("--market-size", type=int, default=1000, help="workers mode: market size")
+    from sim.core.config import MarketConfig, SimConfig
+
+    ap.add_argument("--workers", type=int, nargs="+", default=[20000, 100000])
+    ap.add_argument("--market-size", type=int, default=MarketConfig.market_size,
+                    help="workers mode: market size (default: the model's, %(default)s)")
     ap.add_argument("--market-sizes", type=int, nargs="+", default=[250, 1000, 5000, 50000],
                     help="size mode: the market sizes")
     ap.add_argument("--legacy", type=int, nargs="?", const=10, default=None, metavar="N_SECTORS",
@@ -352,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
                     "market size (today's default behaviour)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--weeks", type=int, default=520)
-    ap.add_argument("--burn-in", type=int, default=104)
+    ap.add_argument("--burn-in", type=int, default=SimConfig.burn_in,
+                    help="default: the model's, %(default)s")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="further overrides, e.g. networking.same_sector_share=0.9")
     ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
