@@ -72,12 +72,29 @@ class Pool:
                       for f in fields(self)))
 
 
+@numba.njit(cache=True, inline="always")
+def _key(employed_w, slot_w, spell_row_w):
+    """An applicant's key: the open spell's row while unemployed, ``-2 - slot`` while
+    employed (never a spell row), so an application goes stale when it changes."""
+    return -2 - np.int64(slot_w) if employed_w else np.int64(spell_row_w)
+
+
+@numba.njit(cache=True, nogil=True)
+def applicant_keys(workers, employed, slot, spell_row):
+    """The key (:func:`_key`) of each of ``workers`` given per worker whether employed,
+    the position held and the open spell's row; what :func:`live_rows` checks."""
+    out = np.empty(len(workers), dtype=np.int64)
+    for i in range(len(workers)):
+        w = workers[i]
+        out[i] = _key(employed[w], slot[w], spell_row[w])
+    return out
+
+
 def live_rows(pool: Pool, pos_state: np.ndarray, open_code: int, opened_week: np.ndarray,
               employed: np.ndarray, slot: np.ndarray, spell_row: np.ndarray) -> np.ndarray:
     """Indices of the rows still valid, in one pass: the vacancy is open and has not been
     filled since the application (it opened in the same week), and the applicant's key
-    has not changed (the spell row while unemployed, ``-2 - slot`` while employed: the
-    key the model gives an application when it is made).
+    (:func:`applicant_keys`, given to an application when it is made) has not changed.
 
     Args:
         pool: the applications.
@@ -102,8 +119,7 @@ def _live_rows(pos, opened, worker, spell, pos_state, open_code, opened_week, em
     for i in range(len(pos)):
         p, w = pos[i], worker[i]
         if pos_state[p] == open_code and opened_week[p] == opened[i]:
-            key = -2 - np.int64(slot[w]) if employed[w] else np.int64(spell_row[w])
-            if key == spell[i]:
+            if _key(employed[w], slot[w], spell_row[w]) == spell[i]:
                 out[k] = i
                 k += 1
     return out[:k]

@@ -83,7 +83,7 @@ from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
-from sim.core.funnel import Pool, accept_best, best_per_pair, live_rows, screen
+from sim.core.funnel import Pool, accept_best, applicant_keys, best_per_pair, live_rows, screen
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
 from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
@@ -667,8 +667,10 @@ class LabourMarket(mesa.Model):
         vac = f.vacancies()
         last = self.last_employer
         since = self.week - self.ti_unemployed  # weeks since the separation (1 = first week)
-        cand = np.flatnonzero(~self.employed & (since > 0) & (last >= 0)
-                              & ((since <= rc.horizon) if rc.decay == "step" else True))
+        searching = ~self.employed & (since > 0) & (last >= 0)
+        if rc.decay == "step":  # no recall after the horizon
+            searching &= since <= rc.horizon
+        cand = np.flatnonzero(searching)
         cand = cand[vac[last[cand]] > 0]
         rate = np.where(self.temporary[cand], rc.temporary_rate, rc.permanent_rate)
         if rc.decay == "exponential":  # falls smoothly with the weeks since the separation
@@ -743,8 +745,8 @@ class LabourMarket(mesa.Model):
         unemployed, ``-2 - slot`` while employed (so an application goes stale when the
         spell ends, the job is lost or the applicant moves; checked by
         :func:`~sim.core.funnel.live_rows`)."""
-        return np.where(self.employed[workers], -2 - self.slot[workers].astype(np.int64),
-                        self.spell_row[workers])
+        return applicant_keys(np.asarray(workers, dtype=np.int64), self.employed, self.slot,
+                              self.spell_row)
 
     def _network_signals(self, offers: dict, rng: np.random.Generator) -> np.ndarray:
         """Signals of the network applications (before any cross-sector penalty): a lead's
