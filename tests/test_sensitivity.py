@@ -13,21 +13,23 @@ from sim.core.config import build_config
 from sim.errors import ConfigError
 from sim.studies import sensitivity
 
-EFFECT = 4.0  # weeks of lions' RMST over the whole range of formal applications
+EFFECT = 4.0  # weeks of lions' RMST over the whole range of applications per week
 SD = 1.0  # s.d. of one run's RMST (each population)
 K = 4  # seeds per point
-NULL = [p.key for p in sensitivity.PARAMS if p.key != "hiring.applications"]
+ACTIVE = "funnel.applications"  # the one parameter with an effect in the analytic model
+NULL = [p.key for p in sensitivity.PARAMS if p.key != ACTIVE]
+D = len(sensitivity.PARAMS)
 
 
 def _fake_rmst(cfg) -> float:
-    """One run's RMST: formal applications raise the lions' RMST linearly, nothing
+    """One run's RMST: applications per week raise the lions' RMST linearly, nothing
     else matters; the run adds normal noise (s.d. SD) drawn from its seed, its
     population and its parameter values (a chaotic run: any change is a new draw)."""
-    lo, hi = 0.03, 0.12
-    u = (cfg.hiring.applications - lo) / (hi - lo)
+    lo, hi = 1.0, 3.0
+    u = (cfg.funnel.applications - lo) / (hi - lo)
     values = [cfg.networking.time_budget, cfg.ties.decay.colleague, cfg.market.vacancy_rate,
-              cfg.hiring.applications, cfg.leads.hear_prob, cfg.hiring.referral_bonus,
-              cfg.networking.max_gain]
+              cfg.funnel.applications, cfg.leads.hear_prob, cfg.leads.aware_strength,
+              cfg.hiring.referral_bonus, cfg.networking.max_gain]
     key = [cfg.seed, int(cfg.strategy.name == "lions"), *(int(round(v * 1e9)) for v in values)]
     noise = np.random.default_rng(key).normal(0.0, SD)
     return 10.0 + (EFFECT * u if cfg.strategy.name == "lions" else 0.0) + noise
@@ -50,7 +52,7 @@ def _noise(lions, everyone, folder, groups=12):
 
 def test_evaluate_averages_seeds_and_pairs_the_populations(fake_model):
     lions, everyone = fake_model
-    v = {"hiring.applications": 0.12}
+    v = {"funnel.applications": 3.0}
     r = sensitivity.evaluate(lions, everyone, v, [0, 1, 2])
     from dataclasses import replace
 
@@ -82,7 +84,7 @@ def test_elementary_effects_are_salibs():
     from SALib.sample import morris as morris_sample
 
     X = morris_sample.sample(sensitivity.problem(), 6, num_levels=4, seed=3)
-    Y = np.random.default_rng(0).normal(size=(3, len(X))) + X @ np.arange(7.0)
+    Y = np.random.default_rng(0).normal(size=(3, len(X))) + X @ np.arange(float(D))
     ee = sensitivity.elementary_effects(X, Y, 4)
     for y, e in zip(Y, ee, strict=True):
         res = morris_analyze.analyze(sensitivity.problem(), X, y, num_levels=4, seed=0)
@@ -91,9 +93,9 @@ def test_elementary_effects_are_salibs():
 
 
 def test_morris_noise_floor_separates_an_effect_from_none(fake_model, tmp_path):
-    """Morris (r = 20, K seeds per point) on the analytic model: formal applications
+    """Morris (r = 20, K seeds per point) on the analytic model: applications per week
     (effect EFFECT on lions, so EFFECT on diff and EFFECT / 2 on rmst per unit of
-    range) are above the floor; the six parameters without effect, whose mu* is
+    range) are above the floor; the seven parameters without effect, whose mu* is
     pure noise (mean about 1.13 sd / delta), are classed as noise."""
     from SALib.sample import morris as morris_sample
 
@@ -104,21 +106,21 @@ def test_morris_noise_floor_separates_an_effect_from_none(fake_model, tmp_path):
                                  seed_sets=[tuple(range(K))] * len(X), chunk=64)
     m = sensitivity.morris(X, pts, 4, 0, noise).set_index(["output", "parameter"])
     for y, effect in (("diff", EFFECT), ("rmst", EFFECT / 2)):
-        assert m.loc[(y, "hiring.applications"), "above_noise"]
+        assert m.loc[(y, ACTIVE), "above_noise"]
         sd = noise.set_index("output").loc[y, "sd"]
         # the floor sits above the mean pure-noise mu* and below the real effect
-        floor = m.loc[(y, "hiring.applications"), "mu_star_floor"]
+        floor = m.loc[(y, ACTIVE), "mu_star_floor"]
         assert 1.13 * sd / (2 / 3) < floor < effect
         for key in NULL:
             assert not m.loc[(y, key), "above_noise"], (y, key, m.loc[(y, key), "mu_star"], floor)
     # the Monte Carlo p-value tells the same: below ALPHA / D exactly when above the floor
-    assert ((m["mu_star_p"] < sensitivity.ALPHA / 7) == m["above_noise"]).all()
+    assert ((m["mu_star_p"] < sensitivity.ALPHA / D) == m["above_noise"]).all()
     # without the floor the null parameters' mu* are far from 0 (what E6 once read as effects)
     assert (m.loc["diff"].loc[NULL, "mu_star"] > 0.3).all()
 
 
 def test_sobol_noise_floor_separates_an_effect_from_none(fake_model, tmp_path):
-    """Sobol (N = 128, K seeds per point) on the analytic model: formal applications
+    """Sobol (N = 128, K seeds per point) on the analytic model: applications per week
     carry S1 = ST = (EFFECT^2 / 12) / (EFFECT^2 / 12 + noise variance) of diff, above
     both floors; the null parameters' S1 and ST are classed as noise although their
     ST is well above 0 (the noise's share of the variance)."""
@@ -131,7 +133,7 @@ def test_sobol_noise_floor_separates_an_effect_from_none(fake_model, tmp_path):
                                  seed_sets=[tuple(range(K))] * len(X), chunk=512)
     s = sensitivity.sobol(pts, 0, noise).set_index(["output", "parameter"])
     d = s.loc["diff"]
-    assert d.loc["hiring.applications", "S1_above_noise"] and d.loc["hiring.applications", "ST_above_noise"]
+    assert d.loc[ACTIVE, "S1_above_noise"] and d.loc[ACTIVE, "ST_above_noise"]
     assert not d.loc[NULL, "S1_above_noise"].any() and not d.loc[NULL, "ST_above_noise"].any()
     share = 2 * SD**2 / K  # the noise variance of a point's diff
     assert d.loc[NULL, "ST"].mean() == pytest.approx(share / (EFFECT**2 / 12 + share), abs=0.1)
@@ -169,3 +171,24 @@ def test_an_output_folder_of_other_settings_is_refused(tmp_path, capsys):
     with pytest.raises(ConfigError, match="holds a sensitivity analysis of other settings") as e:
         sensitivity._claim_folder(tmp_path / "a", '{"seed": 1}')
     assert e.value.exit_code == 2 and "\n" not in str(e.value)
+
+
+def test_each_model_gets_its_design_and_its_base_point_lies_inside():
+    """The calibrated defaults vary funnel.applications (the legacy hiring.applications
+    does nothing with the funnel on), the legacy preset the legacy design; in both the
+    configured values lie inside the ranges (the noise is measured there)."""
+    from sim.workflow.compose import compose
+
+    for overrides, params in (([], sensitivity.PARAMS), (["+preset=legacy"], sensitivity.LEGACY_PARAMS)):
+        cfg = compose(["+strategy=lions", *overrides])
+        assert sensitivity.design_for(cfg) is params
+        sensitivity.check_base_point(cfg, params)
+    assert "funnel.applications" in [p.key for p in sensitivity.PARAMS]
+    assert "hiring.applications" not in [p.key for p in sensitivity.PARAMS]
+
+
+def test_a_base_point_outside_the_design_is_refused():
+    cfg = build_config({"strategy": {"name": "lions"}, "leads": {"hear_prob": 0.5}})
+    with pytest.raises(ConfigError, match=r"leads.hear_prob=0.5: outside the sensitivity range") as e:
+        sensitivity.check_base_point(cfg, sensitivity.PARAMS)
+    assert "\n" not in str(e.value)

@@ -79,7 +79,23 @@ class Param:
     label: str
 
 
+# The design of the calibrated model (the funnel on, the defaults): its free
+# parameters around their calibrated values, over ranges that the data allow
+# (docs/ODD.md section 11; experiments/E6_sensitivity.md says why each range).
 PARAMS: tuple[Param, ...] = (
+    Param("networking.time_budget", 1.0, 10.0, "time budget (h/wk)"),
+    Param("ties.decay.*", 0.5, 2.0, "tie decay (x default)"),
+    Param("networking.max_gain", 0.1, 0.4, "max tie gain"),
+    Param("market.vacancy_rate", 0.03, 0.08, "vacancy rate"),
+    Param("funnel.applications", 1.0, 3.0, "applications (/wk)"),
+    Param("leads.hear_prob", 0.08, 0.32, "lead hearing prob."),
+    Param("leads.aware_strength", 0.3, 0.6, "awareness centre"),
+    Param("hiring.referral_bonus", 0.0, 2.0, "referral bonus"),
+)
+
+# The design of the legacy model (``+preset=legacy``: one round of weekly matching,
+# no funnel), as first run: its formal applications are ``hiring.applications``.
+LEGACY_PARAMS: tuple[Param, ...] = (
     Param("networking.time_budget", 1.0, 10.0, "time budget (h/wk)"),
     Param("ties.decay.*", 0.5, 2.0, "tie decay (x default)"),
     Param("market.vacancy_rate", 0.02, 0.06, "vacancy rate"),
@@ -90,23 +106,38 @@ PARAMS: tuple[Param, ...] = (
 )
 
 
-def problem() -> dict:
+def design_for(cfg: SimConfig) -> tuple[Param, ...]:
+    """The varied parameters for a configuration: :data:`PARAMS` with the hiring
+    funnel, :data:`LEGACY_PARAMS` without (where ``funnel.applications`` does nothing)."""
+    return PARAMS if cfg.funnel.enabled else LEGACY_PARAMS
+
+
+def problem(params: Sequence[Param] = PARAMS) -> dict:
     """The SALib problem definition."""
-    return {"num_vars": len(PARAMS), "names": [p.key for p in PARAMS],
-            "bounds": [[p.low, p.high] for p in PARAMS]}
+    return {"num_vars": len(params), "names": [p.key for p in params],
+            "bounds": [[p.low, p.high] for p in params]}
 
 
-def base_point(cfg: SimConfig) -> np.ndarray:
-    """The configured values of :data:`PARAMS` (a ``group.*`` factor is 1)."""
+def base_point(cfg: SimConfig, params: Sequence[Param] = PARAMS) -> np.ndarray:
+    """The configured values of ``params`` (a ``group.*`` factor is 1)."""
     data = to_dict(cfg)
     out = []
-    for p in PARAMS:
+    for p in params:
         *path, last = p.key.split(".")
         node = data
         for k in path:
             node = node[k]
         out.append(1.0 if last == "*" else float(node[last]))
     return np.array(out)
+
+
+def check_base_point(cfg: SimConfig, params: Sequence[Param]) -> None:
+    """Refuse a design whose ranges leave out the configured values: its noise,
+    measured at the base point, would be measured outside the design."""
+    for p, v in zip(params, base_point(cfg, params), strict=True):
+        if not p.low <= v <= p.high:
+            raise ConfigError(f"{p.key}={v:g}: outside the sensitivity range [{p.low:g}, {p.high:g}] "
+                              "of this design (the base point must lie inside it)")
 
 
 def rmst_of(cfg: SimConfig) -> float:
@@ -154,12 +185,12 @@ def _chunks(folder: Path) -> pd.DataFrame:
 
 def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig, folder: Path,
                jobs: int, seed_sets: Sequence[Sequence[int]] | None = None, chunk: int = 16,
-               progress: bool = False) -> pd.DataFrame:
+               progress: bool = False, params: Sequence[Param] = PARAMS) -> pd.DataFrame:
     """Evaluate the rows of ``X`` not already saved in ``folder``.
 
     Args:
         design: the design's name; it must change whenever its rows or seeds do.
-        X: one point per row (columns in :data:`PARAMS` order).
+        X: one point per row (columns in ``params`` order).
         lions: the lions population's configuration.
         everyone: the everyone population's configuration.
         folder: where the chunks of evaluated points are saved.
@@ -167,6 +198,7 @@ def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig
         seed_sets: the seeds of each row (default: the configured seed alone).
         chunk: points per saved chunk.
         progress: show a progress bar.
+        params: the varied parameters (the columns of ``X``).
 
     Returns:
         The design's first ``len(X)`` points in row order.
@@ -183,7 +215,7 @@ def run_points(design: str, X: np.ndarray, lions: SimConfig, everyone: SimConfig
 
         bar = tqdm(total=len(X), initial=len(X) - len(todo), unit="point", desc=design,
                    dynamic_ncols=True)
-    names = [p.key for p in PARAMS]
+    names = [p.key for p in params]
     with Parallel(n_jobs=jobs) as parallel:
         for start in range(0, len(todo), chunk):
             idx = todo[start:start + chunk]
@@ -295,7 +327,7 @@ def morris_noise(X: np.ndarray, levels: int, sd: float, df: int, n_mc: int = N_M
 
 
 def sobol_noise(y: np.ndarray, sd: float, df: int, n_mc: int = N_MC,
-                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                seed: int = 0, n_params: int = len(PARAMS)) -> tuple[np.ndarray, np.ndarray]:
     """Sobol S1 and ST that a parameter without effect shows, given the noise.
 
     For such a parameter the outputs at A and AB_j differ by noise alone, so
@@ -310,11 +342,12 @@ def sobol_noise(y: np.ndarray, sd: float, df: int, n_mc: int = N_MC,
         df: degrees of freedom of ``sd``.
         n_mc: Monte Carlo replicates.
         seed: seed of the Monte Carlo.
+        n_params: D, the number of varied parameters.
 
     Returns:
         ``(S1, ST)``, each ``n_mc`` x D.
     """
-    D = len(PARAMS)
+    D = n_params
     v = np.asarray(y, float).reshape(-1, D + 2)
     var_y = float(np.var(np.r_[v[:, 0], v[:, -1]]))
     b = (v[:, -1] - np.mean(v))[None, :, None]
@@ -342,27 +375,29 @@ def noise_p(noise_index: np.ndarray, observed: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- indices
-def _indices(analyze, columns: Sequence[str], points: pd.DataFrame) -> pd.DataFrame:
+def _indices(analyze, columns: Sequence[str], points: pd.DataFrame,
+             params: Sequence[Param]) -> pd.DataFrame:
     """One row per outcome and parameter with the ``columns`` of SALib's result."""
     rows = []
     for y in OUTPUTS:
         res = analyze(points[y].to_numpy())
-        for j, p in enumerate(PARAMS):
+        for j, p in enumerate(params):
             rows.append({"output": y, "parameter": p.key, "label": p.label,
                          **{c: res[c][j] for c in columns}})
     return pd.DataFrame(rows)
 
 
 def morris(X: np.ndarray, points: pd.DataFrame, levels: int, seed: int,
-           noise: pd.DataFrame | None = None) -> pd.DataFrame:
+           noise: pd.DataFrame | None = None, params: Sequence[Param] = PARAMS) -> pd.DataFrame:
     """Morris indices per outcome and parameter; with ``noise`` (:func:`noise_sd`)
     also the noise floor of mu* (``mu_star_floor``, ``mu_star_noise`` the mean
     pure-noise mu*) and ``above_noise`` (mu* above the floor)."""
     from SALib.analyze import morris as morris_analyze  # (SALib: about 1 s to import; --help and
     # bad options answer without it)
 
-    df = _indices(lambda y: morris_analyze.analyze(problem(), X, y, num_levels=levels, seed=seed),
-                  ("mu_star", "mu_star_conf", "mu", "sigma"), points)
+    df = _indices(lambda y: morris_analyze.analyze(problem(params), X, y, num_levels=levels,
+                                                   seed=seed),
+                  ("mu_star", "mu_star_conf", "mu", "sigma"), points, params)
     if noise is not None:
         for y in OUTPUTS:
             nz = noise.set_index("output").loc[y]
@@ -375,7 +410,8 @@ def morris(X: np.ndarray, points: pd.DataFrame, levels: int, seed: int,
     return df
 
 
-def sobol(points: pd.DataFrame, seed: int, noise: pd.DataFrame | None = None) -> pd.DataFrame:
+def sobol(points: pd.DataFrame, seed: int, noise: pd.DataFrame | None = None,
+          params: Sequence[Param] = PARAMS) -> pd.DataFrame:
     """Sobol S1 and ST per outcome and parameter; with ``noise`` also their noise
     floors (``S1_floor`` on |S1|, ``ST_floor``) and ``S1_above_noise``,
     ``ST_above_noise``."""
@@ -383,13 +419,14 @@ def sobol(points: pd.DataFrame, seed: int, noise: pd.DataFrame | None = None) ->
 
     # SALib's Sobol analysis ignores a seed of 0 (``if seed:``) and then bootstraps from
     # numpy's global state: seed + 1 keeps the intervals reproducible for every seed
-    df = _indices(lambda y: sobol_analyze.analyze(problem(), y, calc_second_order=False,
+    df = _indices(lambda y: sobol_analyze.analyze(problem(params), y, calc_second_order=False,
                                                   seed=seed + 1),
-                  ("S1", "S1_conf", "ST", "ST_conf"), points)
+                  ("S1", "S1_conf", "ST", "ST_conf"), points, params)
     if noise is not None:
         for y in OUTPUTS:
             nz = noise.set_index("output").loc[y]
-            s1, st = sobol_noise(points[y].to_numpy(float), nz["sd"], int(nz["df"]), seed=seed)
+            s1, st = sobol_noise(points[y].to_numpy(float), nz["sd"], int(nz["df"]), seed=seed,
+                                 n_params=len(params))
             sel = df["output"] == y
             df.loc[sel, "S1_floor"] = floor_of(np.abs(s1))
             df.loc[sel, "S1_p"] = noise_p(np.abs(s1), df.loc[sel, "S1"])
@@ -457,16 +494,16 @@ def figure(morris_df: pd.DataFrame, sobol_df: pd.DataFrame | None, path: Path) -
         return save(fig, path.parent, path.name)
 
 
-def _settings(args, lions: SimConfig) -> str:
+def _settings(args, lions: SimConfig, params: Sequence[Param]) -> str:
     """What all designs of one output folder share (configuration, parameters,
     sample seed); the designs' own settings name their points (run_points), so that
     changing one design (e.g. a larger Sobol sample) keeps the other's points."""
-    return json.dumps({"config": to_dict(lions), "params": [p.__dict__ for p in PARAMS],
+    return json.dumps({"config": to_dict(lions), "params": [p.__dict__ for p in params],
                        "seed": args.sample_seed}, sort_keys=True, default=str)
 
 
-def _folder(args, lions: SimConfig) -> Path:
-    return Path("outputs") / "sensitivity" / hashlib.sha1(_settings(args, lions).encode()).hexdigest()[:10]
+def _folder(settings: str) -> Path:
+    return Path("outputs") / "sensitivity" / hashlib.sha1(settings.encode()).hexdigest()[:10]
 
 
 def _claim_folder(out: Path, settings: str) -> None:
@@ -489,7 +526,7 @@ def _mark(value: str, above: bool) -> str:
 
 
 def _report(args, morris_df, sobol_df, noise: pd.DataFrame, design_noise: dict, n_points,
-            lions: SimConfig) -> str:
+            lions: SimConfig, params: Sequence[Param] = PARAMS) -> str:
     k = args.seeds_per_point
     seeds = f"seeds {lions.seed}-{lions.seed + k - 1}" if k > 1 else f"seed {lions.seed}"
     lines = ["# Global sensitivity analysis", "",
@@ -498,7 +535,7 @@ def _report(args, morris_df, sobol_df, noise: pd.DataFrame, design_noise: dict, 
              f"points, each run with {k} seed(s) ({seeds}, the same at every point) for lions "
              f"and for everyone (paired by seed), outcomes averaged over the seeds.", "",
              "| parameter | range |", "|---|---|"]
-    lines += [f"| `{p.key}` ({p.label}) | [{p.low}, {p.high}] |" for p in PARAMS]
+    lines += [f"| `{p.key}` ({p.label}) | [{p.low}, {p.high}] |" for p in params]
     R = int(noise["groups"].iloc[0])
     lines += ["", "## Noise", "",
               f"At the base point (the configured values), {R} groups of {k} seeds (disjoint "
@@ -510,7 +547,7 @@ def _report(args, morris_df, sobol_df, noise: pd.DataFrame, design_noise: dict, 
         lines.append(f"| {OUTPUTS[r['output']]} | {r['mean']:.2f} | {r['sd_run']:.3f} | "
                      f"{r['sd']:.3f} ({int(r['df'])} df) | {r['sd_between']:.3f} | "
                      f"{design_noise.get(r['output'], (float('nan'),))[0]:.3f} |")
-    D = len(PARAMS)
+    D = len(params)
     lines += ["", f"Noise floor: the {1 - ALPHA / D:.4f} quantile (familywise {ALPHA:.0%} over "
               f"the {D} parameters of an outcome) of the index that pure noise of that s.d. "
               "gives on the same design (Monte Carlo, the s.d.'s own uncertainty included). "
@@ -549,7 +586,9 @@ def main(argv: Sequence[str]) -> None:
     p = argparse.ArgumentParser(prog="python -m sim sensitivity", description=__doc__.splitlines()[0])
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides in Hydra syntax, applied to both populations")
-    p.add_argument("--n-workers", type=int, default=2000, help="workers per run (default: %(default)s)")
+    p.add_argument("--n-workers", type=int, default=SimConfig.n_workers,
+                   help="workers per run (default: the model's, %(default)s: two markets, the size "
+                   "at which the outcomes no longer depend on the number of workers)")
     p.add_argument("--weeks", type=int, default=260, help="recorded weeks per run (default: %(default)s)")
     p.add_argument("--trajectories", type=int, default=10,
                    help="Morris trajectories r; r(D+1) points (default: %(default)s)")
@@ -557,10 +596,10 @@ def main(argv: Sequence[str]) -> None:
     p.add_argument("--sobol-n", type=int, default=0,
                    help="Sobol base sample N (a power of 2), N(D+2) points; 0 = Morris only "
                    "(default: %(default)s; 256 for a paper)")
-    p.add_argument("--seeds-per-point", type=int, default=4,
+    p.add_argument("--seeds-per-point", type=int, default=2,
                    help="seeds per point (the configured seed and the next ones, the same at every "
-                   "point), outcomes averaged over them (default: %(default)s, which halves one run's "
-                   "noise: s.d. 0.26 weeks of lions - everyone at the defaults, measured in E6)")
+                   "point), outcomes averaged over them (default: %(default)s; the noise that is "
+                   "left is measured at the base point and reported; experiments/E6_sensitivity.md)")
     p.add_argument("--noise-groups", type=int, default=16,
                    help="groups of --seeds-per-point seeds at the base point that measure the noise "
                    "(default: %(default)s)")
@@ -581,8 +620,11 @@ def main(argv: Sequence[str]) -> None:
         raise ConfigError(f"--sobol-n={args.sobol_n}: must be 0 or a power of 2")
     size = [f"n_workers={args.n_workers}", f"weeks={args.weeks}", *args.overrides]
     lions, everyone = compose(["+strategy=lions", *size]), compose(["+strategy=everyone", *size])
-    out = Path(args.out) if args.out else _folder(args, lions)
-    _claim_folder(out, _settings(args, lions))
+    params = design_for(lions)
+    check_base_point(lions, params)
+    settings = _settings(args, lions, params)
+    out = Path(args.out) if args.out else _folder(settings)
+    _claim_folder(out, settings)
     progress = sys.stderr.isatty()
     k, R = args.seeds_per_point, args.noise_groups
     design_seeds = tuple(lions.seed + i for i in range(k))
@@ -591,24 +633,26 @@ def main(argv: Sequence[str]) -> None:
     from SALib.sample import sobol as sobol_sample
 
     # the noise: R groups of k seeds at the base point; group 0 is the design's seed set
-    Xn = np.tile(base_point(lions), (R, 1))
+    Xn = np.tile(base_point(lions, params), (R, 1))
     npts = run_points(f"noise-k{k}", Xn, lions, everyone, out / "points", args.jobs,
                       seed_sets=[tuple(lions.seed + g * k + i for i in range(k)) for g in range(R)],
-                      progress=progress)
+                      progress=progress, params=params)
     noise = noise_sd(npts, k)
 
-    Xm = morris_sample.sample(problem(), args.trajectories, num_levels=args.levels,
+    Xm = morris_sample.sample(problem(params), args.trajectories, num_levels=args.levels,
                               seed=args.sample_seed)
     pts = run_points(f"morris-r{args.trajectories}-l{args.levels}-k{k}", Xm, lions, everyone,
-                     out / "points", args.jobs, seed_sets=[design_seeds] * len(Xm), progress=progress)
-    morris_df = morris(Xm, pts, args.levels, args.sample_seed, noise)
+                     out / "points", args.jobs, seed_sets=[design_seeds] * len(Xm), progress=progress,
+                     params=params)
+    morris_df = morris(Xm, pts, args.levels, args.sample_seed, noise, params)
     all_pts, sobol_df = [pts], None
     if args.sobol_n:
-        Xs = sobol_sample.sample(problem(), args.sobol_n, calc_second_order=False,
+        Xs = sobol_sample.sample(problem(params), args.sobol_n, calc_second_order=False,
                                  seed=args.sample_seed)
         spts = run_points(f"sobol-n{args.sobol_n}-k{k}", Xs, lions, everyone, out / "points",
-                          args.jobs, seed_sets=[design_seeds] * len(Xs), progress=progress)
-        sobol_df = sobol(spts, args.sample_seed, noise)
+                          args.jobs, seed_sets=[design_seeds] * len(Xs), progress=progress,
+                          params=params)
+        sobol_df = sobol(spts, args.sample_seed, noise, params)
         all_pts.append(spts)
     # a check of the base point's noise: one run's s.d. over the Morris points (k > 1), and
     # the mu* floor it would give
@@ -627,7 +671,7 @@ def main(argv: Sequence[str]) -> None:
         write_text_atomic(out / "sobol.csv", sobol_df.to_csv(index=False))
     figure(morris_df, sobol_df, out / "sensitivity")
     n_points = sum(len(x) for x in all_pts)
-    text = _report(args, morris_df, sobol_df, noise, design_noise, n_points, lions)
+    text = _report(args, morris_df, sobol_df, noise, design_noise, n_points, lions, params)
     write_text_atomic(out / "report.md", text)
     print(text)
     print(f"written to {out}")
