@@ -81,7 +81,7 @@ class Param:
 
 # The design of the calibrated model (the funnel on, the defaults): its free
 # parameters around their calibrated values, over ranges that the data allow
-# (docs/ODD.md section 11; experiments/E6_sensitivity.md says why each range).
+# (experiments/E6_sensitivity.md says why each range).
 PARAMS: tuple[Param, ...] = (
     Param("networking.time_budget", 1.0, 10.0, "time budget (h/wk)"),
     Param("ties.decay.*", 0.5, 2.0, "tie decay (x default)"),
@@ -94,7 +94,9 @@ PARAMS: tuple[Param, ...] = (
 )
 
 # The design of the legacy model (``+preset=legacy``: one round of weekly matching,
-# no funnel), as first run: its formal applications are ``hiring.applications``.
+# no funnel), as first run (the order of the columns is part of the Morris and Sobol
+# samples: kept as it was, so that the earlier results reproduce). Its formal
+# applications are ``hiring.applications``.
 LEGACY_PARAMS: tuple[Param, ...] = (
     Param("networking.time_budget", 1.0, 10.0, "time budget (h/wk)"),
     Param("ties.decay.*", 0.5, 2.0, "tie decay (x default)"),
