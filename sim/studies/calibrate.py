@@ -325,7 +325,9 @@ def main(argv: Sequence[str]) -> None:
                        help="after the search, the moments' sensitivity to each parameter at the "
                        "best trial (2 runs per parameter and seed): identification.csv and a table "
                        "in report.md")
-        p.set_defaults(seeds=2, n_workers=10000, weeks=520)
+        # the default population (SimConfig.n_workers: two markets, the smallest size whose
+        # results a larger population repeats; one market alone differs, docs/VALIDATION.md 6)
+        p.set_defaults(seeds=2, weeks=520)
 
     args = parse_args(argv, "python -m sim calibrate", __doc__.splitlines()[0], extra)
     cfg = config_from_args(args)
