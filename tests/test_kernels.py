@@ -136,3 +136,24 @@ def test_invest_matches_its_formula_bit_for_bit_in_chunks(monkeypatch):
         invest(a, b, share_a, share_b, hours, even, s, 0.25, 1.5)
         np.testing.assert_array_equal(s.view(np.int32), want.view(np.int32))
         assert (h == 0).any() and (h > 0).any()
+
+
+def test_runs_of_a_sorted_key():
+    """runs gives each row's run, its rank in the run and the number of runs: by hand, and
+    against numpy's diff and cumsum on random sorted keys (and on an empty key)."""
+    from sim.core.kernels import runs
+
+    run, rank, k = runs(np.array([3, 3, 5, 7, 7, 7]))
+    assert run.tolist() == [0, 0, 1, 2, 2, 2] and rank.tolist() == [0, 1, 0, 0, 1, 2] and k == 3
+    run, rank, k = runs(np.empty(0, np.int64))
+    assert len(run) == len(rank) == k == 0
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        key = np.sort(rng.integers(0, 10, int(rng.integers(1, 50))))
+        first = np.r_[True, key[1:] != key[:-1]]
+        want_run = np.cumsum(first) - 1
+        start = np.flatnonzero(first)
+        run, rank, k = runs(key)
+        np.testing.assert_array_equal(run, want_run)
+        np.testing.assert_array_equal(rank, np.arange(len(key)) - start[want_run])
+        assert k == first.sum()

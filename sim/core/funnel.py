@@ -125,6 +125,129 @@ def _live_rows(pos, opened, worker, spell, pos_state, open_code, opened_week, em
     return out[:k]
 
 
+def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
+          opened_week: np.ndarray, employed: np.ndarray, slot: np.ndarray,
+          spell_row: np.ndarray) -> Pool:
+    """This week's pool: the rows of ``pool`` followed by those of ``new`` that are still
+    valid (:func:`live_rows`), one per (vacancy, worker), the best signal (the first such
+    row on a tie), sorted by vacancy, then worker. The same rows in the same order as
+    ``p.take(live[best_per_pair(p.pos[live], p.worker[live], p.signal[live])])`` of
+    ``p = pool.extend(new)`` and its live rows ``live``.
+
+    A ``pool`` sorted by (vacancy, worker) with one row per pair (as the model keeps it)
+    is merged with the sorted new rows in one compiled pass (:func:`_merge_sorted`),
+    without concatenating or sorting the whole pool; any other (or columns of other
+    types) the way above.
+
+    Args:
+        pool: the applications kept from last week.
+        new: this week's applications.
+        pos_state, open_code, opened_week, employed, slot, spell_row: as for
+            :func:`live_rows`.
+
+    Returns:
+        The merged pool (new arrays).
+    """
+    args = (pos_state, open_code, opened_week, employed, slot, spell_row)
+    cols = [f.name for f in fields(Pool)]
+    if all(getattr(pool, c).dtype == getattr(new, c).dtype for c in cols):
+        live_new = live_rows(new, *args)
+        # the new rows by (vacancy, worker), a pair's rows in row order (n_workers bounds
+        # the workers of every row: the model's worker arrays have one entry each)
+        w = new.worker[live_new]
+        order = live_new[stable_argsort(new.pos[live_new] * len(employed) + w)]
+        out = _merge_sorted(*(getattr(pool, c) for c in cols), *(getattr(new, c) for c in cols),
+                            order, pos_state, open_code, opened_week, employed, slot,
+                            spell_row)
+        if out[0]:
+            return Pool(*out[1:])
+    p = pool.extend(new)
+    live = live_rows(p, *args)
+    return p.take(live[best_per_pair(p.pos[live], p.worker[live], p.signal[live])])
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_sorted(pos, opened, worker, spell, signal, channel, helper, listed,
+                  n_pos, n_opened, n_worker, n_spell, n_signal, n_channel, n_helper, n_listed,
+                  order, pos_state, open_code, opened_week, employed, slot, spell_row):
+    """:func:`merge` of a pool whose live rows are sorted by (vacancy, worker), one per
+    pair, with the new rows ``order`` (live, sorted by pair, a pair's rows in row order):
+    one merge pass picks the rows (on a pair in both, the old row unless a new one has a
+    higher signal; among a pair's new rows the first with the best signal), a second
+    gathers the columns. Returns ``(ok, columns...)``; not ``ok`` (and no rows) if the old
+    live rows are not sorted by pair and distinct."""
+    m = len(pos)
+    k = len(order)
+    idx = np.empty(m + k, dtype=np.int64)  # picked rows: old i, or new j as m + j
+    c = 0
+    i = 0
+    j = 0
+    last_p = last_w = p_o = w_o = np.int64(-1)
+    ok = True
+    while True:
+        # the next live old row
+        while i < m and not (pos_state[pos[i]] == open_code and opened_week[pos[i]] == opened[i]
+                             and _key(employed[worker[i]], slot[worker[i]],
+                                      spell_row[worker[i]]) == spell[i]):
+            i += 1
+        if i < m:
+            p_o, w_o = np.int64(pos[i]), np.int64(worker[i])
+            if p_o < last_p or (p_o == last_p and w_o <= last_w):
+                ok = False  # not sorted by pair, or a pair twice
+                c = 0
+                break
+        if j >= k:
+            if i >= m:
+                break
+            idx[c] = i
+            c += 1
+            last_p, last_w = p_o, w_o
+            i += 1
+            continue
+        r = order[j]
+        p_n, w_n = np.int64(n_pos[r]), np.int64(n_worker[r])
+        if i < m and (p_o < p_n or (p_o == p_n and w_o < w_n)):
+            idx[c] = i
+            c += 1
+            last_p, last_w = p_o, w_o
+            i += 1
+            continue
+        # the new pair's best row (the first on equal signals)
+        best = r
+        j += 1
+        while j < k and n_pos[order[j]] == p_n and n_worker[order[j]] == w_n:
+            if n_signal[order[j]] > n_signal[best]:
+                best = order[j]
+            j += 1
+        if i < m and p_o == p_n and w_o == w_n:
+            idx[c] = m + best if n_signal[best] > signal[i] else i
+            i += 1
+        else:
+            idx[c] = m + best
+        c += 1
+        last_p, last_w = p_n, w_n
+    o_pos = np.empty(c, dtype=pos.dtype)
+    o_opened = np.empty(c, dtype=opened.dtype)
+    o_worker = np.empty(c, dtype=worker.dtype)
+    o_spell = np.empty(c, dtype=spell.dtype)
+    o_signal = np.empty(c, dtype=signal.dtype)
+    o_channel = np.empty(c, dtype=channel.dtype)
+    o_helper = np.empty(c, dtype=helper.dtype)
+    o_listed = np.empty(c, dtype=listed.dtype)
+    for q in range(c):
+        r = idx[q]
+        if r < m:
+            o_pos[q], o_opened[q], o_worker[q], o_spell[q] = pos[r], opened[r], worker[r], spell[r]
+            o_signal[q], o_channel[q], o_helper[q], o_listed[q] = (signal[r], channel[r],
+                                                                   helper[r], listed[r])
+        else:
+            r -= m
+            o_pos[q], o_opened[q], o_worker[q] = n_pos[r], n_opened[r], n_worker[r]
+            o_spell[q], o_signal[q], o_channel[q] = n_spell[r], n_signal[r], n_channel[r]
+            o_helper[q], o_listed[q] = n_helper[r], n_listed[r]
+    return ok, o_pos, o_opened, o_worker, o_spell, o_signal, o_channel, o_helper, o_listed
+
+
 def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> np.ndarray:
     """Indices of one row per (group, worker): the best signal (the first such row on a tie).
 

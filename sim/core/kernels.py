@@ -307,3 +307,34 @@ def set_cowork(rows: np.ndarray, a, b, employer: np.ndarray, cowork: np.ndarray)
     """Recompute whether the two ends of tie ``rows`` work at the same firm (in place;
     a row may be listed more than once)."""
     _set_cowork(np.asarray(rows, dtype=np.int64), a, b, employer, cowork)
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs(key):
+    n = len(key)
+    run = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    r = -1
+    k = 0
+    for i in range(n):
+        if i == 0 or key[i] != key[i - 1]:
+            r += 1
+            k = 0
+        run[i] = r
+        rank[i] = k
+        k += 1
+    return run, rank, r + 1
+
+
+def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The runs of equal consecutive values of ``key`` (a sorted key: its groups), in one
+    pass, without numpy's temporary arrays.
+
+    Args:
+        key: integer keys, equal values next to each other.
+
+    Returns:
+        ``(run, rank, n_runs)``: each row's run (0, 1, ... in order), its rank within
+        the run (0 for the first row), and the number of runs.
+    """
+    return _runs(np.ascontiguousarray(key))

@@ -83,7 +83,7 @@ from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
-from sim.core.funnel import Pool, accept_best, applicant_keys, best_per_pair, live_rows, screen
+from sim.core.funnel import Pool, accept_best, applicant_keys, merge, screen
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
 from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
@@ -103,6 +103,15 @@ STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads"
            "ties", "model", "recall", "funnel")
 #: the opening week of a position that is not open (filled or closed)
 _NOT_OPEN = np.iinfo(np.int32).min
+
+
+def _via_contact(channel: np.ndarray) -> np.ndarray:
+    """Whether each channel code is one through a contact (:data:`~sim.core.records.CONTACT`),
+    by comparisons (``np.isin`` costs tens of microseconds a call on a week's hires)."""
+    out = channel == CONTACT[0]
+    for code in CONTACT[1:]:
+        out |= channel == code
+    return out
 
 
 class LabourMarket(mesa.Model):
@@ -576,7 +585,7 @@ class LabourMarket(mesa.Model):
         """Close the spells of ``workers`` hired this week. ``row`` is the tie that carried a
         network hire (lead, referral), -1 if it was pruned since (kind and strength then
         missing)."""
-        net = np.isin(channel, CONTACT)
+        net = _via_contact(channel)
         tied = net & (row >= 0)
         r = np.where(tied, row, 0)
         t = self.ties
@@ -684,8 +693,7 @@ class LabourMarket(mesa.Model):
         # u / rate is uniform on (0, 1) among the drawn: a random order within each firm
         order = np.lexsort((u[drawn] / rate[drawn], firm))
         cand, firm = cand[order], firm[order]
-        first = np.r_[0, np.flatnonzero(np.diff(firm)) + 1]
-        rank = np.arange(len(firm)) - np.repeat(first, np.diff(np.r_[first, len(firm)]))
+        rank = kernels.runs(firm)[1]
         keep = rank < vac[firm]
         workers, firm, rank = cand[keep].astype(np.int64), firm[keep], rank[keep]
         open_pos = f.open_positions()  # sorted, so grouped by firm
@@ -801,8 +809,7 @@ class LabourMarket(mesa.Model):
         # each firm offers to its best applicants, up to its vacancies
         order = order[np.lexsort((-signal[order], firm[order]))]
         fo = firm[order]
-        first = np.r_[0, np.flatnonzero(np.diff(fo)) + 1]
-        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+        rank = kernels.runs(fo)[1]
         vac = f.vacancies()
         offer = order[rank < vac[fo]]
         self._count("offers", channel[offer])
@@ -813,8 +820,7 @@ class LabourMarket(mesa.Model):
         # place hires in their firm's open positions
         hire = hire[np.argsort(firm[hire], kind="stable")]
         fh = firm[hire]
-        first = np.r_[0, np.flatnonzero(np.diff(fh)) + 1] if len(hire) else np.empty(0, np.int64)
-        rank = np.arange(len(hire)) - np.repeat(first, np.diff(np.r_[first, len(hire)]))
+        rank = kernels.runs(fh)[1]
         firm_first_open = np.searchsorted(f.pos_firm[open_pos], fh)
         slots = open_pos[firm_first_open + rank]
         workers = worker[hire]
@@ -864,17 +870,11 @@ class LabourMarket(mesa.Model):
                    np.zeros(len(worker), bool))
         # the pool: applications at vacancies still open, from spells still running; one
         # per vacancy and worker (the best signal)
-        pool = self._pool.extend(new)
-        live = live_rows(pool, f.pos_state, OPEN, self._opened_week, self.employed, self.slot,
-                         self.spell_row)
-        # (one take of the live rows' best: the best per pair is found on three columns)
-        best = best_per_pair(pool.pos[live], pool.worker[live], pool.signal[live])
-        pool = pool.take(live[best])  # sorted by pos
+        pool = merge(self._pool, new, f.pos_state, OPEN, self._opened_week, self.employed,
+                     self.slot, self.spell_row)  # sorted by pos
         # which vacancies are screened this week (one draw per vacancy with applicants)
-        p = pool.pos
-        first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.empty(0, bool)
-        chosen = rng.random(int(first.sum())) < fc.screen_rate
-        screened = chosen[np.cumsum(first) - 1] if len(p) else np.empty(0, bool)
+        vacancy, _, n_vacancies = kernels.runs(pool.pos)
+        screened = (rng.random(n_vacancies) < fc.screen_rate)[vacancy]
         shortlisted, offer, runner_up = screen(pool, screened, fc.shortlist, h.threshold,
                                                fc.referral_priority)
         self._count("shortlisted", pool.channel[shortlisted & ~pool.listed])
@@ -887,7 +887,7 @@ class LabourMarket(mesa.Model):
         firm = f.pos_firm[slots].astype(np.int64)
         helper_h, channel_h = pool.helper[hire], pool.channel[hire]
         # the tie that carried a network hire, as it is now (-1 if pruned since)
-        net = np.isin(channel_h, CONTACT)
+        net = _via_contact(channel_h)
         row = np.full(len(hire), -1, np.int64)
         if net.any():
             row[net] = self.ties.find(workers[net], helper_h[net])
