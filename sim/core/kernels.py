@@ -14,8 +14,47 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
+def _select_k(score, order, a, b, k, out, taken):
+    """Mark in ``out`` the ``k`` best of the rows ``order[a:b]`` (``score`` by sorted
+    position; earlier rows win ties): all of them if there are at most ``k``."""
+    if b - a <= k:
+        for j in range(a, b):
+            out[order[j]] = True
+        return
+    # k passes of selection over the (short) group; earlier rows win ties
+    for _ in range(k):
+        best = -1
+        best_score = 0.0
+        for j in range(a, b):
+            if not taken[j] and (best < 0 or score[j] > best_score):
+                best = j
+                best_score = score[j]
+        taken[best] = True
+        out[order[best]] = True
+
+
+@numba.njit(cache=True, nogil=True)
 def _top_k(group, score, k, n_groups):
     n = len(group)
+    out = np.zeros(n, dtype=np.bool_)
+    taken = np.zeros(n, dtype=np.bool_)  # by sorted position: reads stay contiguous
+    # rows already sorted by group (the leads' pairs, helper by helper): the groups are
+    # the runs, no counting sort (nor its array of n_groups starts)
+    ascending = True
+    for i in range(1, n):
+        if group[i] < group[i - 1]:
+            ascending = False
+            break
+    if ascending:
+        rows = np.arange(n)
+        a = 0
+        while a < n:
+            b = a + 1
+            while b < n and group[b] == group[a]:
+                b += 1
+            _select_k(score, rows, a, b, k, out, taken)
+            a = b
+        return out
     # counting sort of the rows by group (stable: rows keep their order in a group)
     start = np.zeros(n_groups + 1, dtype=np.int64)
     for i in range(n):
@@ -31,30 +70,15 @@ def _top_k(group, score, k, n_groups):
     sorted_score = np.empty(n)
     for j in range(n):
         sorted_score[j] = score[order[j]]
-    out = np.zeros(n, dtype=np.bool_)
-    taken = np.zeros(n, dtype=np.bool_)  # by sorted position: reads stay contiguous
     for g in range(n_groups):
-        a, b = start[g], start[g + 1]
-        if b - a <= k:
-            for j in range(a, b):
-                out[order[j]] = True
-            continue
-        # k passes of selection over the (short) group; earlier rows win ties
-        for _ in range(k):
-            best = -1
-            best_score = 0.0
-            for j in range(a, b):
-                if not taken[j] and (best < 0 or sorted_score[j] > best_score):
-                    best = j
-                    best_score = sorted_score[j]
-            taken[best] = True
-            out[order[best]] = True
+        _select_k(sorted_score, order, start[g], start[g + 1], k, out, taken)
     return out
 
 
 def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | None = None
                 ) -> np.ndarray:
-    """Mask of the ``k`` highest-scoring rows of each group.
+    """Mask of the ``k`` highest-scoring rows of each group. Rows already sorted by group
+    are ranked run by run; others after a counting sort by group (the same mask).
 
     Args:
         group: group id of each row (0 <= group < n_groups).
@@ -338,3 +362,61 @@ def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         the run (0 for the first row), and the number of runs.
     """
     return _runs(np.ascontiguousarray(key))
+
+
+@numba.njit(cache=True, nogil=True)
+def _asks_and_strength(edge, ego_is_a, asks_a, asks_b, strength):
+    m = len(edge)
+    asked = np.empty(m, dtype=np.bool_)
+    s = np.empty(m, dtype=strength.dtype)
+    for i in range(m):
+        r = edge[i]
+        asked[i] = asks_b[r] if ego_is_a[i] else asks_a[r]
+        s[i] = strength[r]
+    return asked, s
+
+
+def alter_asks_and_strength(h, ties) -> tuple[np.ndarray, np.ndarray]:
+    """For half-edges ``h``: whether the alter asks the ego for help (the alter's side of
+    the tie) and the tie's strength, in one pass over the rows.
+
+    Args:
+        h: the half-edges (:class:`~sim.core.ties.HalfEdges`).
+        ties: the tie store.
+
+    Returns:
+        ``(asked, strength)``, one entry per half-edge.
+    """
+    return _asks_and_strength(h.edge, h.ego_is_a, ties.asks_a, ties.asks_b, ties.strength)
+
+
+@numba.njit(cache=True, nogil=True)
+def _aware_rows(aware, ego, alter, edge, asked):
+    k = 0
+    for i in range(len(aware)):
+        k += aware[i]
+    helper = np.empty(k, dtype=np.int64)
+    seeker = np.empty(k, dtype=np.int64)
+    row = np.empty(k, dtype=edge.dtype)
+    ask = np.empty(k, dtype=np.bool_)
+    j = 0
+    for i in range(len(aware)):
+        if aware[i]:
+            helper[j], seeker[j], row[j], ask[j] = ego[i], alter[i], edge[i], asked[i]
+            j += 1
+    return helper, seeker, row, ask
+
+
+def aware_rows(aware: np.ndarray, h, asked: np.ndarray):
+    """The half-edges ``h`` flagged ``aware``, as ``(helper, seeker, tie row, asked)``
+    (helper and seeker as int64), in one pass.
+
+    Args:
+        aware: boolean per half-edge.
+        h: the half-edges (ego: the helper, alter: the seeker).
+        asked: boolean per half-edge.
+
+    Returns:
+        The four columns of the flagged half-edges, in order.
+    """
+    return _aware_rows(aware, h.ego, h.alter, h.edge, asked)

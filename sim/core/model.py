@@ -358,14 +358,10 @@ class LabourMarket(mesa.Model):
         the degree reported as a covariate (ties at least ``ties.degree_min_strength``
         strong; the mechanics use every tie in memory, ``ties.degree()``) and the share
         of contacts (every tie) who are employed now (NaN for no contact)."""
-        h = self.ties.rows_of(workers)
-        order = np.argsort(workers, kind="stable")
-        who = order[np.searchsorted(workers[order], h.ego)]
-        k = len(workers)
-        strong = self.ties.strength[h.edge] >= np.float32(self.cfg.ties.degree_min_strength)
-        degree = np.bincount(who[strong], minlength=k).astype(np.int32)
-        n_contacts = np.bincount(who, minlength=k)
-        n_employed = np.bincount(who, weights=self.employed[h.alter], minlength=k)
+        strong, n_contacts, n_employed = self.ties.contact_counts(
+            workers, self.employed, self.cfg.ties.degree_min_strength)
+        degree = strong.astype(np.int32)
+        n_employed = n_employed.astype(np.float64)  # (the share as a float64 division)
         with np.errstate(invalid="ignore", divide="ignore"):
             return degree, np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
 
@@ -526,8 +522,7 @@ class LabourMarket(mesa.Model):
         t, lc = self.ties, self.cfg.leads
         h = t.rows_to(helpers, seeker_mask)  # the helpers' ties to searching contacts
         # the seeker is the alter: its request is stored on its own side of the tie
-        asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
-        strength = t.strength[h.edge]
+        asked, strength = kernels.alter_asks_and_strength(h, t)
         if lc.aware_width > 0:  # graded: no strength at which awareness jumps
             z = (strength.astype(np.float64) - lc.aware_strength) / lc.aware_width
             knows = rng.random(len(z)) < 1.0 / (1.0 + np.exp(-z))
@@ -536,8 +531,7 @@ class LabourMarket(mesa.Model):
         aware = knows | self.announces[h.alter] | asked
         if lc.told_weeks > 0:  # told before: still aware for a while
             aware |= self._told(h.ego, h.alter)
-        return (h.ego[aware].astype(np.int64), h.alter[aware].astype(np.int64),
-                h.edge[aware], asked[aware])
+        return kernels.aware_rows(aware, h, asked)
 
     def _choose_per_helper(self, helper, weight, k, rng) -> np.ndarray:
         """Indices of at most ``k`` pairs per helper, drawn with probability
@@ -556,9 +550,8 @@ class LabourMarket(mesa.Model):
         u = rng.random(n)
         if m.jobs == "vacancies":
             vac = self.firms.vacancies()
-            has_vac = np.zeros(n, dtype=bool)
-            has_vac[self.employed] = vac[self.employer[self.employed]] > 0
-            hear = has_vac & (u < lc.hear_prob)
+            # (an unemployed worker's employer is -1: its entry is read and masked out)
+            hear = self.employed & (vac[self.employer] > 0) & (u < lc.hear_prob)
         else:
             hear = self.employed & (u < m.job_arrival_prob)
         helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching, rng)

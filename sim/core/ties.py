@@ -307,6 +307,26 @@ class Ties:
         _cowork_of(np.asarray(workers, dtype=np.int64), self._start, self._len, self._adj,
                    self._nbr, self._a, self._b, self._indexed, self.n, employer, self._cowork)
 
+    def contact_counts(self, workers: np.ndarray, employed: np.ndarray, min_strength: float
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per worker: ties at least ``min_strength`` strong, all ties, and ties to an
+        employed contact; the counts over the half-edges of :meth:`rows_of`, in one pass
+        through the neighbour index (and the rows added since), without listing them.
+
+        Args:
+            workers: worker ids (distinct).
+            employed: boolean per worker.
+            min_strength: strength a tie needs to count as strong (compared as float32,
+                the strengths' type).
+
+        Returns:
+            ``(strong, total, employed_contacts)``, int64 counts aligned with ``workers``.
+        """
+        return _contact_counts(np.asarray(workers, dtype=np.int64), self._start, self._len,
+                               self._adj, self._nbr, self._a, self._b, self._indexed, self.n,
+                               self.n_workers, self._strength, np.float32(min_strength),
+                               np.ascontiguousarray(employed, dtype=np.bool_))
+
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
         a, b = self.a, self.b
@@ -627,6 +647,38 @@ def _half_edges(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers, kee
         edge[j], ego[j], alter[j], ego_is_a[j] = r, b[r], a[r], False
         j += 1
     return edge[:j], ego[:j], alter[:j], ego_is_a[:j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _contact_counts(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers, strength,
+                    min_strength, employed):
+    """The counts of :meth:`Ties.contact_counts`: each worker's index segment, then the
+    rows of the tail (each end that is one of ``workers`` counts the tie)."""
+    k = len(workers)
+    strong = np.zeros(k, dtype=np.int64)
+    total = np.zeros(k, dtype=np.int64)
+    emp = np.zeros(k, dtype=np.int64)
+    for j in range(k):
+        w = workers[j]
+        for i in range(start[w], start[w] + len_[w]):
+            total[j] += 1
+            strong[j] += strength[adj[i]] >= min_strength
+            emp[j] += employed[nbr[i]]
+    if n > indexed and k:
+        member = np.zeros(n_workers, dtype=np.bool_)
+        for w in workers:
+            member[w] = True
+        order = np.argsort(workers)
+        ids = workers[order]
+        for r in range(indexed, n):
+            for side in range(2):
+                ego, alter = (a[r], b[r]) if side == 0 else (b[r], a[r])
+                if member[ego]:
+                    j = order[_index_of(ids, ego)]
+                    total[j] += 1
+                    strong[j] += strength[r] >= min_strength
+                    emp[j] += employed[alter]
+    return strong, total, emp
 
 
 @numba.njit(cache=True, inline="always")
