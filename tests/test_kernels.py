@@ -44,7 +44,8 @@ def test_matches_brute_force_with_tied_scores(k, seed):
 def test_rows_sorted_by_group_match_brute_force(k):
     """Rows already sorted by group (the leads' pairs, helper by helper) take the path
     without a counting sort: the same mask as the brute force, with tied scores, groups of
-    one and groups larger than k; and one row out of order takes the other path, alike."""
+    one and groups larger than k; and one row out of order takes the other paths (the
+    counting sort, and the stable sort when the groups far outnumber the rows), alike."""
     rng = np.random.default_rng(k)
     group = np.sort(rng.choice(300, 4_000, p=rng.dirichlet(np.full(300, 0.3))))
     score = rng.integers(-3, 4, len(group)).astype(np.float64)
@@ -53,6 +54,8 @@ def test_rows_sorted_by_group_match_brute_force(k):
     np.testing.assert_array_equal(group_top_k(group, score, k, 300), brute_top_k(group, score, k))
     group[[10, -10]] = group[[-10, 10]]  # no longer sorted
     np.testing.assert_array_equal(group_top_k(group, score, k, 300), brute_top_k(group, score, k))
+    np.testing.assert_array_equal(group_top_k(group * 1000, score, k, 300_000),
+                                  brute_top_k(group, score, k))
 
 
 def test_continuous_scores_and_int32_input():

@@ -14,71 +14,68 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def _select_k(score, order, a, b, k, out, taken):
-    """Mark in ``out`` the ``k`` best of the rows ``order[a:b]`` (``score`` by sorted
-    position; earlier rows win ties): all of them if there are at most ``k``."""
-    if b - a <= k:
-        for j in range(a, b):
-            out[order[j]] = True
-        return
-    # k passes of selection over the (short) group; earlier rows win ties
-    for _ in range(k):
-        best = -1
-        best_score = 0.0
-        for j in range(a, b):
-            if not taken[j] and (best < 0 or score[j] > best_score):
-                best = j
-                best_score = score[j]
-        taken[best] = True
-        out[order[best]] = True
-
-
-@numba.njit(cache=True, nogil=True)
 def _top_k(group, score, k, n_groups):
     n = len(group)
-    out = np.zeros(n, dtype=np.bool_)
-    taken = np.zeros(n, dtype=np.bool_)  # by sorted position: reads stay contiguous
-    # rows already sorted by group (the leads' pairs, helper by helper): the groups are
-    # the runs, no counting sort (nor its array of n_groups starts)
+    # the rows in a stable order by group: as they are if already sorted (the leads'
+    # pairs, helper by helper, when no tie is waiting to be merged into the neighbour
+    # index); by a stable sort if the groups are many
+    # for the rows (then a counting sort's array of group starts would cost more than
+    # the rows); else by a counting sort
     ascending = True
     for i in range(1, n):
         if group[i] < group[i - 1]:
             ascending = False
             break
     if ascending:
-        rows = np.arange(n)
-        a = 0
-        while a < n:
-            b = a + 1
-            while b < n and group[b] == group[a]:
-                b += 1
-            _select_k(score, rows, a, b, k, out, taken)
-            a = b
-        return out
-    # counting sort of the rows by group (stable: rows keep their order in a group)
-    start = np.zeros(n_groups + 1, dtype=np.int64)
-    for i in range(n):
-        start[group[i] + 1] += 1
-    for g in range(n_groups):
-        start[g + 1] += start[g]
-    fill = start[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        g = group[i]
-        order[fill[g]] = i
-        fill[g] += 1
+        order = np.arange(n)
+    elif n_groups > 8 * n:
+        order = np.argsort(group, kind="mergesort")  # (stable)
+    else:
+        start = np.zeros(n_groups + 1, dtype=np.int64)
+        for i in range(n):
+            start[group[i] + 1] += 1
+        for g in range(n_groups):
+            start[g + 1] += start[g]
+        fill = start[:-1].copy()
+        order = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            g = group[i]
+            order[fill[g]] = i
+            fill[g] += 1
     sorted_score = np.empty(n)
     for j in range(n):
         sorted_score[j] = score[order[j]]
-    for g in range(n_groups):
-        _select_k(sorted_score, order, start[g], start[g + 1], k, out, taken)
+    out = np.zeros(n, dtype=np.bool_)
+    taken = np.zeros(n, dtype=np.bool_)  # by sorted position: reads stay contiguous
+    a = 0
+    while a < n:
+        g = group[order[a]]
+        b = a + 1
+        while b < n and group[order[b]] == g:
+            b += 1
+        if b - a <= k:
+            for j in range(a, b):
+                out[order[j]] = True
+        else:
+            # k passes of selection over the (short) group; earlier rows win ties
+            for _ in range(k):
+                best = -1
+                best_score = 0.0
+                for j in range(a, b):
+                    if not taken[j] and (best < 0 or sorted_score[j] > best_score):
+                        best = j
+                        best_score = sorted_score[j]
+                taken[best] = True
+                out[order[best]] = True
+        a = b
     return out
 
 
 def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | None = None
                 ) -> np.ndarray:
     """Mask of the ``k`` highest-scoring rows of each group. Rows already sorted by group
-    are ranked run by run; others after a counting sort by group (the same mask).
+    are ranked run by run; others after a stable sort by group (a counting sort unless the
+    groups far outnumber the rows): the same mask either way.
 
     Args:
         group: group id of each row (0 <= group < n_groups).
