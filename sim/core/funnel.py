@@ -265,20 +265,29 @@ def best_per_pair(group: np.ndarray, worker: np.ndarray, signal: np.ndarray) -> 
     w = worker.astype(np.int64)
     key = group.astype(np.int64) * (int(w.max()) + 1) + w
     order = stable_argsort(key)
-    k = key[order]
-    first = np.r_[True, k[1:] != k[:-1]]
-    if first.all():  # no pair twice (the common case)
-        return order
-    # pairs seen more than once: the best signal, the first row on a tie
-    run = np.cumsum(first) - 1
-    size = np.bincount(run)
-    dup = size[run] > 1
-    idx = np.flatnonzero(dup)
-    sub = idx[np.lexsort((idx, -signal[order[idx]], run[idx]))]
-    best_sub = sub[np.r_[True, run[sub][1:] != run[sub][:-1]]]
-    keep = first & ~dup
-    keep[best_sub] = True
-    return order[keep]
+    # per run of equal keys (a pair's rows, in row order) the best signal, the first on a tie
+    return _best_of_runs(order, key, np.ascontiguousarray(signal, dtype=np.float64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _best_of_runs(order, key, signal):
+    """The entries of ``order`` (rows sorted by ``key``, equal keys in row order) that keep
+    one row per key: the best signal, the first on equal signals."""
+    n = len(order)
+    out = np.empty(n, dtype=np.int64)
+    c = 0
+    i = 0
+    while i < n:
+        best = order[i]
+        j = i + 1
+        while j < n and key[order[j]] == key[order[i]]:
+            if signal[order[j]] > signal[best]:
+                best = order[j]
+            j += 1
+        out[c] = best
+        c += 1
+        i = j
+    return out[:c]
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:
