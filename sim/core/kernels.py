@@ -417,3 +417,89 @@ def aware_rows(aware: np.ndarray, h, asked: np.ndarray):
         The four columns of the flagged half-edges, in order.
     """
     return _aware_rows(aware, h.ego, h.alter, h.edge, asked)
+
+
+@numba.njit(cache=True, nogil=True)
+def _applications_in_sector(workers, n_apps, sector, sector_start):
+    total = 0
+    for i in range(len(workers)):
+        s = sector[workers[i]]
+        if sector_start[s + 1] > sector_start[s]:
+            total += n_apps[i]
+    app = np.empty(total, dtype=np.int64)
+    lo = np.empty(total, dtype=np.int64)
+    size = np.empty(total, dtype=np.int64)
+    j = 0
+    for i in range(len(workers)):
+        s = sector[workers[i]]
+        a, b = sector_start[s], sector_start[s + 1]
+        if b > a:
+            for _ in range(n_apps[i]):
+                app[j], lo[j], size[j] = workers[i], a, b - a
+                j += 1
+    return app, lo, size
+
+
+def applications_in_sector(workers: np.ndarray, n_apps: np.ndarray, sector: np.ndarray,
+                           sector_start: np.ndarray):
+    """Each worker's ``n_apps`` applications (in order, a worker's next to each other) whose
+    sector has an open position, with that sector's block of the sorted open positions:
+    ``np.repeat(workers, n_apps)`` without the applications of sectors with none, in one
+    pass.
+
+    Args:
+        workers: the applicants.
+        n_apps: applications of each.
+        sector: each worker's sector.
+        sector_start: the first open position of each sector (and the end), indices into
+            the sorted open positions.
+
+    Returns:
+        ``(worker, lo, size)`` per application: the applicant, the first open position of
+        the sector and their number.
+    """
+    return _applications_in_sector(np.ascontiguousarray(workers, dtype=np.int64),
+                                   np.ascontiguousarray(n_apps, dtype=np.int64), sector,
+                                   sector_start)
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_applications(app, idx, open_pos, pos_firm, employed, last_employer, employer, recall):
+    m = len(app)
+    w_out = np.empty(m, dtype=np.int64)
+    p_out = np.empty(m, dtype=open_pos.dtype)
+    k = 0
+    for i in range(m):
+        w = app[i]
+        p = open_pos[idx[i]]
+        firm = pos_firm[p]
+        if employed[w]:
+            if firm == employer[w]:
+                continue
+        elif recall and firm == last_employer[w]:
+            continue
+        w_out[k], p_out[k] = w, p
+        k += 1
+    return w_out[:k], p_out[:k]
+
+
+def keep_applications(app: np.ndarray, idx: np.ndarray, open_pos: np.ndarray,
+                      pos_firm: np.ndarray, employed: np.ndarray, last_employer: np.ndarray,
+                      employer: np.ndarray, recall: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The applications ``app`` to the open positions ``open_pos[idx]`` that are kept: not
+    an employed applicant's to the own firm, nor (with ``recall``) an unemployed one's to
+    the last employer; in one pass.
+
+    Args:
+        app: the applicant of each application.
+        idx: its index into ``open_pos``.
+        open_pos: the open positions.
+        pos_firm: each position's firm.
+        employed, last_employer, employer: per worker.
+        recall: whether recalls are enabled.
+
+    Returns:
+        ``(worker, position)`` of the kept applications, in order.
+    """
+    return _keep_applications(app, np.ascontiguousarray(idx, dtype=np.int64), open_pos,
+                              pos_firm, employed, last_employer, employer, bool(recall))

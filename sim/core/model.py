@@ -711,11 +711,11 @@ class LabourMarket(mesa.Model):
         if searching is None:
             searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
         n_apps = rng.poisson(rate, len(searching))
-        app_w = np.repeat(searching, n_apps)
-        sec = self.sector[app_w]
         open_sec_start = np.searchsorted(f.pos_sector[open_pos], np.arange(f.n_sectors + 1))
-        lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
         if cfg.market.cross_market_applications > 0:
+            app_w = np.repeat(searching, n_apps)
+            sec = self.sector[app_w]
+            lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
             # a share of applications to open positions of the other sectors (skipping
             # the own sector's block of the sorted open positions)
             n_other = len(open_pos) - (hi - lo)
@@ -728,18 +728,15 @@ class LabourMarket(mesa.Model):
             has = cross | (hi > lo)
             app_w, idx = app_w[has], idx[has]
         else:  # (the legacy draws: no extra random numbers)
-            has = hi > lo
-            app_w, lo, hi = app_w[has], lo[has], hi[has]
-            idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
-        pos = open_pos[idx]
-        employed = self.employed[app_w]
-        if cfg.recall.enabled:  # no formal application to the last employer: it recalls, or not
-            other = (f.pos_firm[pos] != self.last_employer[app_w]) | employed
-            app_w, pos, employed = app_w[other], pos[other], employed[other]
-        if employed.any():  # (on-the-job search) not to one's own firm
-            other = f.pos_firm[pos] != self.employer[app_w]
-            app_w, pos = app_w[other], pos[other]
-        return app_w, pos
+            # the applications of workers whose sector has an open position
+            app_w, lo, size = kernels.applications_in_sector(searching, n_apps, self.sector,
+                                                             open_sec_start)
+            idx = lo + (rng.random(len(app_w)) * size).astype(np.int64)
+        # none to the last employer (recall.enabled: it recalls, or not), none of an
+        # employed applicant (on-the-job search) to the own firm
+        return kernels.keep_applications(app_w, idx, open_pos, f.pos_firm, self.employed,
+                                         self.last_employer, self.employer,
+                                         cfg.recall.enabled)
 
     def _applicant_key(self, workers: np.ndarray) -> np.ndarray:
         """What keeps an application in a pool valid: the applicant's spell row while
