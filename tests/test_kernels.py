@@ -175,3 +175,42 @@ def test_runs_of_a_sorted_key():
         np.testing.assert_array_equal(run, want_run)
         np.testing.assert_array_equal(rank, np.arange(len(key)) - start[want_run])
         assert k == first.sum()
+
+
+def test_formal_application_kernels_equal_their_numpy_definitions():
+    """applications_in_sector is np.repeat without the sectors that have no open position;
+    keep_applications drops exactly an employed applicant's application to the own firm
+    and (with recall) an unemployed one's to the last employer."""
+    from sim.core.kernels import applications_in_sector, keep_applications
+
+    rng = np.random.default_rng(8)
+    n_workers, n_pos, n_sectors = 300, 120, 6
+    sector = rng.integers(0, n_sectors, n_workers).astype(np.int32)
+    pos_sector = np.sort(rng.integers(0, n_sectors - 1, n_pos))  # the last sector: none open
+    open_pos = np.sort(rng.choice(n_pos, 40, replace=False))
+    start = np.searchsorted(pos_sector[open_pos], np.arange(n_sectors + 1))
+    workers = np.sort(rng.choice(n_workers, 150, replace=False))
+    n_apps = rng.poisson(1.5, len(workers))
+    app, lo, size = applications_in_sector(workers, n_apps, sector, start)
+    want = np.repeat(workers, n_apps)
+    s = sector[want]
+    has = start[s + 1] > start[s]
+    assert (~has).any() and has.any()
+    np.testing.assert_array_equal(app, want[has])
+    np.testing.assert_array_equal(lo, start[s][has])
+    np.testing.assert_array_equal(size, (start[s + 1] - start[s])[has])
+
+    pos_firm = (np.arange(n_pos) // 10).astype(np.int32)
+    employed = rng.random(n_workers) < 0.5
+    employer = np.where(employed, rng.integers(0, 12, n_workers), -1)
+    last = rng.integers(-1, 12, n_workers)
+    idx = rng.integers(0, len(open_pos), 2000)
+    app = rng.integers(0, n_workers, 2000)
+    for recall in (False, True):
+        w, p = keep_applications(app, idx, open_pos, pos_firm, employed, last, employer, recall)
+        firm = pos_firm[open_pos[idx]]
+        drop = (employed[app] & (firm == employer[app])) | (
+            recall & ~employed[app] & (firm == last[app]))
+        assert drop.any()
+        np.testing.assert_array_equal(w, app[~drop])
+        np.testing.assert_array_equal(p, open_pos[idx][~drop])
