@@ -214,3 +214,21 @@ def test_formal_application_kernels_equal_their_numpy_definitions():
         assert drop.any()
         np.testing.assert_array_equal(w, app[~drop])
         np.testing.assert_array_equal(p, open_pos[idx][~drop])
+
+
+@pytest.mark.parametrize("horizon", [-1, 3])
+def test_recall_candidates_equal_their_numpy_definition(horizon):
+    from sim.core.kernels import recall_candidates
+
+    rng = np.random.default_rng(4)
+    n, week = 3000, 10
+    employed = rng.random(n) < 0.5
+    ti = rng.integers(0, 13, n).astype(np.int32)
+    last = rng.integers(-1, 30, n)
+    vac = rng.integers(0, 2, 30)
+    since = week - ti
+    want = ~employed & (since > 0) & (last >= 0) & ((since <= horizon) | (horizon < 0))
+    want = np.flatnonzero(want & (vac[last] > 0))
+    got = recall_candidates(employed, ti, last, vac, week, horizon)
+    np.testing.assert_array_equal(got, want)
+    assert 0 < len(want) < n // 4

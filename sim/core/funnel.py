@@ -64,12 +64,32 @@ class Pool:
         """The rows ``idx`` (indices or a boolean mask), as a new pool."""
         if idx.dtype == np.bool_:  # (the indices found once, not once per column)
             idx = np.flatnonzero(idx)
-        return Pool(*(getattr(self, f.name)[idx] for f in fields(self)))
+        return Pool(*_take(idx, *(getattr(self, f.name) for f in fields(self))))
 
     def extend(self, other: Pool) -> Pool:
         """This pool's rows followed by ``other``'s, as a new pool."""
         return Pool(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)])
                       for f in fields(self)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _take(idx, pos, opened, worker, spell, signal, channel, helper, listed):
+    """The rows ``idx`` of the pool's columns (what indexing each with ``idx`` gives), in
+    one pass."""
+    k = len(idx)
+    out = (np.empty(k, pos.dtype), np.empty(k, opened.dtype), np.empty(k, worker.dtype),
+           np.empty(k, spell.dtype), np.empty(k, signal.dtype), np.empty(k, channel.dtype),
+           np.empty(k, helper.dtype), np.empty(k, listed.dtype))
+    n = len(pos)
+    for q in range(k):
+        r = idx[q]
+        if r < 0:  # (a negative index counts from the end, as in numpy)
+            r += n
+        if r < 0 or r >= n:
+            raise IndexError("index out of bounds")
+        out[0][q], out[1][q], out[2][q], out[3][q] = pos[r], opened[r], worker[r], spell[r]
+        out[4][q], out[5][q], out[6][q], out[7][q] = signal[r], channel[r], helper[r], listed[r]
+    return out
 
 
 @numba.njit(cache=True, inline="always")
@@ -342,15 +362,34 @@ def screen(pool: Pool, screened: np.ndarray, shortlist: int, threshold: float,
     offer = np.zeros(n, bool)
     if not screened.any():
         return shortlisted, offer, np.zeros(n, bool)
-    p = pool.pos
-    if (p[1:] >= p[:-1]).all():
-        not_ref = (pool.channel != REFERRAL) if priority else np.zeros(n, bool)
-        _screen_sorted(p, pool.signal, not_ref, np.ascontiguousarray(screened, dtype=np.bool_),
-                       int(shortlist), float(threshold), shortlisted, offer)
+    if _ascending(pool.pos):
+        not_ref = _not_referral(pool.channel, REFERRAL, bool(priority))
+        _screen_sorted(pool.pos, pool.signal, not_ref,
+                       np.ascontiguousarray(screened, dtype=np.bool_), int(shortlist),
+                       float(threshold), shortlisted, offer)
     else:
         _screen_by_sorting(pool, screened, shortlist, threshold, priority, shortlisted, offer)
     runner_up = shortlisted & ~offer & (pool.signal >= threshold)
     return shortlisted, offer, runner_up
+
+
+@numba.njit(cache=True, nogil=True)
+def _ascending(x):
+    """Whether ``x`` is sorted (non-decreasing), without numpy's temporary arrays."""
+    for i in range(1, len(x)):
+        if x[i] < x[i - 1]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _not_referral(channel, referral, priority):
+    """Per row: not a referral (all False without ``priority``: no row goes first)."""
+    out = np.zeros(len(channel), dtype=np.bool_)
+    if priority:
+        for i in range(len(channel)):
+            out[i] = channel[i] != referral
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

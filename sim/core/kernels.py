@@ -503,3 +503,37 @@ def keep_applications(app: np.ndarray, idx: np.ndarray, open_pos: np.ndarray,
     """
     return _keep_applications(app, np.ascontiguousarray(idx, dtype=np.int64), open_pos,
                               pos_firm, employed, last_employer, employer, bool(recall))
+
+
+@numba.njit(cache=True, nogil=True)
+def _recall_candidates(employed, ti_unemployed, last_employer, vacancies, week, horizon):
+    out = np.empty(len(employed), dtype=np.int64)
+    k = 0
+    for w in range(len(employed)):
+        since = week - np.int64(ti_unemployed[w])
+        last = last_employer[w]
+        if (not employed[w] and since > 0 and last >= 0 and (horizon < 0 or since <= horizon)
+                and vacancies[last] > 0):
+            out[k] = w
+            k += 1
+    return out[:k]
+
+
+def recall_candidates(employed: np.ndarray, ti_unemployed: np.ndarray,
+                      last_employer: np.ndarray, vacancies: np.ndarray, week: int,
+                      horizon: int) -> np.ndarray:
+    """The workers a recall may reach this week, in one pass: not employed, separated at
+    least a week ago (``ti_unemployed < week``), from a firm (``last_employer >= 0``) that
+    has an open position, and, if ``horizon >= 0``, at most ``horizon`` weeks ago.
+
+    Args:
+        employed, ti_unemployed, last_employer: per worker.
+        vacancies: open positions per firm.
+        week: the current week.
+        horizon: the last week since the separation that counts (-1: no limit).
+
+    Returns:
+        The workers' ids, sorted.
+    """
+    return _recall_candidates(employed, ti_unemployed, last_employer, vacancies, int(week),
+                              int(horizon))

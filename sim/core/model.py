@@ -668,15 +668,14 @@ class LabourMarket(mesa.Model):
         rc, f = self.cfg.recall, self.firms
         vac = f.vacancies()
         last = self.last_employer
-        since = self.week - self.ti_unemployed  # weeks since the separation (1 = first week)
-        searching = ~self.employed & (since > 0) & (last >= 0)
-        if rc.decay == "step":  # no recall after the horizon
-            searching &= since <= rc.horizon
-        cand = np.flatnonzero(searching)
-        cand = cand[vac[last[cand]] > 0]
+        # searching workers separated from a firm with an open position (with decay=step:
+        # at most recall.horizon weeks ago), in one pass
+        cand = kernels.recall_candidates(self.employed, self.ti_unemployed, last, vac,
+                                         self.week, rc.horizon if rc.decay == "step" else -1)
         rate = np.where(self.temporary[cand], rc.temporary_rate, rc.permanent_rate)
         if rc.decay == "exponential":  # falls smoothly with the weeks since the separation
-            rate = rate * np.exp(-(since[cand] - 1) / rc.horizon)
+            since = self.week - self.ti_unemployed[cand]  # weeks since (1 = first week)
+            rate = rate * np.exp(-(since - 1) / rc.horizon)
         u = self.streams["recall"].random(len(cand))
         drawn = u < rate
         cand = cand[drawn]
