@@ -171,14 +171,17 @@ def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
     args = (pos_state, open_code, opened_week, employed, slot, spell_row)
     cols = [f.name for f in fields(Pool)]
     if all(getattr(pool, c).dtype == getattr(new, c).dtype for c in cols):
-        live_new = live_rows(new, *args)
+        # every worker's key, in one pass: each row then reads one array at its worker, not
+        # three (the rows' workers are scattered: fewer cache misses)
+        key_now = _worker_keys(employed, slot, spell_row)
+        live_new = _live_rows_keyed(new.pos, new.opened, new.worker, new.spell, pos_state,
+                                    open_code, opened_week, key_now)
         # the new rows by (vacancy, worker), a pair's rows in row order (n_workers bounds
         # the workers of every row: the model's worker arrays have one entry each)
         w = new.worker[live_new]
         order = live_new[stable_argsort(new.pos[live_new] * len(employed) + w)]
         out = _merge_sorted(*(getattr(pool, c) for c in cols), *(getattr(new, c) for c in cols),
-                            order, pos_state, open_code, opened_week, employed, slot,
-                            spell_row)
+                            order, pos_state, open_code, opened_week, key_now)
         if out[0]:
             return Pool(*out[1:])
     p = pool.extend(new)
@@ -187,12 +190,36 @@ def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
 
 
 @numba.njit(cache=True, nogil=True)
+def _worker_keys(employed, slot, spell_row):
+    """Every worker's key (:func:`_key`), in worker order."""
+    out = np.empty(len(employed), dtype=np.int64)
+    for w in range(len(employed)):
+        out[w] = _key(employed[w], slot[w], spell_row[w])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _live_rows_keyed(pos, opened, worker, spell, pos_state, open_code, opened_week, key_now):
+    """:func:`_live_rows` given every worker's key ``key_now`` (:func:`_worker_keys`)."""
+    out = np.empty(len(pos), dtype=np.int64)
+    k = 0
+    for i in range(len(pos)):
+        p = pos[i]
+        if pos_state[p] == open_code and opened_week[p] == opened[i]:
+            if key_now[worker[i]] == spell[i]:
+                out[k] = i
+                k += 1
+    return out[:k]
+
+
+@numba.njit(cache=True, nogil=True)
 def _merge_sorted(pos, opened, worker, spell, signal, channel, helper, listed,
                   n_pos, n_opened, n_worker, n_spell, n_signal, n_channel, n_helper, n_listed,
-                  order, pos_state, open_code, opened_week, employed, slot, spell_row):
+                  order, pos_state, open_code, opened_week, key_now):
     """:func:`merge` of a pool whose live rows are sorted by (vacancy, worker), one per
     pair, with the new rows ``order`` (live, sorted by pair, a pair's rows in row order):
-    one merge pass picks the rows (on a pair in both, the old row unless a new one has a
+    ``key_now``: each worker's key (:func:`_worker_keys`). One merge pass picks the rows
+    (on a pair in both, the old row unless a new one has a
     higher signal; among a pair's new rows the first with the best signal), a second
     gathers the columns. Returns ``(ok, columns...)``; not ``ok`` (and no rows) if the old
     live rows are not sorted by pair and distinct."""
@@ -207,8 +234,7 @@ def _merge_sorted(pos, opened, worker, spell, signal, channel, helper, listed,
     while True:
         # the next live old row
         while i < m and not (pos_state[pos[i]] == open_code and opened_week[pos[i]] == opened[i]
-                             and _key(employed[worker[i]], slot[worker[i]],
-                                      spell_row[worker[i]]) == spell[i]):
+                             and key_now[worker[i]] == spell[i]):
             i += 1
         if i < m:
             p_o, w_o = np.int64(pos[i]), np.int64(worker[i])
