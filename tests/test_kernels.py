@@ -232,3 +232,35 @@ def test_recall_candidates_equal_their_numpy_definition(horizon):
     got = recall_candidates(employed, ti, last, vac, week, horizon)
     np.testing.assert_array_equal(got, want)
     assert 0 < len(want) < n // 4
+
+
+def test_separate_and_hearing_equal_their_numpy_definitions():
+    """separate: quits (u < rate) open their positions, layoffs at shocked firms (v < the
+    fraction, not quitting) close them, both free the holder; hearing: employed workers at
+    a firm with an open position whose draw is below the probability."""
+    from sim.core.kernels import hearing, separate
+
+    rng = np.random.default_rng(6)
+    n, n_firms = 4000, 50
+    employed = rng.random(n) < 0.8
+    employer = np.where(employed, rng.integers(0, n_firms, n), -1).astype(np.int32)
+    slot = np.where(employed, rng.permutation(2 * n)[:n], -1)
+    u, v = rng.random(n), rng.random(n)
+    shocked = rng.random(n_firms) < 0.2
+    pos_state = np.zeros(2 * n, np.int8)
+    pos_holder = np.full(2 * n, 7, np.int32)
+    lost, laid = separate(employed, employer, slot, u, v, shocked, 0.05, 0.3, pos_state,
+                          pos_holder, 1, 2)
+    quit_ = employed & (u < 0.05)
+    laid_off = employed & shocked[np.maximum(employer, 0)] & (v < 0.3) & ~quit_
+    np.testing.assert_array_equal(lost, np.flatnonzero(quit_ | laid_off))
+    np.testing.assert_array_equal(laid, laid_off[lost])
+    assert quit_.any() and laid_off.any()
+    want_state = np.zeros(2 * n, np.int8)
+    want_state[slot[quit_]], want_state[slot[laid_off]] = 1, 2
+    np.testing.assert_array_equal(pos_state, want_state)
+    assert (pos_holder[slot[lost]] == -1).all() and (pos_holder == -1).sum() == len(lost)
+
+    vac = rng.integers(0, 2, n_firms)
+    want = np.flatnonzero(employed & (vac[employer] > 0) & (u < 0.2))
+    np.testing.assert_array_equal(hearing(employed, employer, vac, u, 0.2), want)

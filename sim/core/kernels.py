@@ -537,3 +537,80 @@ def recall_candidates(employed: np.ndarray, ti_unemployed: np.ndarray,
     """
     return _recall_candidates(employed, ti_unemployed, last_employer, vacancies, int(week),
                               int(horizon))
+
+
+@numba.njit(cache=True, nogil=True)
+def _separate(employed, employer, slot, u, v, shocked, separation_rate, layoff_fraction,
+              pos_state, pos_holder, open_code, closed_code):
+    n = len(employed)
+    lost = np.empty(n, dtype=np.int64)
+    laid = np.empty(n, dtype=np.bool_)
+    k = 0
+    for w in range(n):
+        if not employed[w]:
+            continue
+        if u[w] < separation_rate:
+            layoff = False
+        elif employer[w] >= 0 and shocked[employer[w]] and v[w] < layoff_fraction:
+            layoff = True
+        else:
+            continue
+        pos_state[slot[w]] = closed_code if layoff else open_code
+        pos_holder[slot[w]] = -1
+        lost[k] = w
+        laid[k] = layoff
+        k += 1
+    return lost[:k], laid[:k]
+
+
+def separate(employed: np.ndarray, employer: np.ndarray, slot: np.ndarray, u: np.ndarray,
+             v: np.ndarray, shocked: np.ndarray, separation_rate: float,
+             layoff_fraction: float, pos_state: np.ndarray, pos_holder: np.ndarray,
+             open_code: int, closed_code: int) -> tuple[np.ndarray, np.ndarray]:
+    """The week's separations, in one pass over the workers: an employed worker quits if
+    ``u < separation_rate`` (the position opens), else is laid off if the firm is
+    ``shocked`` and ``v < layoff_fraction`` (the position closes); the positions are
+    updated in place.
+
+    Args:
+        employed, employer, slot: per worker.
+        u, v: per worker, the week's uniform draws.
+        shocked: per firm, a mass layoff this week.
+        separation_rate, layoff_fraction: the market's rates.
+        pos_state, pos_holder: per position (updated).
+        open_code, closed_code: the states of an open and a closed position.
+
+    Returns:
+        ``(lost, laid_off)``: the workers who lost their job (sorted) and whether each was
+        laid off.
+    """
+    return _separate(employed, employer, slot, u, v, shocked, float(separation_rate),
+                     float(layoff_fraction), pos_state, pos_holder, open_code, closed_code)
+
+
+@numba.njit(cache=True, nogil=True)
+def _hearing(employed, employer, vacancies, u, prob):
+    out = np.empty(len(employed), dtype=np.int64)
+    k = 0
+    for w in range(len(employed)):
+        if employed[w] and vacancies[employer[w]] > 0 and u[w] < prob:
+            out[k] = w
+            k += 1
+    return out[:k]
+
+
+def hearing(employed: np.ndarray, employer: np.ndarray, vacancies: np.ndarray, u: np.ndarray,
+            prob: float) -> np.ndarray:
+    """The employed workers at a firm with an open position who hear of an opening this
+    week (``u < prob``), in one pass.
+
+    Args:
+        employed, employer: per worker.
+        vacancies: open positions per firm.
+        u: per worker, the week's uniform draw.
+        prob: the probability of hearing.
+
+    Returns:
+        The workers' ids, sorted.
+    """
+    return _hearing(employed, employer, vacancies, u, float(prob))

@@ -389,23 +389,18 @@ class LabourMarket(mesa.Model):
         m, rng = self.cfg.market, self.streams["separations"]
         n = self.cfg.n_workers
         u = rng.random(n)  # one draw per worker every week: common random numbers
-        quit_ = self.employed & (u < m.separation_rate)
-        laid_off = np.zeros(n, dtype=bool)
         if m.jobs == "vacancies":
             f = self.firms
             shocked = rng.random(f.n_firms) < m.firm_shock_rate
             v = rng.random(n)
-            if shocked.any():
-                in_shocked = self.employed & shocked[np.maximum(self.employer, 0)] & (
-                    self.employer >= 0)
-                laid_off = in_shocked & (v < m.layoff_fraction) & ~quit_
-            s_quit, s_laid = self.slot[quit_], self.slot[laid_off]
-            f.pos_state[s_quit] = OPEN
-            f.pos_state[s_laid] = CLOSED
-            f.pos_holder[s_quit] = -1
-            f.pos_holder[s_laid] = -1
-        lost = np.flatnonzero(quit_ | laid_off)
-        self._lose_jobs(lost, laid_off[lost])
+            # quits open their positions, layoffs (at shocked firms) close them: one pass
+            lost, laid_off = kernels.separate(self.employed, self.employer, self.slot, u, v,
+                                              shocked, m.separation_rate, m.layoff_fraction,
+                                              f.pos_state, f.pos_holder, OPEN, CLOSED)
+        else:
+            lost = np.flatnonzero(self.employed & (u < m.separation_rate))
+            laid_off = np.zeros(len(lost), dtype=bool)
+        self._lose_jobs(lost, laid_off)
         self._counts["separations"] = len(lost)
         self._counts["layoffs"] = int(laid_off.sum())
 
@@ -549,12 +544,11 @@ class LabourMarket(mesa.Model):
         searching = ~self.employed & (self.ti_unemployed < self.week)
         u = rng.random(n)
         if m.jobs == "vacancies":
-            vac = self.firms.vacancies()
-            # (an unemployed worker's employer is -1: its entry is read and masked out)
-            hear = self.employed & (vac[self.employer] > 0) & (u < lc.hear_prob)
+            hear = kernels.hearing(self.employed, self.employer, self.firms.vacancies(), u,
+                                   lc.hear_prob)
         else:
-            hear = self.employed & (u < m.job_arrival_prob)
-        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching, rng)
+            hear = np.flatnonzero(self.employed & (u < m.job_arrival_prob))
+        helper, seeker, row, asked = self._aware_pairs(hear, searching, rng)
         if cfg.recall.enabled:
             # a return to the last employer is the employer's recall (hiring step), not a
             # lead: colleagues there do not pass its openings (the seeker's own vacated
