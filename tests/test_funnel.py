@@ -439,7 +439,8 @@ def test_merge_equals_extend_live_rows_and_best_per_pair():
     one per vacancy and worker) gives the rows, in order, of its definition: extend, keep
     the live rows, take the best per pair. On old pools sorted by pair with one row each
     (the compiled merge) and on unsorted or repeating ones (the path by sorting), with many
-    equal signals (the first row wins), pairs in both pools and stale rows in each."""
+    equal signals (the first row wins), pairs in both pools and stale rows in each; and
+    with rows of the old pool dropped by a mask (``keep``: as if taken first)."""
     from dataclasses import fields
 
     from sim.core.funnel import live_rows, merge
@@ -468,10 +469,11 @@ def test_merge_equals_extend_live_rows_and_best_per_pair():
             old = old.take(best_per_pair(old.pos, old.worker, old.signal))
         new = rows(int(rng.integers(0, 40)))
         args = (pos_state, OPEN, opened_week, employed, slot, spell_row)
-        p = old.extend(new)
+        keep = rng.random(len(old)) < 0.7 if trial % 3 == 0 else None
+        p = (old if keep is None else old.take(keep)).extend(new)
         live = live_rows(p, *args)
         want = p.take(live[best_per_pair(p.pos[live], p.worker[live], p.signal[live])])
-        got = merge(old, new, *args)
+        got = merge(old, new, *args, keep)
         for f in fields(Pool):
             np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name))
             assert getattr(got, f.name).dtype == getattr(want, f.name).dtype

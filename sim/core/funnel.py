@@ -147,12 +147,13 @@ def _live_rows(pos, opened, worker, spell, pos_state, open_code, opened_week, em
 
 def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
           opened_week: np.ndarray, employed: np.ndarray, slot: np.ndarray,
-          spell_row: np.ndarray) -> Pool:
+          spell_row: np.ndarray, keep: np.ndarray | None = None) -> Pool:
     """This week's pool: the rows of ``pool`` followed by those of ``new`` that are still
     valid (:func:`live_rows`), one per (vacancy, worker), the best signal (the first such
     row on a tie), sorted by vacancy, then worker. The same rows in the same order as
     ``p.take(live[best_per_pair(p.pos[live], p.worker[live], p.signal[live])])`` of
-    ``p = pool.extend(new)`` and its live rows ``live``.
+    ``p = pool.extend(new)`` and its live rows ``live`` (of ``pool.take(keep)`` and ``new``
+    if ``keep`` is given).
 
     A ``pool`` sorted by (vacancy, worker) with one row per pair (as the model keeps it)
     is merged with the sorted new rows in one compiled pass (:func:`_merge_sorted`),
@@ -164,12 +165,16 @@ def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
         new: this week's applications.
         pos_state, open_code, opened_week, employed, slot, spell_row: as for
             :func:`live_rows`.
+        keep: boolean per row of ``pool``: the rows kept from it (None: all), so that
+            dropping rows after a screening needs no copy of the pool.
 
     Returns:
         The merged pool (new arrays).
     """
     args = (pos_state, open_code, opened_week, employed, slot, spell_row)
     cols = [f.name for f in fields(Pool)]
+    if keep is None:
+        keep = np.ones(len(pool), dtype=np.bool_)
     if all(getattr(pool, c).dtype == getattr(new, c).dtype for c in cols):
         # every worker's key, in one pass: each row then reads one array at its worker, not
         # three (the rows' workers are scattered: fewer cache misses)
@@ -181,10 +186,11 @@ def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
         w = new.worker[live_new]
         order = live_new[stable_argsort(new.pos[live_new] * len(employed) + w)]
         out = _merge_sorted(*(getattr(pool, c) for c in cols), *(getattr(new, c) for c in cols),
-                            order, pos_state, open_code, opened_week, key_now)
+                            order, pos_state, open_code, opened_week, key_now,
+                            np.ascontiguousarray(keep, dtype=np.bool_))
         if out[0]:
             return Pool(*out[1:])
-    p = pool.extend(new)
+    p = pool.take(keep).extend(new)
     live = live_rows(p, *args)
     return p.take(live[best_per_pair(p.pos[live], p.worker[live], p.signal[live])])
 
@@ -215,10 +221,11 @@ def _live_rows_keyed(pos, opened, worker, spell, pos_state, open_code, opened_we
 @numba.njit(cache=True, nogil=True)
 def _merge_sorted(pos, opened, worker, spell, signal, channel, helper, listed,
                   n_pos, n_opened, n_worker, n_spell, n_signal, n_channel, n_helper, n_listed,
-                  order, pos_state, open_code, opened_week, key_now):
+                  order, pos_state, open_code, opened_week, key_now, keep):
     """:func:`merge` of a pool whose live rows are sorted by (vacancy, worker), one per
     pair, with the new rows ``order`` (live, sorted by pair, a pair's rows in row order):
-    ``key_now``: each worker's key (:func:`_worker_keys`). One merge pass picks the rows
+    ``key_now``: each worker's key (:func:`_worker_keys`); ``keep``: the old rows not
+    dropped (a dropped row counts as not live). One merge pass picks the rows
     (on a pair in both, the old row unless a new one has a
     higher signal; among a pair's new rows the first with the best signal), a second
     gathers the columns. Returns ``(ok, columns...)``; not ``ok`` (and no rows) if the old
@@ -233,7 +240,8 @@ def _merge_sorted(pos, opened, worker, spell, signal, channel, helper, listed,
     ok = True
     while True:
         # the next live old row
-        while i < m and not (pos_state[pos[i]] == open_code and opened_week[pos[i]] == opened[i]
+        while i < m and not (keep[i] and pos_state[pos[i]] == open_code
+                             and opened_week[pos[i]] == opened[i]
                              and key_now[worker[i]] == spell[i]):
             i += 1
         if i < m:

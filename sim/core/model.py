@@ -179,7 +179,7 @@ class LabourMarket(mesa.Model):
         # first hiring step)
         # and the funnel's pool of applications (funnel.enabled)
         self._opened_week: np.ndarray | None = None
-        self._pool = Pool.empty()
+        self._pool = Pool.empty()  # (see the property: rows and the ones kept)
         if cfg.burn_in == 0:
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
 
@@ -853,8 +853,8 @@ class LabourMarket(mesa.Model):
                    np.zeros(len(worker), bool))
         # the pool: applications at vacancies still open, from spells still running; one
         # per vacancy and worker (the best signal)
-        pool = merge(self._pool, new, f.pos_state, OPEN, self._opened_week, self.employed,
-                     self.slot, self.spell_row)  # sorted by pos
+        pool = merge(self._pool_rows, new, f.pos_state, OPEN, self._opened_week,
+                     self.employed, self.slot, self.spell_row, self._pool_keep)  # sorted by pos
         # which vacancies are screened this week (one draw per vacancy with applicants)
         vacancy, _, n_vacancies = kernels.runs(pool.pos)
         screened = (rng.random(n_vacancies) < fc.screen_rate)[vacancy]
@@ -886,10 +886,23 @@ class LabourMarket(mesa.Model):
         stay = ~mover
         self._close_spells(workers[stay], channel_h[stay], helper_h[stay], row[stay], firm[stay])
         # after a screening only the runners-up stay; rows of hires go at the next purge
-        self._pool = pool.take(~screened | runner_up)
+        # (kept as the rows and a mask: next week's merge drops the others without a copy)
+        self._pool_rows, self._pool_keep = pool, ~screened | runner_up
         self._week_hires = (np.concatenate([self._week_hires, workers]) if len(self._week_hires)
                             else workers)
         self._moved.append(workers)
+
+    @property
+    def _pool(self) -> Pool:
+        """The funnel's pool: the applications waiting at open vacancies (after a
+        screening, the rows it kept; stale rows go at the next merge)."""
+        if self._pool_keep is not None:
+            self._pool_rows, self._pool_keep = self._pool_rows.take(self._pool_keep), None
+        return self._pool_rows
+
+    @_pool.setter
+    def _pool(self, pool: Pool) -> None:
+        self._pool_rows, self._pool_keep = pool, None
 
     # ------------------------------------------------------------------ 6. ties
     def update_ties(self) -> None:
