@@ -264,3 +264,36 @@ def test_separate_and_hearing_equal_their_numpy_definitions():
     vac = rng.integers(0, 2, n_firms)
     want = np.flatnonzero(employed & (vac[employer] > 0) & (u < 0.2))
     np.testing.assert_array_equal(hearing(employed, employer, vac, u, 0.2), want)
+
+
+def test_lead_weights_and_seeker_knows_equal_their_numpy_definitions():
+    from sim.core.kernels import lead_weights, seeker_knows
+    from sim.core.ties import Ties
+
+    rng = np.random.default_rng(10)
+    n_workers, m = 500, 3000
+    t = Ties(n_workers)
+    u, v = rng.integers(0, n_workers, 2 * m), rng.integers(0, n_workers, 2 * m)
+    t.add(u, v, 0, rng.random(2 * m).astype(np.float32), rng.random(2 * m).astype(np.float32),
+          rng.random(2 * m).astype(np.float32), 0)
+    row = rng.integers(0, t.n, m)
+    seeker = np.where(rng.random(m) < 0.5, t.a[row], t.b[row]).astype(np.int64)
+    helper = np.where(seeker == t.a[row], t.b[row], t.a[row]).astype(np.int64)
+    asked = rng.random(m) < 0.3
+    employer = rng.integers(-1, 20, n_workers)
+    last = rng.integers(-1, 20, n_workers)
+    for recall in (False, True):
+        h, s, r, w = lead_weights(helper, seeker, row, asked, employer, last, recall,
+                                  t.strength, 4.0)
+        keep = ~(recall & (employer[helper] == last[seeker]))
+        assert keep.all() != recall
+        np.testing.assert_array_equal(h, helper[keep])
+        np.testing.assert_array_equal(s, seeker[keep])
+        np.testing.assert_array_equal(r, row[keep])
+        want = t.strength[row] * np.where(asked, 4.0, 1.0)
+        assert w.dtype == want.dtype
+        np.testing.assert_array_equal(w, want[keep])
+    want = np.where(t.a[row] == seeker, t.knows_a[row], t.knows_b[row])
+    got = seeker_knows(row, seeker, t)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

@@ -614,3 +614,67 @@ def hearing(employed: np.ndarray, employer: np.ndarray, vacancies: np.ndarray, u
         The workers' ids, sorted.
     """
     return _hearing(employed, employer, vacancies, u, float(prob))
+
+
+@numba.njit(cache=True, nogil=True)
+def _lead_weights(helper, seeker, row, asked, employer, last_employer, recall, strength,
+                  ask_weight):
+    m = len(helper)
+    h_out = np.empty(m, dtype=helper.dtype)
+    s_out = np.empty(m, dtype=seeker.dtype)
+    r_out = np.empty(m, dtype=row.dtype)
+    weight = np.empty(m, dtype=np.float64)
+    k = 0
+    for i in range(m):
+        if recall and employer[helper[i]] == last_employer[seeker[i]]:
+            continue
+        h_out[k], s_out[k], r_out[k] = helper[i], seeker[i], row[i]
+        weight[k] = np.float64(strength[row[i]]) * (ask_weight if asked[i] else 1.0)
+        k += 1
+    return h_out[:k], s_out[:k], r_out[:k], weight[:k]
+
+
+def lead_weights(helper: np.ndarray, seeker: np.ndarray, row: np.ndarray, asked: np.ndarray,
+                 employer: np.ndarray, last_employer: np.ndarray, recall: bool,
+                 strength: np.ndarray, ask_weight: float):
+    """The (helper, seeker) pairs that may carry a lead, and each one's weight, in one
+    pass: with ``recall``, none whose helper works at the seeker's last employer; the
+    weight is the tie's strength (as float64), times ``ask_weight`` if the seeker asked.
+
+    Args:
+        helper, seeker, row, asked: per pair, the helper, the seeker, the tie's row and
+            whether the seeker asked.
+        employer, last_employer: per worker.
+        recall: whether recalls are enabled.
+        strength: per tie.
+        ask_weight: the weight of an ask.
+
+    Returns:
+        ``(helper, seeker, row, weight)`` of the kept pairs, in order.
+    """
+    return _lead_weights(helper, seeker, row, asked, employer, last_employer, bool(recall),
+                         strength, float(ask_weight))
+
+
+@numba.njit(cache=True, nogil=True)
+def _seeker_knows(row, seeker, a, knows_a, knows_b):
+    out = np.empty(len(row), dtype=knows_a.dtype)
+    for i in range(len(row)):
+        r = row[i]
+        out[i] = knows_a[r] if a[r] == seeker[i] else knows_b[r]
+    return out
+
+
+def seeker_knows(row: np.ndarray, seeker: np.ndarray, ties) -> np.ndarray:
+    """How well the other end of each tie ``row`` knows the work of ``seeker`` (one of
+    its ends): ``knows_a`` if the seeker is end ``a``, else ``knows_b``; in one pass.
+
+    Args:
+        row: tie rows.
+        seeker: one end of each.
+        ties: the tie store.
+
+    Returns:
+        The knows-work values (float32).
+    """
+    return _seeker_knows(row, seeker, ties.a, ties.knows_a, ties.knows_b)

@@ -549,16 +549,16 @@ class LabourMarket(mesa.Model):
         else:
             hear = np.flatnonzero(self.employed & (u < m.job_arrival_prob))
         helper, seeker, row, asked = self._aware_pairs(hear, searching, rng)
-        if cfg.recall.enabled:
-            # a return to the last employer is the employer's recall (hiring step), not a
-            # lead: colleagues there do not pass its openings (the seeker's own vacated
-            # position among them)
-            other = self.employer[helper] != self.last_employer[seeker]
-            helper, seeker, row, asked = helper[other], seeker[other], row[other], asked[other]
-        weight = self.ties.strength[row] * np.where(asked, lc.ask_weight, 1.0)
+        # with recall, a return to the last employer is the employer's recall (hiring
+        # step), not a lead: colleagues there do not pass its openings (the seeker's own
+        # vacated position among them); each pair's weight: the tie's strength, times
+        # leads.ask_weight if the seeker asked
+        helper, seeker, row, weight = kernels.lead_weights(
+            helper, seeker, row, asked, self.employer, self.last_employer, cfg.recall.enabled,
+            self.ties.strength, lc.ask_weight)
         pick = self._choose_per_helper(helper, weight, lc.per_helper, rng)
         helper, seeker, row = helper[pick], seeker[pick], row[pick]
-        knows = np.where(self.ties.a[row] == seeker, self.ties.knows_a[row], self.ties.knows_b[row])
+        knows = kernels.seeker_knows(row, seeker, self.ties)
         referral = (knows >= lc.referral_knows) & (self.ties.strength[row] >= lc.referral_strength)
         out = {"seeker": seeker, "helper": helper, "row": row, "knows": knows,
                "channel": np.where(referral, REFERRAL, LEAD).astype(np.int8)}
