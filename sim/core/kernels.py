@@ -1,9 +1,15 @@
-"""Compiled kernels for the few operations numpy cannot do in linear time.
+"""Compiled kernels for the few operations numpy cannot do in linear time, and for the
+weekly steps that numpy would do in many passes with temporary arrays.
 
 Segmented "top k per group" is the one hot spot that needs a sort in numpy
 (``lexsort`` on group and score, O(n log n)); here it is a counting sort by
 group and k selection passes within each group, O(n k), which is fast for the
 short groups it serves (a worker's ties, a helper's seeking contacts).
+The others (separations, who hears of an opening, the leads' pairs, formal
+applications, recall candidates, runs of a sorted key) each replace a chain of
+numpy calls by one pass, with the same results bit for bit: the random draws stay
+in numpy, in the same order, and so do the comparisons of float32 values with
+Python floats and numpy's ``exp``, whose rounding a compiled loop would not share.
 Compiled once and cached on disk by numba.
 """
 
