@@ -432,3 +432,50 @@ def test_live_rows_equals_the_three_conditions():
     got = live_rows(pool, pos_state, OPEN, opened_week, employed, slot, spell_row)
     np.testing.assert_array_equal(got, want)
     assert 0 < len(want) < n // 4
+
+
+def test_merge_equals_extend_live_rows_and_best_per_pair():
+    """merge (the model's weekly pool: last week's rows, then this week's, the live ones,
+    one per vacancy and worker) gives the rows, in order, of its definition: extend, keep
+    the live rows, take the best per pair. On old pools sorted by pair with one row each
+    (the compiled merge) and on unsorted or repeating ones (the path by sorting), with many
+    equal signals (the first row wins), pairs in both pools and stale rows in each; and
+    with rows of the old pool dropped by a mask (``keep``: as if taken first)."""
+    from dataclasses import fields
+
+    from sim.core.funnel import live_rows, merge
+
+    rng = np.random.default_rng(13)
+    n_pos, n_workers = 12, 15
+    merged = 0
+    for trial in range(400):
+        pos_state = rng.choice(np.array([OPEN, FILLED], np.int8), n_pos, p=[0.8, 0.2])
+        opened_week = rng.integers(0, 2, n_pos).astype(np.int32)
+        employed = rng.random(n_workers) < 0.4
+        slot = np.where(employed, rng.integers(0, n_pos, n_workers), -1)
+        spell_row = np.where(employed, -1, rng.integers(0, 3, n_workers))
+        key_now = np.where(employed, -2 - slot, spell_row)
+
+        def rows(k, pos_state=pos_state, opened_week=opened_week, key_now=key_now):
+            worker = rng.integers(0, n_workers, k)
+            pos = rng.integers(0, n_pos, k)
+            return Pool(pos, np.where(rng.random(k) < 0.9, opened_week[pos], 5).astype(np.int32),
+                        worker, np.where(rng.random(k) < 0.9, key_now[worker], 7),
+                        rng.integers(0, 3, k) / 2.0, rng.choice([FORMAL, LEAD, REFERRAL], k),
+                        rng.integers(-1, n_workers, k), rng.random(k) < 0.3)
+
+        old = rows(int(rng.integers(0, 40)))
+        if trial % 4:  # (most) as the model keeps it: sorted by pair, one row each
+            old = old.take(best_per_pair(old.pos, old.worker, old.signal))
+        new = rows(int(rng.integers(0, 40)))
+        args = (pos_state, OPEN, opened_week, employed, slot, spell_row)
+        keep = rng.random(len(old)) < 0.7 if trial % 3 == 0 else None
+        p = (old if keep is None else old.take(keep)).extend(new)
+        live = live_rows(p, *args)
+        want = p.take(live[best_per_pair(p.pos[live], p.worker[live], p.signal[live])])
+        got = merge(old, new, *args, keep)
+        for f in fields(Pool):
+            np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name))
+            assert getattr(got, f.name).dtype == getattr(want, f.name).dtype
+        merged += len(want)
+    assert merged > 2000

@@ -40,6 +40,24 @@ def test_matches_brute_force_with_tied_scores(k, seed):
     np.testing.assert_array_equal(group_top_k(group, score, k), expected)
 
 
+@pytest.mark.parametrize("k", [1, 2, 7])
+def test_rows_sorted_by_group_match_brute_force(k):
+    """Rows already sorted by group (the leads' pairs, helper by helper) take the path
+    without a counting sort: the same mask as the brute force, with tied scores, groups of
+    one and groups larger than k; and one row out of order takes the other paths (the
+    counting sort, and the stable sort when the groups far outnumber the rows), alike."""
+    rng = np.random.default_rng(k)
+    group = np.sort(rng.choice(300, 4_000, p=rng.dirichlet(np.full(300, 0.3))))
+    score = rng.integers(-3, 4, len(group)).astype(np.float64)
+    sizes = np.bincount(group)
+    assert (sizes == 1).any() and (sizes > 3 * k).any()
+    np.testing.assert_array_equal(group_top_k(group, score, k, 300), brute_top_k(group, score, k))
+    group[[10, -10]] = group[[-10, 10]]  # no longer sorted
+    np.testing.assert_array_equal(group_top_k(group, score, k, 300), brute_top_k(group, score, k))
+    np.testing.assert_array_equal(group_top_k(group * 1000, score, k, 300_000),
+                                  brute_top_k(group, score, k))
+
+
 def test_continuous_scores_and_int32_input():
     rng = np.random.default_rng(5)
     group = rng.integers(0, 500, 20_000).astype(np.int32)
@@ -136,3 +154,146 @@ def test_invest_matches_its_formula_bit_for_bit_in_chunks(monkeypatch):
         invest(a, b, share_a, share_b, hours, even, s, 0.25, 1.5)
         np.testing.assert_array_equal(s.view(np.int32), want.view(np.int32))
         assert (h == 0).any() and (h > 0).any()
+
+
+def test_runs_of_a_sorted_key():
+    """runs gives each row's run, its rank in the run and the number of runs: by hand, and
+    against numpy's diff and cumsum on random sorted keys (and on an empty key)."""
+    from sim.core.kernels import runs
+
+    run, rank, k = runs(np.array([3, 3, 5, 7, 7, 7]))
+    assert run.tolist() == [0, 0, 1, 2, 2, 2] and rank.tolist() == [0, 1, 0, 0, 1, 2] and k == 3
+    run, rank, k = runs(np.empty(0, np.int64))
+    assert len(run) == len(rank) == k == 0
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        key = np.sort(rng.integers(0, 10, int(rng.integers(1, 50))))
+        first = np.r_[True, key[1:] != key[:-1]]
+        want_run = np.cumsum(first) - 1
+        start = np.flatnonzero(first)
+        run, rank, k = runs(key)
+        np.testing.assert_array_equal(run, want_run)
+        np.testing.assert_array_equal(rank, np.arange(len(key)) - start[want_run])
+        assert k == first.sum()
+
+
+def test_formal_application_kernels_equal_their_numpy_definitions():
+    """applications_in_sector is np.repeat without the sectors that have no open position;
+    keep_applications drops exactly an employed applicant's application to the own firm
+    and (with recall) an unemployed one's to the last employer."""
+    from sim.core.kernels import applications_in_sector, keep_applications
+
+    rng = np.random.default_rng(8)
+    n_workers, n_pos, n_sectors = 300, 120, 6
+    sector = rng.integers(0, n_sectors, n_workers).astype(np.int32)
+    pos_sector = np.sort(rng.integers(0, n_sectors - 1, n_pos))  # the last sector: none open
+    open_pos = np.sort(rng.choice(n_pos, 40, replace=False))
+    start = np.searchsorted(pos_sector[open_pos], np.arange(n_sectors + 1))
+    workers = np.sort(rng.choice(n_workers, 150, replace=False))
+    n_apps = rng.poisson(1.5, len(workers))
+    app, lo, size = applications_in_sector(workers, n_apps, sector, start)
+    want = np.repeat(workers, n_apps)
+    s = sector[want]
+    has = start[s + 1] > start[s]
+    assert (~has).any() and has.any()
+    np.testing.assert_array_equal(app, want[has])
+    np.testing.assert_array_equal(lo, start[s][has])
+    np.testing.assert_array_equal(size, (start[s + 1] - start[s])[has])
+
+    pos_firm = (np.arange(n_pos) // 10).astype(np.int32)
+    employed = rng.random(n_workers) < 0.5
+    employer = np.where(employed, rng.integers(0, 12, n_workers), -1)
+    last = rng.integers(-1, 12, n_workers)
+    idx = rng.integers(0, len(open_pos), 2000)
+    app = rng.integers(0, n_workers, 2000)
+    for recall in (False, True):
+        w, p = keep_applications(app, idx, open_pos, pos_firm, employed, last, employer, recall)
+        firm = pos_firm[open_pos[idx]]
+        drop = (employed[app] & (firm == employer[app])) | (
+            recall & ~employed[app] & (firm == last[app]))
+        assert drop.any()
+        np.testing.assert_array_equal(w, app[~drop])
+        np.testing.assert_array_equal(p, open_pos[idx][~drop])
+
+
+@pytest.mark.parametrize("horizon", [-1, 3])
+def test_recall_candidates_equal_their_numpy_definition(horizon):
+    from sim.core.kernels import recall_candidates
+
+    rng = np.random.default_rng(4)
+    n, week = 3000, 10
+    employed = rng.random(n) < 0.5
+    ti = rng.integers(0, 13, n).astype(np.int32)
+    last = rng.integers(-1, 30, n)
+    vac = rng.integers(0, 2, 30)
+    since = week - ti
+    want = ~employed & (since > 0) & (last >= 0) & ((since <= horizon) | (horizon < 0))
+    want = np.flatnonzero(want & (vac[last] > 0))
+    got = recall_candidates(employed, ti, last, vac, week, horizon)
+    np.testing.assert_array_equal(got, want)
+    assert 0 < len(want) < n // 4
+
+
+def test_separate_and_hearing_equal_their_numpy_definitions():
+    """separate: quits (u < rate) open their positions, layoffs at shocked firms (v < the
+    fraction, not quitting) close them, both free the holder; hearing: employed workers at
+    a firm with an open position whose draw is below the probability."""
+    from sim.core.kernels import hearing, separate
+
+    rng = np.random.default_rng(6)
+    n, n_firms = 4000, 50
+    employed = rng.random(n) < 0.8
+    employer = np.where(employed, rng.integers(0, n_firms, n), -1).astype(np.int32)
+    slot = np.where(employed, rng.permutation(2 * n)[:n], -1)
+    u, v = rng.random(n), rng.random(n)
+    shocked = rng.random(n_firms) < 0.2
+    pos_state = np.zeros(2 * n, np.int8)
+    pos_holder = np.full(2 * n, 7, np.int32)
+    lost, laid = separate(employed, employer, slot, u, v, shocked, 0.05, 0.3, pos_state,
+                          pos_holder, 1, 2)
+    quit_ = employed & (u < 0.05)
+    laid_off = employed & shocked[np.maximum(employer, 0)] & (v < 0.3) & ~quit_
+    np.testing.assert_array_equal(lost, np.flatnonzero(quit_ | laid_off))
+    np.testing.assert_array_equal(laid, laid_off[lost])
+    assert quit_.any() and laid_off.any()
+    want_state = np.zeros(2 * n, np.int8)
+    want_state[slot[quit_]], want_state[slot[laid_off]] = 1, 2
+    np.testing.assert_array_equal(pos_state, want_state)
+    assert (pos_holder[slot[lost]] == -1).all() and (pos_holder == -1).sum() == len(lost)
+
+    vac = rng.integers(0, 2, n_firms)
+    want = np.flatnonzero(employed & (vac[employer] > 0) & (u < 0.2))
+    np.testing.assert_array_equal(hearing(employed, employer, vac, u, 0.2), want)
+
+
+def test_lead_weights_and_seeker_knows_equal_their_numpy_definitions():
+    from sim.core.kernels import lead_weights, seeker_knows
+    from sim.core.ties import Ties
+
+    rng = np.random.default_rng(10)
+    n_workers, m = 500, 3000
+    t = Ties(n_workers)
+    u, v = rng.integers(0, n_workers, 2 * m), rng.integers(0, n_workers, 2 * m)
+    t.add(u, v, 0, rng.random(2 * m).astype(np.float32), rng.random(2 * m).astype(np.float32),
+          rng.random(2 * m).astype(np.float32), 0)
+    row = rng.integers(0, t.n, m)
+    seeker = np.where(rng.random(m) < 0.5, t.a[row], t.b[row]).astype(np.int64)
+    helper = np.where(seeker == t.a[row], t.b[row], t.a[row]).astype(np.int64)
+    asked = rng.random(m) < 0.3
+    employer = rng.integers(-1, 20, n_workers)
+    last = rng.integers(-1, 20, n_workers)
+    for recall in (False, True):
+        h, s, r, w = lead_weights(helper, seeker, row, asked, employer, last, recall,
+                                  t.strength, 4.0)
+        keep = ~(recall & (employer[helper] == last[seeker]))
+        assert keep.all() != recall
+        np.testing.assert_array_equal(h, helper[keep])
+        np.testing.assert_array_equal(s, seeker[keep])
+        np.testing.assert_array_equal(r, row[keep])
+        want = t.strength[row] * np.where(asked, 4.0, 1.0)
+        assert w.dtype == want.dtype
+        np.testing.assert_array_equal(w, want[keep])
+    want = np.where(t.a[row] == seeker, t.knows_a[row], t.knows_b[row])
+    got = seeker_knows(row, seeker, t)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

@@ -662,3 +662,33 @@ def test_common_neighbors_over_indexed_rows_and_the_tail():
     expected = [len(nbrs[x] & nbrs[y]) for x, y in zip(u.tolist(), v.tolist(), strict=True)]
     np.testing.assert_array_equal(t.common_neighbors(u, v), expected)
     assert sum(e > 0 for e in expected) > 300
+
+
+def test_contact_counts_are_the_counts_over_rows_of():
+    """contact_counts gives, per worker, the strong ties, all ties and the ties to employed
+    contacts of rows_of's half-edges, over indexed rows and the tail, for workers in any
+    order, after a prune, and for no worker."""
+    rng = np.random.default_rng(31)
+    n_workers = 2000
+    t = Ties(n_workers)
+    employed = rng.random(n_workers) < 0.6
+    checked = 0
+    for week, m in enumerate([25_000, 4_000, 9_000, 3_000]):
+        t.add(*random_batch(rng, n_workers, m)[:6], week)
+        t.strength[:] = rng.integers(0, 5, t.n).astype(np.float32) / 10  # ties at 0.2
+        if week == 2:
+            t.prune(0.1)
+        for workers in (rng.permutation(n_workers)[: int(rng.integers(1, 400))],
+                        np.arange(n_workers), np.empty(0, np.int64)):
+            h = t.rows_of(workers)
+            who = np.searchsorted(np.sort(workers), h.ego)
+            who = np.argsort(workers)[who] if len(workers) else who
+            k = len(workers)
+            strong, total, emp = t.contact_counts(workers, employed, 0.2)
+            np.testing.assert_array_equal(
+                strong, np.bincount(who[t.strength[h.edge] >= np.float32(0.2)], minlength=k))
+            np.testing.assert_array_equal(total, np.bincount(who, minlength=k))
+            np.testing.assert_array_equal(emp, np.bincount(who[employed[h.alter]], minlength=k))
+            checked += int(total.sum())
+    assert 0 < t._indexed < t.n  # the last checks saw indexed rows and a tail
+    assert checked > 0

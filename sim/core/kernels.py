@@ -1,9 +1,15 @@
-"""Compiled kernels for the few operations numpy cannot do in linear time.
+"""Compiled kernels for the few operations numpy cannot do in linear time, and for the
+weekly steps that numpy would do in many passes with temporary arrays.
 
 Segmented "top k per group" is the one hot spot that needs a sort in numpy
 (``lexsort`` on group and score, O(n log n)); here it is a counting sort by
 group and k selection passes within each group, O(n k), which is fast for the
 short groups it serves (a worker's ties, a helper's seeking contacts).
+The others (separations, who hears of an opening, the leads' pairs, formal
+applications, recall candidates, runs of a sorted key) each replace a chain of
+numpy calls by one pass, with the same results bit for bit: the random draws stay
+in numpy, in the same order, and so do the comparisons of float32 values with
+Python floats and numpy's ``exp``, whose rounding a compiled loop would not share.
 Compiled once and cached on disk by numba.
 """
 
@@ -16,45 +22,66 @@ import numpy as np
 @numba.njit(cache=True, nogil=True)
 def _top_k(group, score, k, n_groups):
     n = len(group)
-    # counting sort of the rows by group (stable: rows keep their order in a group)
-    start = np.zeros(n_groups + 1, dtype=np.int64)
-    for i in range(n):
-        start[group[i] + 1] += 1
-    for g in range(n_groups):
-        start[g + 1] += start[g]
-    fill = start[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        g = group[i]
-        order[fill[g]] = i
-        fill[g] += 1
+    # the rows in a stable order by group: as they are if already sorted (the leads'
+    # pairs, helper by helper, when no tie is waiting to be merged into the neighbour
+    # index); by a stable sort if the groups are many
+    # for the rows (then a counting sort's array of group starts would cost more than
+    # the rows); else by a counting sort
+    ascending = True
+    for i in range(1, n):
+        if group[i] < group[i - 1]:
+            ascending = False
+            break
+    if ascending:
+        order = np.arange(n)
+    elif n_groups > 8 * n:
+        order = np.argsort(group, kind="mergesort")  # (stable)
+    else:
+        start = np.zeros(n_groups + 1, dtype=np.int64)
+        for i in range(n):
+            start[group[i] + 1] += 1
+        for g in range(n_groups):
+            start[g + 1] += start[g]
+        fill = start[:-1].copy()
+        order = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            g = group[i]
+            order[fill[g]] = i
+            fill[g] += 1
     sorted_score = np.empty(n)
     for j in range(n):
         sorted_score[j] = score[order[j]]
     out = np.zeros(n, dtype=np.bool_)
     taken = np.zeros(n, dtype=np.bool_)  # by sorted position: reads stay contiguous
-    for g in range(n_groups):
-        a, b = start[g], start[g + 1]
+    a = 0
+    while a < n:
+        g = group[order[a]]
+        b = a + 1
+        while b < n and group[order[b]] == g:
+            b += 1
         if b - a <= k:
             for j in range(a, b):
                 out[order[j]] = True
-            continue
-        # k passes of selection over the (short) group; earlier rows win ties
-        for _ in range(k):
-            best = -1
-            best_score = 0.0
-            for j in range(a, b):
-                if not taken[j] and (best < 0 or sorted_score[j] > best_score):
-                    best = j
-                    best_score = sorted_score[j]
-            taken[best] = True
-            out[order[best]] = True
+        else:
+            # k passes of selection over the (short) group; earlier rows win ties
+            for _ in range(k):
+                best = -1
+                best_score = 0.0
+                for j in range(a, b):
+                    if not taken[j] and (best < 0 or sorted_score[j] > best_score):
+                        best = j
+                        best_score = sorted_score[j]
+                taken[best] = True
+                out[order[best]] = True
+        a = b
     return out
 
 
 def group_top_k(group: np.ndarray, score: np.ndarray, k: int, n_groups: int | None = None
                 ) -> np.ndarray:
-    """Mask of the ``k`` highest-scoring rows of each group.
+    """Mask of the ``k`` highest-scoring rows of each group. Rows already sorted by group
+    are ranked run by run; others after a stable sort by group (a counting sort unless the
+    groups far outnumber the rows): the same mask either way.
 
     Args:
         group: group id of each row (0 <= group < n_groups).
@@ -307,3 +334,353 @@ def set_cowork(rows: np.ndarray, a, b, employer: np.ndarray, cowork: np.ndarray)
     """Recompute whether the two ends of tie ``rows`` work at the same firm (in place;
     a row may be listed more than once)."""
     _set_cowork(np.asarray(rows, dtype=np.int64), a, b, employer, cowork)
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs(key):
+    n = len(key)
+    run = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    r = -1
+    k = 0
+    for i in range(n):
+        if i == 0 or key[i] != key[i - 1]:
+            r += 1
+            k = 0
+        run[i] = r
+        rank[i] = k
+        k += 1
+    return run, rank, r + 1
+
+
+def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The runs of equal consecutive values of ``key`` (a sorted key: its groups), in one
+    pass, without numpy's temporary arrays.
+
+    Args:
+        key: integer keys, equal values next to each other.
+
+    Returns:
+        ``(run, rank, n_runs)``: each row's run (0, 1, ... in order), its rank within
+        the run (0 for the first row), and the number of runs.
+    """
+    return _runs(np.ascontiguousarray(key))
+
+
+@numba.njit(cache=True, nogil=True)
+def _asks_and_strength(edge, ego_is_a, asks_a, asks_b, strength):
+    m = len(edge)
+    asked = np.empty(m, dtype=np.bool_)
+    s = np.empty(m, dtype=strength.dtype)
+    for i in range(m):
+        r = edge[i]
+        asked[i] = asks_b[r] if ego_is_a[i] else asks_a[r]
+        s[i] = strength[r]
+    return asked, s
+
+
+def alter_asks_and_strength(h, ties) -> tuple[np.ndarray, np.ndarray]:
+    """For half-edges ``h``: whether the alter asks the ego for help (the alter's side of
+    the tie) and the tie's strength, in one pass over the rows.
+
+    Args:
+        h: the half-edges (:class:`~sim.core.ties.HalfEdges`).
+        ties: the tie store.
+
+    Returns:
+        ``(asked, strength)``, one entry per half-edge.
+    """
+    return _asks_and_strength(h.edge, h.ego_is_a, ties.asks_a, ties.asks_b, ties.strength)
+
+
+@numba.njit(cache=True, nogil=True)
+def _aware_rows(aware, ego, alter, edge, asked):
+    k = 0
+    for i in range(len(aware)):
+        k += aware[i]
+    helper = np.empty(k, dtype=np.int64)
+    seeker = np.empty(k, dtype=np.int64)
+    row = np.empty(k, dtype=edge.dtype)
+    ask = np.empty(k, dtype=np.bool_)
+    j = 0
+    for i in range(len(aware)):
+        if aware[i]:
+            helper[j], seeker[j], row[j], ask[j] = ego[i], alter[i], edge[i], asked[i]
+            j += 1
+    return helper, seeker, row, ask
+
+
+def aware_rows(aware: np.ndarray, h, asked: np.ndarray):
+    """The half-edges ``h`` flagged ``aware``, as ``(helper, seeker, tie row, asked)``
+    (helper and seeker as int64), in one pass.
+
+    Args:
+        aware: boolean per half-edge.
+        h: the half-edges (ego: the helper, alter: the seeker).
+        asked: boolean per half-edge.
+
+    Returns:
+        The four columns of the flagged half-edges, in order.
+    """
+    return _aware_rows(aware, h.ego, h.alter, h.edge, asked)
+
+
+@numba.njit(cache=True, nogil=True)
+def _applications_in_sector(workers, n_apps, sector, sector_start):
+    total = 0
+    for i in range(len(workers)):
+        s = sector[workers[i]]
+        if sector_start[s + 1] > sector_start[s]:
+            total += n_apps[i]
+    app = np.empty(total, dtype=np.int64)
+    lo = np.empty(total, dtype=np.int64)
+    size = np.empty(total, dtype=np.int64)
+    j = 0
+    for i in range(len(workers)):
+        s = sector[workers[i]]
+        a, b = sector_start[s], sector_start[s + 1]
+        if b > a:
+            for _ in range(n_apps[i]):
+                app[j], lo[j], size[j] = workers[i], a, b - a
+                j += 1
+    return app, lo, size
+
+
+def applications_in_sector(workers: np.ndarray, n_apps: np.ndarray, sector: np.ndarray,
+                           sector_start: np.ndarray):
+    """Each worker's ``n_apps`` applications (in order, a worker's next to each other) whose
+    sector has an open position, with that sector's block of the sorted open positions:
+    ``np.repeat(workers, n_apps)`` without the applications of sectors with none, in one
+    pass.
+
+    Args:
+        workers: the applicants.
+        n_apps: applications of each.
+        sector: each worker's sector.
+        sector_start: the first open position of each sector (and the end), indices into
+            the sorted open positions.
+
+    Returns:
+        ``(worker, lo, size)`` per application: the applicant, the first open position of
+        the sector and their number.
+    """
+    return _applications_in_sector(np.ascontiguousarray(workers, dtype=np.int64),
+                                   np.ascontiguousarray(n_apps, dtype=np.int64), sector,
+                                   sector_start)
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_applications(app, idx, open_pos, pos_firm, employed, last_employer, employer, recall):
+    m = len(app)
+    w_out = np.empty(m, dtype=np.int64)
+    p_out = np.empty(m, dtype=open_pos.dtype)
+    k = 0
+    for i in range(m):
+        w = app[i]
+        p = open_pos[idx[i]]
+        firm = pos_firm[p]
+        if employed[w]:
+            if firm == employer[w]:
+                continue
+        elif recall and firm == last_employer[w]:
+            continue
+        w_out[k], p_out[k] = w, p
+        k += 1
+    return w_out[:k], p_out[:k]
+
+
+def keep_applications(app: np.ndarray, idx: np.ndarray, open_pos: np.ndarray,
+                      pos_firm: np.ndarray, employed: np.ndarray, last_employer: np.ndarray,
+                      employer: np.ndarray, recall: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The applications ``app`` to the open positions ``open_pos[idx]`` that are kept: not
+    an employed applicant's to the own firm, nor (with ``recall``) an unemployed one's to
+    the last employer; in one pass.
+
+    Args:
+        app: the applicant of each application.
+        idx: its index into ``open_pos``.
+        open_pos: the open positions.
+        pos_firm: each position's firm.
+        employed, last_employer, employer: per worker.
+        recall: whether recalls are enabled.
+
+    Returns:
+        ``(worker, position)`` of the kept applications, in order.
+    """
+    return _keep_applications(app, np.ascontiguousarray(idx, dtype=np.int64), open_pos,
+                              pos_firm, employed, last_employer, employer, bool(recall))
+
+
+@numba.njit(cache=True, nogil=True)
+def _recall_candidates(employed, ti_unemployed, last_employer, vacancies, week, horizon):
+    out = np.empty(len(employed), dtype=np.int64)
+    k = 0
+    for w in range(len(employed)):
+        since = week - np.int64(ti_unemployed[w])
+        last = last_employer[w]
+        if (not employed[w] and since > 0 and last >= 0 and (horizon < 0 or since <= horizon)
+                and vacancies[last] > 0):
+            out[k] = w
+            k += 1
+    return out[:k]
+
+
+def recall_candidates(employed: np.ndarray, ti_unemployed: np.ndarray,
+                      last_employer: np.ndarray, vacancies: np.ndarray, week: int,
+                      horizon: int) -> np.ndarray:
+    """The workers a recall may reach this week, in one pass: not employed, separated at
+    least a week ago (``ti_unemployed < week``), from a firm (``last_employer >= 0``) that
+    has an open position, and, if ``horizon >= 0``, at most ``horizon`` weeks ago.
+
+    Args:
+        employed, ti_unemployed, last_employer: per worker.
+        vacancies: open positions per firm.
+        week: the current week.
+        horizon: the last week since the separation that counts (-1: no limit).
+
+    Returns:
+        The workers' ids, sorted.
+    """
+    return _recall_candidates(employed, ti_unemployed, last_employer, vacancies, int(week),
+                              int(horizon))
+
+
+@numba.njit(cache=True, nogil=True)
+def _separate(employed, employer, slot, u, v, shocked, separation_rate, layoff_fraction,
+              pos_state, pos_holder, open_code, closed_code):
+    n = len(employed)
+    lost = np.empty(n, dtype=np.int64)
+    laid = np.empty(n, dtype=np.bool_)
+    k = 0
+    for w in range(n):
+        if not employed[w]:
+            continue
+        if u[w] < separation_rate:
+            layoff = False
+        elif employer[w] >= 0 and shocked[employer[w]] and v[w] < layoff_fraction:
+            layoff = True
+        else:
+            continue
+        pos_state[slot[w]] = closed_code if layoff else open_code
+        pos_holder[slot[w]] = -1
+        lost[k] = w
+        laid[k] = layoff
+        k += 1
+    return lost[:k], laid[:k]
+
+
+def separate(employed: np.ndarray, employer: np.ndarray, slot: np.ndarray, u: np.ndarray,
+             v: np.ndarray, shocked: np.ndarray, separation_rate: float,
+             layoff_fraction: float, pos_state: np.ndarray, pos_holder: np.ndarray,
+             open_code: int, closed_code: int) -> tuple[np.ndarray, np.ndarray]:
+    """The week's separations, in one pass over the workers: an employed worker quits if
+    ``u < separation_rate`` (the position opens), else is laid off if the firm is
+    ``shocked`` and ``v < layoff_fraction`` (the position closes); the positions are
+    updated in place.
+
+    Args:
+        employed, employer, slot: per worker.
+        u, v: per worker, the week's uniform draws.
+        shocked: per firm, a mass layoff this week.
+        separation_rate, layoff_fraction: the market's rates.
+        pos_state, pos_holder: per position (updated).
+        open_code, closed_code: the states of an open and a closed position.
+
+    Returns:
+        ``(lost, laid_off)``: the workers who lost their job (sorted) and whether each was
+        laid off.
+    """
+    return _separate(employed, employer, slot, u, v, shocked, float(separation_rate),
+                     float(layoff_fraction), pos_state, pos_holder, open_code, closed_code)
+
+
+@numba.njit(cache=True, nogil=True)
+def _hearing(employed, employer, vacancies, u, prob):
+    out = np.empty(len(employed), dtype=np.int64)
+    k = 0
+    for w in range(len(employed)):
+        if employed[w] and vacancies[employer[w]] > 0 and u[w] < prob:
+            out[k] = w
+            k += 1
+    return out[:k]
+
+
+def hearing(employed: np.ndarray, employer: np.ndarray, vacancies: np.ndarray, u: np.ndarray,
+            prob: float) -> np.ndarray:
+    """The employed workers at a firm with an open position who hear of an opening this
+    week (``u < prob``), in one pass.
+
+    Args:
+        employed, employer: per worker.
+        vacancies: open positions per firm.
+        u: per worker, the week's uniform draw.
+        prob: the probability of hearing.
+
+    Returns:
+        The workers' ids, sorted.
+    """
+    return _hearing(employed, employer, vacancies, u, float(prob))
+
+
+@numba.njit(cache=True, nogil=True)
+def _lead_weights(helper, seeker, row, asked, employer, last_employer, recall, strength,
+                  ask_weight):
+    m = len(helper)
+    h_out = np.empty(m, dtype=helper.dtype)
+    s_out = np.empty(m, dtype=seeker.dtype)
+    r_out = np.empty(m, dtype=row.dtype)
+    weight = np.empty(m, dtype=np.float64)
+    k = 0
+    for i in range(m):
+        if recall and employer[helper[i]] == last_employer[seeker[i]]:
+            continue
+        h_out[k], s_out[k], r_out[k] = helper[i], seeker[i], row[i]
+        weight[k] = np.float64(strength[row[i]]) * (ask_weight if asked[i] else 1.0)
+        k += 1
+    return h_out[:k], s_out[:k], r_out[:k], weight[:k]
+
+
+def lead_weights(helper: np.ndarray, seeker: np.ndarray, row: np.ndarray, asked: np.ndarray,
+                 employer: np.ndarray, last_employer: np.ndarray, recall: bool,
+                 strength: np.ndarray, ask_weight: float):
+    """The (helper, seeker) pairs that may carry a lead, and each one's weight, in one
+    pass: with ``recall``, none whose helper works at the seeker's last employer; the
+    weight is the tie's strength (as float64), times ``ask_weight`` if the seeker asked.
+
+    Args:
+        helper, seeker, row, asked: per pair, the helper, the seeker, the tie's row and
+            whether the seeker asked.
+        employer, last_employer: per worker.
+        recall: whether recalls are enabled.
+        strength: per tie.
+        ask_weight: the weight of an ask.
+
+    Returns:
+        ``(helper, seeker, row, weight)`` of the kept pairs, in order.
+    """
+    return _lead_weights(helper, seeker, row, asked, employer, last_employer, bool(recall),
+                         strength, float(ask_weight))
+
+
+@numba.njit(cache=True, nogil=True)
+def _seeker_knows(row, seeker, a, knows_a, knows_b):
+    out = np.empty(len(row), dtype=knows_a.dtype)
+    for i in range(len(row)):
+        r = row[i]
+        out[i] = knows_a[r] if a[r] == seeker[i] else knows_b[r]
+    return out
+
+
+def seeker_knows(row: np.ndarray, seeker: np.ndarray, ties) -> np.ndarray:
+    """How well the other end of each tie ``row`` knows the work of ``seeker`` (one of
+    its ends): ``knows_a`` if the seeker is end ``a``, else ``knows_b``; in one pass.
+
+    Args:
+        row: tie rows.
+        seeker: one end of each.
+        ties: the tie store.
+
+    Returns:
+        The knows-work values (float32).
+    """
+    return _seeker_knows(row, seeker, ties.a, ties.knows_a, ties.knows_b)

@@ -83,7 +83,7 @@ from sim.core import burn_in as burn_in_cache
 from sim.core import kernels
 from sim.core.config import SimConfig, build_config
 from sim.core.firms import CLOSED, FILLED, OPEN, Firms
-from sim.core.funnel import Pool, accept_best, applicant_keys, best_per_pair, live_rows, screen
+from sim.core.funnel import Pool, accept_best, applicant_keys, merge, screen
 from sim.core.kernels import group_top_k
 from sim.core.lean_mesa import mesa
 from sim.core.records import CONTACT, FORMAL, LEAD, RECALL, REFERRAL, Series, Spells
@@ -103,6 +103,15 @@ STREAMS = ("init", "strategy", "separations", "vacancies", "networking", "leads"
            "ties", "model", "recall", "funnel")
 #: the opening week of a position that is not open (filled or closed)
 _NOT_OPEN = np.iinfo(np.int32).min
+
+
+def _via_contact(channel: np.ndarray) -> np.ndarray:
+    """Whether each channel code is one through a contact (:data:`~sim.core.records.CONTACT`),
+    by comparisons (``np.isin`` costs tens of microseconds a call on a week's hires)."""
+    out = channel == CONTACT[0]
+    for code in CONTACT[1:]:
+        out |= channel == code
+    return out
 
 
 class LabourMarket(mesa.Model):
@@ -170,7 +179,7 @@ class LabourMarket(mesa.Model):
         # first hiring step)
         # and the funnel's pool of applications (funnel.enabled)
         self._opened_week: np.ndarray | None = None
-        self._pool = Pool.empty()
+        self._pool = Pool.empty()  # (see the property: rows and the ones kept)
         if cfg.burn_in == 0:
             self.spells.mark_left_truncated(self.spell_row[~self.employed])
 
@@ -349,14 +358,10 @@ class LabourMarket(mesa.Model):
         the degree reported as a covariate (ties at least ``ties.degree_min_strength``
         strong; the mechanics use every tie in memory, ``ties.degree()``) and the share
         of contacts (every tie) who are employed now (NaN for no contact)."""
-        h = self.ties.rows_of(workers)
-        order = np.argsort(workers, kind="stable")
-        who = order[np.searchsorted(workers[order], h.ego)]
-        k = len(workers)
-        strong = self.ties.strength[h.edge] >= np.float32(self.cfg.ties.degree_min_strength)
-        degree = np.bincount(who[strong], minlength=k).astype(np.int32)
-        n_contacts = np.bincount(who, minlength=k)
-        n_employed = np.bincount(who, weights=self.employed[h.alter], minlength=k)
+        strong, n_contacts, n_employed = self.ties.contact_counts(
+            workers, self.employed, self.cfg.ties.degree_min_strength)
+        degree = strong.astype(np.int32)
+        n_employed = n_employed.astype(np.float64)  # (the share as a float64 division)
         with np.errstate(invalid="ignore", divide="ignore"):
             return degree, np.where(n_contacts > 0, n_employed / n_contacts, np.nan)
 
@@ -384,23 +389,18 @@ class LabourMarket(mesa.Model):
         m, rng = self.cfg.market, self.streams["separations"]
         n = self.cfg.n_workers
         u = rng.random(n)  # one draw per worker every week: common random numbers
-        quit_ = self.employed & (u < m.separation_rate)
-        laid_off = np.zeros(n, dtype=bool)
         if m.jobs == "vacancies":
             f = self.firms
             shocked = rng.random(f.n_firms) < m.firm_shock_rate
             v = rng.random(n)
-            if shocked.any():
-                in_shocked = self.employed & shocked[np.maximum(self.employer, 0)] & (
-                    self.employer >= 0)
-                laid_off = in_shocked & (v < m.layoff_fraction) & ~quit_
-            s_quit, s_laid = self.slot[quit_], self.slot[laid_off]
-            f.pos_state[s_quit] = OPEN
-            f.pos_state[s_laid] = CLOSED
-            f.pos_holder[s_quit] = -1
-            f.pos_holder[s_laid] = -1
-        lost = np.flatnonzero(quit_ | laid_off)
-        self._lose_jobs(lost, laid_off[lost])
+            # quits open their positions, layoffs (at shocked firms) close them: one pass
+            lost, laid_off = kernels.separate(self.employed, self.employer, self.slot, u, v,
+                                              shocked, m.separation_rate, m.layoff_fraction,
+                                              f.pos_state, f.pos_holder, OPEN, CLOSED)
+        else:
+            lost = np.flatnonzero(self.employed & (u < m.separation_rate))
+            laid_off = np.zeros(len(lost), dtype=bool)
+        self._lose_jobs(lost, laid_off)
         self._counts["separations"] = len(lost)
         self._counts["layoffs"] = int(laid_off.sum())
 
@@ -517,8 +517,7 @@ class LabourMarket(mesa.Model):
         t, lc = self.ties, self.cfg.leads
         h = t.rows_to(helpers, seeker_mask)  # the helpers' ties to searching contacts
         # the seeker is the alter: its request is stored on its own side of the tie
-        asked = np.where(h.ego_is_a, t.asks_b[h.edge], t.asks_a[h.edge])
-        strength = t.strength[h.edge]
+        asked, strength = kernels.alter_asks_and_strength(h, t)
         if lc.aware_width > 0:  # graded: no strength at which awareness jumps
             z = (strength.astype(np.float64) - lc.aware_strength) / lc.aware_width
             knows = rng.random(len(z)) < 1.0 / (1.0 + np.exp(-z))
@@ -527,8 +526,7 @@ class LabourMarket(mesa.Model):
         aware = knows | self.announces[h.alter] | asked
         if lc.told_weeks > 0:  # told before: still aware for a while
             aware |= self._told(h.ego, h.alter)
-        return (h.ego[aware].astype(np.int64), h.alter[aware].astype(np.int64),
-                h.edge[aware], asked[aware])
+        return kernels.aware_rows(aware, h, asked)
 
     def _choose_per_helper(self, helper, weight, k, rng) -> np.ndarray:
         """Indices of at most ``k`` pairs per helper, drawn with probability
@@ -546,23 +544,21 @@ class LabourMarket(mesa.Model):
         searching = ~self.employed & (self.ti_unemployed < self.week)
         u = rng.random(n)
         if m.jobs == "vacancies":
-            vac = self.firms.vacancies()
-            has_vac = np.zeros(n, dtype=bool)
-            has_vac[self.employed] = vac[self.employer[self.employed]] > 0
-            hear = has_vac & (u < lc.hear_prob)
+            hear = kernels.hearing(self.employed, self.employer, self.firms.vacancies(), u,
+                                   lc.hear_prob)
         else:
-            hear = self.employed & (u < m.job_arrival_prob)
-        helper, seeker, row, asked = self._aware_pairs(np.flatnonzero(hear), searching, rng)
-        if cfg.recall.enabled:
-            # a return to the last employer is the employer's recall (hiring step), not a
-            # lead: colleagues there do not pass its openings (the seeker's own vacated
-            # position among them)
-            other = self.employer[helper] != self.last_employer[seeker]
-            helper, seeker, row, asked = helper[other], seeker[other], row[other], asked[other]
-        weight = self.ties.strength[row] * np.where(asked, lc.ask_weight, 1.0)
+            hear = np.flatnonzero(self.employed & (u < m.job_arrival_prob))
+        helper, seeker, row, asked = self._aware_pairs(hear, searching, rng)
+        # with recall, a return to the last employer is the employer's recall (hiring
+        # step), not a lead: colleagues there do not pass its openings (the seeker's own
+        # vacated position among them); each pair's weight: the tie's strength, times
+        # leads.ask_weight if the seeker asked
+        helper, seeker, row, weight = kernels.lead_weights(
+            helper, seeker, row, asked, self.employer, self.last_employer, cfg.recall.enabled,
+            self.ties.strength, lc.ask_weight)
         pick = self._choose_per_helper(helper, weight, lc.per_helper, rng)
         helper, seeker, row = helper[pick], seeker[pick], row[pick]
-        knows = np.where(self.ties.a[row] == seeker, self.ties.knows_a[row], self.ties.knows_b[row])
+        knows = kernels.seeker_knows(row, seeker, self.ties)
         referral = (knows >= lc.referral_knows) & (self.ties.strength[row] >= lc.referral_strength)
         out = {"seeker": seeker, "helper": helper, "row": row, "knows": knows,
                "channel": np.where(referral, REFERRAL, LEAD).astype(np.int8)}
@@ -576,7 +572,7 @@ class LabourMarket(mesa.Model):
         """Close the spells of ``workers`` hired this week. ``row`` is the tie that carried a
         network hire (lead, referral), -1 if it was pruned since (kind and strength then
         missing)."""
-        net = np.isin(channel, CONTACT)
+        net = _via_contact(channel)
         tied = net & (row >= 0)
         r = np.where(tied, row, 0)
         t = self.ties
@@ -666,15 +662,14 @@ class LabourMarket(mesa.Model):
         rc, f = self.cfg.recall, self.firms
         vac = f.vacancies()
         last = self.last_employer
-        since = self.week - self.ti_unemployed  # weeks since the separation (1 = first week)
-        searching = ~self.employed & (since > 0) & (last >= 0)
-        if rc.decay == "step":  # no recall after the horizon
-            searching &= since <= rc.horizon
-        cand = np.flatnonzero(searching)
-        cand = cand[vac[last[cand]] > 0]
+        # searching workers separated from a firm with an open position (with decay=step:
+        # at most recall.horizon weeks ago), in one pass
+        cand = kernels.recall_candidates(self.employed, self.ti_unemployed, last, vac,
+                                         self.week, rc.horizon if rc.decay == "step" else -1)
         rate = np.where(self.temporary[cand], rc.temporary_rate, rc.permanent_rate)
         if rc.decay == "exponential":  # falls smoothly with the weeks since the separation
-            rate = rate * np.exp(-(since[cand] - 1) / rc.horizon)
+            since = self.week - self.ti_unemployed[cand]  # weeks since (1 = first week)
+            rate = rate * np.exp(-(since - 1) / rc.horizon)
         u = self.streams["recall"].random(len(cand))
         drawn = u < rate
         cand = cand[drawn]
@@ -684,8 +679,7 @@ class LabourMarket(mesa.Model):
         # u / rate is uniform on (0, 1) among the drawn: a random order within each firm
         order = np.lexsort((u[drawn] / rate[drawn], firm))
         cand, firm = cand[order], firm[order]
-        first = np.r_[0, np.flatnonzero(np.diff(firm)) + 1]
-        rank = np.arange(len(firm)) - np.repeat(first, np.diff(np.r_[first, len(firm)]))
+        rank = kernels.runs(firm)[1]
         keep = rank < vac[firm]
         workers, firm, rank = cand[keep].astype(np.int64), firm[keep], rank[keep]
         open_pos = f.open_positions()  # sorted, so grouped by firm
@@ -710,11 +704,11 @@ class LabourMarket(mesa.Model):
         if searching is None:
             searching = np.flatnonzero(~self.employed & (self.ti_unemployed < self.week))
         n_apps = rng.poisson(rate, len(searching))
-        app_w = np.repeat(searching, n_apps)
-        sec = self.sector[app_w]
         open_sec_start = np.searchsorted(f.pos_sector[open_pos], np.arange(f.n_sectors + 1))
-        lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
         if cfg.market.cross_market_applications > 0:
+            app_w = np.repeat(searching, n_apps)
+            sec = self.sector[app_w]
+            lo, hi = open_sec_start[sec], open_sec_start[sec + 1]
             # a share of applications to open positions of the other sectors (skipping
             # the own sector's block of the sorted open positions)
             n_other = len(open_pos) - (hi - lo)
@@ -727,18 +721,15 @@ class LabourMarket(mesa.Model):
             has = cross | (hi > lo)
             app_w, idx = app_w[has], idx[has]
         else:  # (the legacy draws: no extra random numbers)
-            has = hi > lo
-            app_w, lo, hi = app_w[has], lo[has], hi[has]
-            idx = lo + (rng.random(len(app_w)) * (hi - lo)).astype(np.int64)
-        pos = open_pos[idx]
-        employed = self.employed[app_w]
-        if cfg.recall.enabled:  # no formal application to the last employer: it recalls, or not
-            other = (f.pos_firm[pos] != self.last_employer[app_w]) | employed
-            app_w, pos, employed = app_w[other], pos[other], employed[other]
-        if employed.any():  # (on-the-job search) not to one's own firm
-            other = f.pos_firm[pos] != self.employer[app_w]
-            app_w, pos = app_w[other], pos[other]
-        return app_w, pos
+            # the applications of workers whose sector has an open position
+            app_w, lo, size = kernels.applications_in_sector(searching, n_apps, self.sector,
+                                                             open_sec_start)
+            idx = lo + (rng.random(len(app_w)) * size).astype(np.int64)
+        # none to the last employer (recall.enabled: it recalls, or not), none of an
+        # employed applicant (on-the-job search) to the own firm
+        return kernels.keep_applications(app_w, idx, open_pos, f.pos_firm, self.employed,
+                                         self.last_employer, self.employer,
+                                         cfg.recall.enabled)
 
     def _applicant_key(self, workers: np.ndarray) -> np.ndarray:
         """What keeps an application in a pool valid: the applicant's spell row while
@@ -801,8 +792,7 @@ class LabourMarket(mesa.Model):
         # each firm offers to its best applicants, up to its vacancies
         order = order[np.lexsort((-signal[order], firm[order]))]
         fo = firm[order]
-        first = np.r_[0, np.flatnonzero(np.diff(fo)) + 1]
-        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+        rank = kernels.runs(fo)[1]
         vac = f.vacancies()
         offer = order[rank < vac[fo]]
         self._count("offers", channel[offer])
@@ -813,8 +803,7 @@ class LabourMarket(mesa.Model):
         # place hires in their firm's open positions
         hire = hire[np.argsort(firm[hire], kind="stable")]
         fh = firm[hire]
-        first = np.r_[0, np.flatnonzero(np.diff(fh)) + 1] if len(hire) else np.empty(0, np.int64)
-        rank = np.arange(len(hire)) - np.repeat(first, np.diff(np.r_[first, len(hire)]))
+        rank = kernels.runs(fh)[1]
         firm_first_open = np.searchsorted(f.pos_firm[open_pos], fh)
         slots = open_pos[firm_first_open + rank]
         workers = worker[hire]
@@ -864,17 +853,11 @@ class LabourMarket(mesa.Model):
                    np.zeros(len(worker), bool))
         # the pool: applications at vacancies still open, from spells still running; one
         # per vacancy and worker (the best signal)
-        pool = self._pool.extend(new)
-        live = live_rows(pool, f.pos_state, OPEN, self._opened_week, self.employed, self.slot,
-                         self.spell_row)
-        # (one take of the live rows' best: the best per pair is found on three columns)
-        best = best_per_pair(pool.pos[live], pool.worker[live], pool.signal[live])
-        pool = pool.take(live[best])  # sorted by pos
+        pool = merge(self._pool_rows, new, f.pos_state, OPEN, self._opened_week,
+                     self.employed, self.slot, self.spell_row, self._pool_keep)  # sorted by pos
         # which vacancies are screened this week (one draw per vacancy with applicants)
-        p = pool.pos
-        first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.empty(0, bool)
-        chosen = rng.random(int(first.sum())) < fc.screen_rate
-        screened = chosen[np.cumsum(first) - 1] if len(p) else np.empty(0, bool)
+        vacancy, _, n_vacancies = kernels.runs(pool.pos)
+        screened = (rng.random(n_vacancies) < fc.screen_rate)[vacancy]
         shortlisted, offer, runner_up = screen(pool, screened, fc.shortlist, h.threshold,
                                                fc.referral_priority)
         self._count("shortlisted", pool.channel[shortlisted & ~pool.listed])
@@ -887,7 +870,7 @@ class LabourMarket(mesa.Model):
         firm = f.pos_firm[slots].astype(np.int64)
         helper_h, channel_h = pool.helper[hire], pool.channel[hire]
         # the tie that carried a network hire, as it is now (-1 if pruned since)
-        net = np.isin(channel_h, CONTACT)
+        net = _via_contact(channel_h)
         row = np.full(len(hire), -1, np.int64)
         if net.any():
             row[net] = self.ties.find(workers[net], helper_h[net])
@@ -903,10 +886,23 @@ class LabourMarket(mesa.Model):
         stay = ~mover
         self._close_spells(workers[stay], channel_h[stay], helper_h[stay], row[stay], firm[stay])
         # after a screening only the runners-up stay; rows of hires go at the next purge
-        self._pool = pool.take(~screened | runner_up)
+        # (kept as the rows and a mask: next week's merge drops the others without a copy)
+        self._pool_rows, self._pool_keep = pool, ~screened | runner_up
         self._week_hires = (np.concatenate([self._week_hires, workers]) if len(self._week_hires)
                             else workers)
         self._moved.append(workers)
+
+    @property
+    def _pool(self) -> Pool:
+        """The funnel's pool: the applications waiting at open vacancies (after a
+        screening, the rows it kept; stale rows go at the next merge)."""
+        if self._pool_keep is not None:
+            self._pool_rows, self._pool_keep = self._pool_rows.take(self._pool_keep), None
+        return self._pool_rows
+
+    @_pool.setter
+    def _pool(self, pool: Pool) -> None:
+        self._pool_rows, self._pool_keep = pool, None
 
     # ------------------------------------------------------------------ 6. ties
     def update_ties(self) -> None:

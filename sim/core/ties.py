@@ -307,6 +307,26 @@ class Ties:
         _cowork_of(np.asarray(workers, dtype=np.int64), self._start, self._len, self._adj,
                    self._nbr, self._a, self._b, self._indexed, self.n, employer, self._cowork)
 
+    def contact_counts(self, workers: np.ndarray, employed: np.ndarray, min_strength: float
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per worker: ties at least ``min_strength`` strong, all ties, and ties to an
+        employed contact; the counts over the half-edges of :meth:`rows_of`, in one pass
+        through the neighbour index (and the rows added since), without listing them.
+
+        Args:
+            workers: worker ids (distinct).
+            employed: boolean per worker.
+            min_strength: strength a tie needs to count as strong (compared as float32,
+                the strengths' type).
+
+        Returns:
+            ``(strong, total, employed_contacts)``, int64 counts aligned with ``workers``.
+        """
+        return _contact_counts(np.asarray(workers, dtype=np.int64), self._start, self._len,
+                               self._adj, self._nbr, self._a, self._b, self._indexed, self.n,
+                               self.n_workers, self._strength, np.float32(min_strength),
+                               np.ascontiguousarray(employed, dtype=np.bool_))
+
     def incident(self, egos_mask: np.ndarray) -> HalfEdges:
         """Half-edges of the egos flagged in ``egos_mask`` (one pass over all ties)."""
         a, b = self.a, self.b
@@ -327,17 +347,16 @@ class Ties:
     def common_neighbors(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Number of common neighbours of each pair ``(u[i], v[i])`` (embeddedness).
 
-        The pairs' workers' contacts through the neighbour index, then per pair one
-        pass over each one's contacts (compiled, :func:`_count_common`); suited to
-        batches of pairs (a week's hires, or all ties in chunks).
+        Per pair one pass over each one's contacts in the neighbour index and the rows
+        added since (compiled, :func:`_common_pairs`); suited to batches of pairs (a
+        week's hires, or all ties in chunks).
         """
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
         if len(u) == 0 or self.n == 0:
             return np.zeros(len(u), dtype=np.int32)
-        workers = np.unique(np.concatenate([u, v]))
-        h = self.rows_of(workers)
-        return _count_common(workers, h.ego, h.alter, u, v, self.n_workers)
+        return _common_pairs(u, v, self._start, self._len, self._adj, self._nbr, self._a,
+                             self._b, self._indexed, self.n, self.n_workers)
 
     def frame(self, week: int):
         """The ties as a pandas DataFrame (for ``ties.parquet``)."""
@@ -629,6 +648,38 @@ def _half_edges(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers, kee
     return edge[:j], ego[:j], alter[:j], ego_is_a[:j]
 
 
+@numba.njit(cache=True, nogil=True)
+def _contact_counts(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers, strength,
+                    min_strength, employed):
+    """The counts of :meth:`Ties.contact_counts`: each worker's index segment, then the
+    rows of the tail (each end that is one of ``workers`` counts the tie)."""
+    k = len(workers)
+    strong = np.zeros(k, dtype=np.int64)
+    total = np.zeros(k, dtype=np.int64)
+    emp = np.zeros(k, dtype=np.int64)
+    for j in range(k):
+        w = workers[j]
+        for i in range(start[w], start[w] + len_[w]):
+            total[j] += 1
+            strong[j] += strength[adj[i]] >= min_strength
+            emp[j] += employed[nbr[i]]
+    if n > indexed and k:
+        member = np.zeros(n_workers, dtype=np.bool_)
+        for w in workers:
+            member[w] = True
+        order = np.argsort(workers)
+        ids = workers[order]
+        for r in range(indexed, n):
+            for side in range(2):
+                ego, alter = (a[r], b[r]) if side == 0 else (b[r], a[r])
+                if member[ego]:
+                    j = order[_index_of(ids, ego)]
+                    total[j] += 1
+                    strong[j] += strength[r] >= min_strength
+                    emp[j] += employed[alter]
+    return strong, total, emp
+
+
 @numba.njit(cache=True, inline="always")
 def _index_of(sorted_ids, x):
     """Position of ``x`` in the sorted array ``sorted_ids``, which holds it (binary search;
@@ -643,39 +694,64 @@ def _index_of(sorted_ids, x):
     return lo
 
 
+@numba.njit(cache=True, inline="always")
+def _lower_bound(sorted_ids, x):
+    """First position in the sorted array ``sorted_ids`` whose value is at least ``x``."""
+    lo, hi = 0, len(sorted_ids)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sorted_ids[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @numba.njit(cache=True, nogil=True)
-def _count_common(workers, ego, alter, u, v, n_workers):
-    """Common contacts of each pair ``(u[i], v[i])`` from the half-edges ``(ego, alter)`` of
-    ``workers`` (sorted, distinct; every ``u`` and ``v`` among them): the contacts grouped
-    by worker (counting sort); per pair, ``v[i]``'s contacts are marked, ``u[i]``'s marked
-    ones counted, and the marks cleared."""
-    k = len(workers)
-    m = len(ego)
-    start = np.zeros(k + 1, dtype=np.int64)
-    local = np.empty(m, dtype=np.int64)
-    for i in range(m):
-        local[i] = _index_of(workers, ego[i])
-        start[local[i] + 1] += 1
-    for j in range(k):
-        start[j + 1] += start[j]
-    fill = start[:k].copy()
-    contacts = np.empty(m, dtype=np.int64)
-    for i in range(m):
-        contacts[fill[local[i]]] = alter[i]
-        fill[local[i]] += 1
+def _common_pairs(u, v, start, len_, adj, nbr, a, b, indexed, n, n_workers):
+    """Common contacts of each pair ``(u[i], v[i])``: ``v[i]``'s contacts (its index segment,
+    then its rows in the tail) are marked, ``u[i]``'s marked ones counted, and the marks
+    cleared. The tail's half-edges of the pairs' workers are listed once, sorted by ego."""
+    k = len(u)
+    n_tail = n - indexed
+    te = np.empty(2 * n_tail, dtype=np.int64)  # tail half-edges: ego, alter
+    ta = np.empty(2 * n_tail, dtype=np.int64)
+    m = 0
+    if n_tail > 0:
+        member = np.zeros(n_workers, dtype=np.bool_)
+        for i in range(k):
+            member[u[i]] = True
+            member[v[i]] = True
+        for r in range(indexed, n):
+            if member[a[r]]:
+                te[m], ta[m] = a[r], b[r]
+                m += 1
+            if member[b[r]]:
+                te[m], ta[m] = b[r], a[r]
+                m += 1
+    o = np.argsort(te[:m])
+    tail_ego = te[:m][o]
+    tail_alter = ta[:m][o]
     mark = np.zeros(n_workers, dtype=np.bool_)
-    out = np.zeros(len(u), dtype=np.int32)
-    for p in range(len(u)):
-        x = _index_of(workers, u[p])
-        y = _index_of(workers, v[p])
-        for j in range(start[y], start[y + 1]):
-            mark[contacts[j]] = True
+    out = np.zeros(k, dtype=np.int32)
+    for p in range(k):
+        x, y = u[p], v[p]
+        y_lo = _lower_bound(tail_ego, y)
+        y_hi = _lower_bound(tail_ego, y + 1)
+        for i in range(start[y], start[y] + len_[y]):
+            mark[nbr[i]] = True
+        for j in range(y_lo, y_hi):
+            mark[tail_alter[j]] = True
         c = 0
-        for i in range(start[x], start[x + 1]):
-            c += mark[contacts[i]]
+        for i in range(start[x], start[x] + len_[x]):
+            c += mark[nbr[i]]
+        for j in range(_lower_bound(tail_ego, x), _lower_bound(tail_ego, x + 1)):
+            c += mark[tail_alter[j]]
         out[p] = c
-        for j in range(start[y], start[y + 1]):
-            mark[contacts[j]] = False
+        for i in range(start[y], start[y] + len_[y]):
+            mark[nbr[i]] = False
+        for j in range(y_lo, y_hi):
+            mark[tail_alter[j]] = False
     return out
 
 
