@@ -673,7 +673,7 @@ def _contact_counts(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers,
             for side in range(2):
                 ego, alter = (a[r], b[r]) if side == 0 else (b[r], a[r])
                 if member[ego]:
-                    j = order[_index_of(ids, ego)]
+                    j = order[_lower_bound(ids, ego)]  # ids holds ego
                     total[j] += 1
                     strong[j] += strength[r] >= min_strength
                     emp[j] += employed[alter]
@@ -681,22 +681,10 @@ def _contact_counts(workers, start, len_, adj, nbr, a, b, indexed, n, n_workers,
 
 
 @numba.njit(cache=True, inline="always")
-def _index_of(sorted_ids, x):
-    """Position of ``x`` in the sorted array ``sorted_ids``, which holds it (binary search;
-    numba's ``np.searchsorted`` on a scalar costs several times more)."""
-    lo, hi = 0, len(sorted_ids) - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if sorted_ids[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@numba.njit(cache=True, inline="always")
 def _lower_bound(sorted_ids, x):
-    """First position in the sorted array ``sorted_ids`` whose value is at least ``x``."""
+    """First position in the sorted array ``sorted_ids`` whose value is at least ``x``
+    (its position when the array holds it; binary search, numba's ``np.searchsorted`` on a
+    scalar costs several times more)."""
     lo, hi = 0, len(sorted_ids)
     while lo < hi:
         mid = (lo + hi) >> 1
