@@ -8,8 +8,9 @@ short groups it serves (a worker's ties, a helper's seeking contacts).
 The others (separations, who hears of an opening, the leads' pairs, formal
 applications, recall candidates, runs of a sorted key, random partners across
 markets) each replace a chain of numpy calls by one pass, with the same results bit
-for bit: the random draws stay in numpy, in the same order, and so do the comparisons of float32 values with
-Python floats and numpy's ``exp``, whose rounding a compiled loop would not share.
+for bit: the random draws stay in numpy, in the same order, and so do the comparisons
+of float32 values with Python floats and numpy's ``exp``, whose rounding a compiled
+loop would not share.
 Compiled once and cached on disk by numba.
 """
 
