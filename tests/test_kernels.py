@@ -297,3 +297,34 @@ def test_lead_weights_and_seeker_knows_equal_their_numpy_definitions():
     got = seeker_knows(row, seeker, t)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+def test_partners_across_markets_equal_their_numpy_definition():
+    """The compiled partner draw across markets equals the numpy expression it replaced
+    (own sector where asked or where there is no other sector, else another sector's
+    worker, skipping the own block), with a one-sector market among several."""
+    from sim.core.kernels import partners_across_markets
+
+    rng = np.random.default_rng(12)
+    n = 5_000
+    sector = rng.choice(np.array([0, 1, 2, 3]), n, p=[0.4, 0.3, 0.2999, 0.0001]).astype(np.int32)
+    by_sector = np.argsort(sector, kind="stable").astype(np.int32)
+    sector_start = np.searchsorted(sector[by_sector], np.arange(5))
+    src = rng.integers(0, n, 20_000)
+    same = rng.random(len(src)) < 0.5
+    r = rng.random(len(src))
+    s = sector[src]
+    lo, hi = sector_start[s], sector_start[s + 1]
+    size, others = hi - lo, n - (hi - lo)
+    inside = same | (others == 0)
+    idx = np.where(inside, lo + (r * size).astype(np.int64), (r * others).astype(np.int64))
+    idx += np.where(~inside & (idx >= lo), size, 0)
+    expected = by_sector[idx]
+    got = partners_across_markets(src, same, r, sector, sector_start, by_sector, n)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    # one sector only: everyone's partner is in it
+    one = np.zeros(n, dtype=np.int32)
+    got = partners_across_markets(src, same, r, one, np.array([0, n]), np.arange(n, dtype=np.int32),
+                                  n)
+    np.testing.assert_array_equal(got, (r * n).astype(np.int64))

@@ -6,10 +6,11 @@ Segmented "top k per group" is the one hot spot that needs a sort in numpy
 group and k selection passes within each group, O(n k), which is fast for the
 short groups it serves (a worker's ties, a helper's seeking contacts).
 The others (separations, who hears of an opening, the leads' pairs, formal
-applications, recall candidates, runs of a sorted key) each replace a chain of
-numpy calls by one pass, with the same results bit for bit: the random draws stay
-in numpy, in the same order, and so do the comparisons of float32 values with
-Python floats and numpy's ``exp``, whose rounding a compiled loop would not share.
+applications, recall candidates, runs of a sorted key, random partners across
+markets) each replace a chain of numpy calls by one pass, with the same results bit
+for bit: the random draws stay in numpy, in the same order, and so do the comparisons
+of float32 values with Python floats and numpy's ``exp``, whose rounding a compiled
+loop would not share.
 Compiled once and cached on disk by numba.
 """
 
@@ -684,3 +685,45 @@ def seeker_knows(row: np.ndarray, seeker: np.ndarray, ties) -> np.ndarray:
         The knows-work values (float32).
     """
     return _seeker_knows(row, seeker, ties.a, ties.knows_a, ties.knows_b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _partners_across_markets(src, same, r, sector, sector_start, by_sector, n):
+    out = np.empty(len(src), dtype=by_sector.dtype)
+    for i in range(len(src)):
+        s = sector[src[i]]
+        lo, hi = sector_start[s], sector_start[s + 1]
+        size = hi - lo
+        others = n - size
+        if same[i] or others == 0:
+            idx = lo + np.int64(r[i] * size)
+        else:
+            idx = np.int64(r[i] * others)
+            if idx >= lo:
+                idx += size  # skip the own sector's block
+        out[i] = by_sector[idx]
+    return out
+
+
+def partners_across_markets(src: np.ndarray, same: np.ndarray, r: np.ndarray,
+                            sector: np.ndarray, sector_start: np.ndarray,
+                            by_sector: np.ndarray, n_workers: int) -> np.ndarray:
+    """A random partner for each ``src`` from its uniform draw ``r`` (in [0, 1)): in its
+    own sector where ``same`` (or where there is no other sector), else in another sector
+    (the other sectors' workers numbered without the own sector's block); in one pass.
+
+    Args:
+        src: the workers looking for a partner.
+        same: whether each looks in its own sector.
+        r: one uniform draw per worker.
+        sector: each worker's sector.
+        sector_start: where each sector's block starts in ``by_sector`` (one more entry
+            than sectors).
+        by_sector: the workers in sector order.
+        n_workers: number of workers.
+
+    Returns:
+        The partners (``by_sector``'s dtype).
+    """
+    return _partners_across_markets(src, same, r, sector, sector_start, by_sector,
+                                    int(n_workers))

@@ -240,15 +240,9 @@ class LabourMarket(mesa.Model):
         n = self.cfg.n_workers
         same = rng.random(len(src)) < self.cfg.networking.same_sector_share
         if self.cfg.market.market_size is not None:
-            s = self.sector[src]
-            lo, hi = self._sector_start[s], self._sector_start[s + 1]
-            size, others = hi - lo, n - (hi - lo)
-            inside = same | (others == 0)
-            r = rng.random(len(src))
-            idx = np.where(inside, lo + (r * size).astype(np.int64),
-                           (r * others).astype(np.int64))
-            idx += np.where(~inside & (idx >= lo), size, 0)  # skip the own sector's block
-            return self._by_sector[idx]
+            return kernels.partners_across_markets(src, same, rng.random(len(src)),
+                                                   self.sector, self._sector_start,
+                                                   self._by_sector, n)
         out = rng.integers(0, n, len(src))
         s = self.sector[src[same]]
         lo, hi = self._sector_start[s], self._sector_start[s + 1]
