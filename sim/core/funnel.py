@@ -112,7 +112,7 @@ def applicant_keys(workers, employed, slot, spell_row):
 
 def live_rows(pool: Pool, pos_state: np.ndarray, open_code: int, opened_week: np.ndarray,
               employed: np.ndarray, slot: np.ndarray, spell_row: np.ndarray) -> np.ndarray:
-    """Indices of the rows still valid, in one pass: the vacancy is open and has not been
+    """Indices of the rows still valid: the vacancy is open and has not been
     filled since the application (it opened in the same week), and the applicant's key
     (:func:`applicant_keys`, given to an application when it is made) has not changed.
 
@@ -127,22 +127,8 @@ def live_rows(pool: Pool, pos_state: np.ndarray, open_code: int, opened_week: np
     Returns:
         The valid rows' indices, in row order.
     """
-    return _live_rows(pool.pos, pool.opened, pool.worker, pool.spell, pos_state, open_code,
-                      opened_week, employed, slot, spell_row)
-
-
-@numba.njit(cache=True, nogil=True)
-def _live_rows(pos, opened, worker, spell, pos_state, open_code, opened_week, employed, slot,
-               spell_row):
-    out = np.empty(len(pos), dtype=np.int64)
-    k = 0
-    for i in range(len(pos)):
-        p, w = pos[i], worker[i]
-        if pos_state[p] == open_code and opened_week[p] == opened[i]:
-            if _key(employed[w], slot[w], spell_row[w]) == spell[i]:
-                out[k] = i
-                k += 1
-    return out[:k]
+    return _live_rows_keyed(pool.pos, pool.opened, pool.worker, pool.spell, pos_state,
+                            open_code, opened_week, _worker_keys(employed, slot, spell_row))
 
 
 def merge(pool: Pool, new: Pool, pos_state: np.ndarray, open_code: int,
@@ -206,7 +192,7 @@ def _worker_keys(employed, slot, spell_row):
 
 @numba.njit(cache=True, nogil=True)
 def _live_rows_keyed(pos, opened, worker, spell, pos_state, open_code, opened_week, key_now):
-    """:func:`_live_rows` given every worker's key ``key_now`` (:func:`_worker_keys`)."""
+    """:func:`live_rows` given every worker's key ``key_now`` (:func:`_worker_keys`)."""
     out = np.empty(len(pos), dtype=np.int64)
     k = 0
     for i in range(len(pos)):
