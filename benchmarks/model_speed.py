@@ -15,6 +15,7 @@ Usage:
   python benchmarks/model_speed.py --sizes 10000 100000 1000000 --weeks 52
   python benchmarks/model_speed.py --full                # 100k x 520 weeks (+104 burn-in), as a user runs it
   python benchmarks/model_speed.py --full --sizes 1000000  # 1M x 520 weeks (+104 burn-in)
+  python benchmarks/model_speed.py --full --strategies mixed --preset legacy  # the pre-funnel model
   python benchmarks/model_speed.py --sizes 100000 --weeks 26 --burn-in 104 \
       --strategies mixed everyone lions --out benchmarks/results/model_speed.json
 
@@ -66,6 +67,24 @@ def strategy_config(strategy: str) -> dict:
     return {"name": strategy, "shares": {strategy: 1.0}}
 
 
+def merged(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` merged into it, mapping by mapping."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def preset(name: str) -> dict:
+    """The settings of ``configs/preset/<name>.yaml`` (``+preset=<name>`` of a run)."""
+    path = ROOT / "configs" / "preset" / f"{name}.yaml"
+    if not path.is_file():
+        names = sorted(q.stem for q in path.parent.glob("*.yaml"))
+        print(f"error: --preset={name}: no such preset (one of {names})", file=sys.stderr)
+        sys.exit(2)
+    return yaml.safe_load(path.read_text())
+
+
 def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
     """Run one configuration in this process; return its measurements."""
     t0 = time.perf_counter()
@@ -76,8 +95,8 @@ def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
 
     if not Path(sim.__file__).resolve().is_relative_to(ROOT):
         raise RuntimeError(f"measuring {sim.__file__}, not this checkout {ROOT}")
-    cfg = {"n_workers": n, "weeks": weeks, "burn_in": burn_in, "seed": 1,
-           "strategy": strategy_config(strategy), **extra}
+    cfg = merged({"n_workers": n, "weeks": weeks, "burn_in": burn_in, "seed": 1,
+                  "strategy": strategy_config(strategy)}, extra)
     # imports and loading the compiled kernels from numba's cache happen once per process
     # (a tiny run of the same setting): measured apart, so that ms/week is the steady state
     # (14 weeks: the pruning kernels are loaded too, at week 13)
@@ -158,6 +177,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None,
                     help="also write the measurements, commit, machine, load and command "
                          "to this JSON file")
+    ap.add_argument("--preset", default=None,
+                    help="run every setting with configs/preset/PRESET.yaml (e.g. legacy: the "
+                         "model before the funnel's calibration), as +preset=PRESET does")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -165,9 +187,12 @@ def main() -> None:
         print(json.dumps(one(**spec)))
         return
 
+    base = preset(args.preset) if args.preset else {}
+
     def spec(n, strategy, extra=None):
+        # the preset's burn-in gives way to the benchmark's weeks (--burn-in)
         return {"n": n, "strategy": strategy, "weeks": weeks, "burn_in": burn_in,
-                "extra": extra or {}}
+                "extra": merged({k: v for k, v in base.items() if k != "burn_in"}, extra or {})}
 
     if args.table:
         weeks, burn_in = args.weeks or 52, 104 if args.burn_in is None else args.burn_in
@@ -204,6 +229,7 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         r["load_avg_start"] = load_before
         label = sp["extra"].get("strategy", {}).get("name", sp["strategy"])
+        label += f"+{args.preset}" if args.preset else ""
         r["label"] = label
         results.append(r)
         subs = " ".join(f"{k}={v:.1f}" for k, v in sorted(r["submodels_ms_per_week"].items(),

@@ -20,8 +20,10 @@ research question for each of them (docs/VALIDATION.md, "Posterior"):
    of ``--population`` accepted particles, each generation's epsilon the median of the
    previous one's distances, until epsilon reaches ``--epsilon`` (default 1) or
    ``--generations`` or ``--max-simulations`` is reached. The history is an SQLite file in
-   the output folder, so the same command continues a study where it stopped
-   (a killed job loses at most the generation it was sampling).
+   the output folder, so the same command continues a study where it stopped, and every
+   run is kept in ``runs/`` as it finishes, so a generation cut short by a killed job is
+   redone from its stored runs (it proposes the same vectors again; see
+   :mod:`sim.studies.abc_sampler`).
 
 Why pyabc: the simulator is a black box with a handful of parameters whose facts are
 ranges rather than a likelihood; pyabc's ABC-SMC keeps the whole population of
@@ -31,13 +33,16 @@ sampler) or inside one Slurm allocation. sbi's neural estimators need many more
 simulations to train than this model affords per hour; black-it returns point
 estimates rather than a posterior.
 
-Reproducibility: with ``--jobs 1`` a study is reproducible from ``--seed`` (each
-simulation's seed is a hash of its parameter vector; pyabc's sampling uses numpy's
-global generator, seeded here). With ``--jobs`` > 1 pyabc's multicore sampler accepts
-particles in the order they finish, so the accepted set depends on timing; every
-particle is still a reproducible run of its own (its vector and seed are stored).
+Reproducibility: a study is reproducible from ``--seed`` with any ``--jobs`` and across
+interruptions: each simulation's seed is a hash of its parameter vector, and evaluation
+``i`` of a generation draws its vector from generators seeded by (``--seed``,
+generation, ``i``), keeping the first accepted evaluations by index, not by finishing
+time (:class:`sim.studies.abc_sampler.SeededSampler`).
 
-Outputs in the output folder: ``abc.db`` (the pyabc history), ``posterior.csv`` (the
+Outputs in the output folder: ``abc.db`` (the pyabc history), ``runs/`` (one small JSON
+file per simulated vector: the vector, the model code's digest and its measures),
+``model_code.txt`` (the digest of ``sim/core`` the study began with: continuing it with
+other model code is refused), ``posterior.csv`` (the
 last generation: parameters, weight, every measured fact and the gaps), ``report.md``
 (epsilon per generation, the parameters' weighted quantiles, the distribution of
 lions - everyone, the share where lions are faster and which parameters decide the sign).
@@ -56,6 +61,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.burn_in import code_digest
 from sim.core.config import SimConfig, to_dict, with_values
 from sim.errors import ConfigError, StudyFailed
 from sim.results.files import write_text_atomic
@@ -96,15 +102,23 @@ class Simulator:
     """The ABC model: a parameter vector -> the measured facts and gaps of one run
     (picklable, for pyabc's multicore samplers)."""
 
-    def __init__(self, cfg: SimConfig, base_seed: int, every: int):
-        self.cfg, self.base_seed, self.every = cfg, base_seed, every
+    def __init__(self, cfg: SimConfig, base_seed: int, every: int, cache: Path | None = None):
+        self.cfg, self.base_seed, self.every, self.cache = cfg, base_seed, every, cache
 
     def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
         values = {p.key: float(params[_name(p.key)]) for p in FREE}
-        cfg = replace(with_values(self.cfg, with_derived(values)),
-                      seed=run_seed(values, self.base_seed))
-        m = measure(cfg, self.every)
-        return {k: float(m.get(k, math.nan)) for k in (*KEPT, "seed")}
+        seed = run_seed(values, self.base_seed)
+        path = self.cache / f"{seed:08x}.json" if self.cache is not None else None
+        code = code_digest()
+        if path is not None and path.exists():  # this vector was run (a generation redone)
+            stored = json.loads(path.read_text())
+            if stored["values"] == values and stored.get("code") == code:
+                return {k: float(v) for k, v in stored["result"].items()}
+        m = measure(replace(with_values(self.cfg, with_derived(values)), seed=seed), self.every)
+        result = {k: float(m.get(k, math.nan)) for k in (*KEPT, "seed")}
+        if path is not None:
+            write_text_atomic(path, json.dumps({"values": values, "code": code, "result": result}))
+        return result
 
 
 def _name(key: str) -> str:
@@ -269,13 +283,20 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
     """Run (or continue) the ABC-SMC study in ``out``; returns the pyabc history."""
     import pyabc  # here: about 2 s to import, and --help or a bad option does not need it
 
-    out.mkdir(parents=True, exist_ok=True)
+    from sim.studies.abc_sampler import SeededSampler
+
     db = out / "abc.db"
-    sampler = (pyabc.sampler.SingleCoreSampler() if jobs <= 1
-               else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs))
-    np.random.seed(seed)  # noqa: NPY002 (pyabc samples from numpy's global generator)
-    abc = pyabc.ABCSMC(Simulator(cfg, seed, every), prior(box), distance,
-                       population_size=population, sampler=sampler,
+    stamp = out / "model_code.txt"  # the model's code the study's runs come from
+    if db.exists() and stamp.exists() and stamp.read_text().strip() != code_digest():
+        raise ConfigError(f"--out={out}: the model's code (sim/core) changed since this study "
+                          "began; its generations would mix two models. Start a new study "
+                          "(another --out) or run the code it began with")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "runs").mkdir(exist_ok=True)
+    if not db.exists():
+        write_text_atomic(stamp, code_digest() + "\n")
+    abc = pyabc.ABCSMC(Simulator(cfg, seed, every, out / "runs"), prior(box), distance,
+                       population_size=population, sampler=SeededSampler(jobs, seed),
                        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))
     storage = f"sqlite:///{db}"
     runs = pyabc.History(storage).all_runs() if db.exists() else []
