@@ -28,6 +28,7 @@ import numpy as np
 from pyabc.sampler import Sampler
 from pyabc.sampler.multicorebase import get_if_worker_healthy
 from pyabc.sampler.util import get_mp_context
+from tqdm import tqdm
 
 _DONE = "done"
 
@@ -65,20 +66,30 @@ class SeededSampler(Sampler):
     """Evaluation-parallel sampling on ``n_procs`` forked processes (1: in this process),
     reproducible from ``seed`` whatever ``n_procs`` is (see the module docstring)."""
 
-    def __init__(self, n_procs: int = 1, seed: int = 0):
+    def __init__(self, n_procs: int = 1, seed: int = 0, progress: bool = True):
         super().__init__()
-        self.n_procs, self.seed = max(1, int(n_procs)), int(seed)
+        self.n_procs, self.seed, self.progress = max(1, int(n_procs)), int(seed), progress
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf,
                                 all_accepted=False, ana_vars=None):
         calibration = bool(all_accepted)  # pyabc's sample from the prior (every one accepted)
         cap = int(max_eval) if np.isfinite(max_eval) else 2**62
         results: list[tuple[int, object]] = []
+        # accepted particles against the population size, and the runs it took (the
+        # bar counts by finishing order; the population is then taken by index)
+        bar = tqdm(total=n, unit="particle", dynamic_ncols=True, disable=not self.progress,
+                   desc="prior sample" if calibration else f"generation {t}")
+
+        def tick(particle) -> None:
+            bar.update(bool(particle.accepted))
+            bar.set_postfix(runs=len(results), refresh=False)
+
         if self.n_procs == 1:
             accepted, index = 0, 0
             while accepted < n and index < cap:
                 particle = _evaluate(simulate_one, self.seed, t, calibration, index)
                 results.append((index, particle))
+                tick(particle)
                 accepted += bool(particle.accepted)
                 index += 1
         else:
@@ -97,8 +108,10 @@ class SeededSampler(Sampler):
                     done += 1
                 else:
                     results.append(item)
+                    tick(item[1])
             for p in procs:
                 p.join()
+        bar.close()
         results.sort(key=lambda r: r[0])
         # keep every evaluation up to the n-th accepted one by index
         sample, accepted = self._create_empty_sample(), 0
