@@ -4,6 +4,8 @@ gap measure, and the command end to end on a tiny market (slow)."""
 from __future__ import annotations
 
 import math
+import os
+import shlex
 import subprocess
 import sys
 
@@ -163,6 +165,28 @@ def test_posterior_is_the_same_with_any_jobs_and_after_an_interruption(tmp_path)
     assert r.returncode == 0, r.stderr
     pd.testing.assert_frame_equal(pa, pd.read_csv(b / "posterior.csv", float_precision="round_trip"))
     assert len(list((b / "runs").iterdir())) == n_runs  # nothing simulated again
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+@pytest.mark.skipif(os.environ.get("SIM_SLURM_AVAILABLE") != "1" and not os.environ.get("CI"),
+                    reason="needs the single-node Slurm that .ci/run starts")
+def test_posterior_as_a_slurm_job_gives_the_local_study(tmp_path):
+    """The documented `sbatch -c N --wrap "python -m sim posterior ..."`: the study a Slurm
+    job computes is the one the same command computes on the local cores."""
+    base = ["posterior", "--n-workers", "300", "--weeks", "30", "--population", "4",
+            "--generations", "2", "--jobs", "2", "burn_in=10", "funnel.enabled=true",
+            "recall.enabled=true"]
+    r = _sim(*base, "--out", str(tmp_path / "local"))
+    assert r.returncode == 0, r.stderr
+    cmd = shlex.join([sys.executable, "-m", "sim", *base, "--out", str(tmp_path / "slurm")])
+    r = subprocess.run(["sbatch", "--wait", "-c", "2", "--mem=2G", "-t", "10",
+                        "-o", str(tmp_path / "job.out"), "--wrap", cmd], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr + (tmp_path / "job.out").read_text()[-2000:]
+    local = pd.read_csv(tmp_path / "local" / "posterior.csv", float_precision="round_trip")
+    slurm = pd.read_csv(tmp_path / "slurm" / "posterior.csv", float_precision="round_trip")
+    pd.testing.assert_frame_equal(local, slurm)
 
 
 def test_posterior_refuses_to_continue_a_study_of_other_model_code(tmp_path):
