@@ -16,6 +16,7 @@ Usage:
   python benchmarks/model_speed.py --full                # 100k x 520 weeks (+104 burn-in), as a user runs it
   python benchmarks/model_speed.py --full --sizes 1000000  # 1M x 520 weeks (+104 burn-in)
   python benchmarks/model_speed.py --full --strategies mixed --preset legacy  # the pre-funnel model
+  python benchmarks/model_speed.py --full --strategies mixed --set funnel.applications=3  # a variant
   python benchmarks/model_speed.py --sizes 100000 --weeks 26 --burn-in 104 \
       --strategies mixed everyone lions --out benchmarks/results/model_speed.json
 
@@ -83,6 +84,22 @@ def preset(name: str) -> dict:
         print(f"error: --preset={name}: no such preset (one of {names})", file=sys.stderr)
         sys.exit(2)
     return yaml.safe_load(path.read_text())
+
+
+def settings(items: list[str]) -> dict:
+    """``KEY=VALUE`` items (dotted keys, YAML values) as a nested mapping."""
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"error: --set {item}: need KEY=VALUE", file=sys.stderr)
+            sys.exit(2)
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = yaml.safe_load(value)
+    return out
 
 
 def one(n: int, strategy: str, weeks: int, burn_in: int, extra: dict) -> dict:
@@ -180,6 +197,9 @@ def main() -> None:
     ap.add_argument("--preset", default=None,
                     help="run every setting with configs/preset/PRESET.yaml (e.g. legacy: the "
                          "model before the funnel's calibration), as +preset=PRESET does")
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="settings for every run, after the preset (dotted keys, YAML values: "
+                         "funnel.enabled=true)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -187,7 +207,7 @@ def main() -> None:
         print(json.dumps(one(**spec)))
         return
 
-    base = preset(args.preset) if args.preset else {}
+    base = merged(preset(args.preset) if args.preset else {}, settings(args.set))
 
     def spec(n, strategy, extra=None):
         # the preset's burn-in gives way to the benchmark's weeks (--burn-in)
@@ -230,6 +250,7 @@ def main() -> None:
         r["load_avg_start"] = load_before
         label = sp["extra"].get("strategy", {}).get("name", sp["strategy"])
         label += f"+{args.preset}" if args.preset else ""
+        label += "+set" if args.set else ""
         r["label"] = label
         results.append(r)
         subs = " ".join(f"{k}={v:.1f}" for k, v in sorted(r["submodels_ms_per_week"].items(),
