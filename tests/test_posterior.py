@@ -196,7 +196,7 @@ def test_posterior_refuses_to_continue_a_study_of_other_model_code(tmp_path):
     (out / "model_code.txt").write_text("0" * 64 + "\n")
     r = _sim("posterior", "--out", str(out))
     assert r.returncode == 2 and r.stderr.startswith("error:"), r.stderr
-    assert "the model's code (sim/core) changed" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert "the model's or the facts' code" in r.stderr and len(r.stderr.splitlines()) == 1
     assert sorted(q.name for q in out.iterdir()) == ["abc.db", "model_code.txt"]
 
 

@@ -461,3 +461,32 @@ def test_identification_finds_that_the_separation_rate_moves_the_separation_fact
     assert table.set_index("parameter")["separation"].abs().idxmax() == "market.separation_rate"
     md = calibrate.identification_md(table)
     assert "market.separation_rate" in md and "| separation |" in md
+
+
+def test_tie_sample_counts_what_numpy_counts():
+    """The sampler's one pass over the ties against the numpy formulation it replaced:
+    unemployed ends per strength band (strengths on the band edges included), the
+    correlation of the two ends' unemployment over both orientations, and the degree in
+    ties at least the covariate threshold."""
+    rng = np.random.default_rng(7)
+    n, m = 300, 5000
+    a = rng.integers(0, n, m).astype(np.int32)
+    b = rng.integers(0, n, m).astype(np.int32)
+    strength = rng.random(m).astype(np.float32)
+    strength[:50] = validate.STRENGTH_BINS[rng.integers(0, 11, 50)].astype(np.float32)
+    unemployed = rng.random(n) < 0.3
+    deg = np.zeros(n, dtype=np.int64)
+    exposure, ends, both = validate._tie_sample(a, b, strength, unemployed,
+                                                validate.STRENGTH_BINS, np.float32(0.2), deg)
+    ua, ub = unemployed[a].astype(float), unemployed[b].astype(float)
+    s = np.concatenate([strength[ua > 0], strength[ub > 0]])
+    bins = validate.STRENGTH_BINS
+    idx = np.clip(np.digitize(s, bins) - 1, 0, len(bins) - 2)
+    np.testing.assert_array_equal(exposure, np.bincount(idx, minlength=len(bins) - 1))
+    assert ends == ua.sum() + ub.sum() and both == (ua * ub).sum()
+    strong = strength >= np.float32(0.2)
+    np.testing.assert_array_equal(deg, np.bincount(a[strong], minlength=n)
+                                  + np.bincount(b[strong], minlength=n))
+    x, y = np.concatenate([ua, ub]), np.concatenate([ub, ua])
+    p = ends / (2 * m)
+    assert (both / m - p * p) / (p - p * p) == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-12)

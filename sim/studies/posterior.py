@@ -40,9 +40,9 @@ generation, ``i``), keeping the first accepted evaluations by index, not by fini
 time (:class:`sim.studies.abc_sampler.SeededSampler`).
 
 Outputs in the output folder: ``abc.db`` (the pyabc history), ``runs/`` (one small JSON
-file per simulated vector: the vector, the model code's digest and its measures),
-``model_code.txt`` (the digest of ``sim/core`` the study began with: continuing it with
-other model code is refused), ``posterior.csv`` (the
+file per simulated vector: the vector, the code's digest and its measures),
+``model_code.txt`` (:func:`study_code` when the study began: continuing it with other
+model or measurement code is refused), ``posterior.csv`` (the
 last generation: parameters, weight, every measured fact and the gaps), ``report.md``
 (epsilon per generation, the parameters' weighted quantiles, the distribution of
 lions - everyone, the share where lions are faster and which parameters decide the sign).
@@ -65,6 +65,7 @@ from sim.core.burn_in import code_digest
 from sim.core.config import SimConfig, to_dict, with_values
 from sim.errors import ConfigError, StudyFailed
 from sim.results.files import write_text_atomic
+from sim.studies import calibrate, validate
 from sim.studies.calibrate import FREE, ONE_SIDED, RANGE_FACTS, deviations, with_derived
 from sim.studies.common import config_from_args, parse_args, study_dir
 from sim.studies.validate import FACT_BY_ID, measure
@@ -91,6 +92,16 @@ def distance(x: Mapping[str, float], x0: Mapping[str, float] | None = None) -> f
     return float(max(fact_terms(x).values()))
 
 
+def study_code() -> str:
+    """SHA-256 of the code a study's runs depend on: the model (:func:`code_digest`, every
+    ``.py`` under ``sim/core``) and the facts, their measures and the free parameters
+    (``sim/studies/validate.py``, ``calibrate.py``)."""
+    h = hashlib.sha256(code_digest().encode())
+    for module in (validate, calibrate):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()
+
+
 def run_seed(values: Mapping[str, float], base_seed: int) -> int:
     """The seed of the simulation of a parameter vector: a hash of the vector and
     ``base_seed`` (the same vector gives the same run on any machine)."""
@@ -109,7 +120,7 @@ class Simulator:
         values = {p.key: float(params[_name(p.key)]) for p in FREE}
         seed = run_seed(values, self.base_seed)
         path = self.cache / f"{seed:08x}.json" if self.cache is not None else None
-        code = code_digest()
+        code = study_code()
         if path is not None and path.exists():  # this vector was run (a generation redone)
             stored = json.loads(path.read_text())
             if stored["values"] == values and stored.get("code") == code:
@@ -286,15 +297,16 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
     from sim.studies.abc_sampler import SeededSampler
 
     db = out / "abc.db"
-    stamp = out / "model_code.txt"  # the model's code the study's runs come from
-    if db.exists() and stamp.exists() and stamp.read_text().strip() != code_digest():
-        raise ConfigError(f"--out={out}: the model's code (sim/core) changed since this study "
+    stamp = out / "model_code.txt"  # the code the study's runs come from
+    if db.exists() and stamp.exists() and stamp.read_text().strip() != study_code():
+        raise ConfigError(f"--out={out}: the model's or the facts' code (sim/core, "
+                          "sim/studies/validate.py, calibrate.py) changed since this study "
                           "began; its generations would mix two models. Start a new study "
                           "(another --out) or run the code it began with")
     out.mkdir(parents=True, exist_ok=True)
     (out / "runs").mkdir(exist_ok=True)
     if not db.exists():
-        write_text_atomic(stamp, code_digest() + "\n")
+        write_text_atomic(stamp, study_code() + "\n")
     abc = pyabc.ABCSMC(Simulator(cfg, seed, every, out / "runs"), prior(box), distance,
                        population_size=population, sampler=SeededSampler(jobs, seed),
                        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))

@@ -62,6 +62,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -484,6 +485,33 @@ def weak_shares(contact: pd.DataFrame, work_strength: float) -> tuple[float, flo
             _ratio(contact["tie_kind"].isin(WEAK_KINDS).sum(), len(contact)))
 
 
+@numba.njit(cache=True, nogil=True)
+def _tie_sample(a, b, strength, unemployed, bins, min_strong, deg):
+    """One pass over the ties for :class:`_Sampler`: the unemployed ends per strength band
+    (``np.digitize`` on ``bins``, clipped to the bands), the unemployed ends and the ties
+    with both ends unemployed, and in ``deg`` each worker's ties at least ``min_strong``."""
+    n_bins = len(bins) - 1
+    exposure = np.zeros(n_bins, dtype=np.int64)
+    ends = 0
+    both = 0
+    for r in range(len(a)):
+        ia, ib = a[r], b[r]
+        s = strength[r]
+        k = np.int64(unemployed[ia]) + np.int64(unemployed[ib])
+        if k:
+            x = np.float64(s)
+            i = 0  # np.digitize: the number of bins <= x
+            while i < len(bins) and bins[i] <= x:
+                i += 1
+            exposure[min(max(i - 1, 0), n_bins - 1)] += k
+            ends += k
+            both += k == 2
+        if s >= min_strong:
+            deg[ia] += 1
+            deg[ib] += 1
+    return exposure, ends, both
+
+
 class _Sampler:
     """What the facts need from the state of the market at sampled weeks."""
 
@@ -503,21 +531,22 @@ class _Sampler:
         starts = model.spells.cols["start_week"][model.spell_row[unemployed]]
         self.in_progress.append(week - starts + 1)
         t = model.ties
-        a, b = t.a.astype(np.int64), t.b.astype(np.int64)
-        ua, ub = unemployed[a].astype(float), unemployed[b].astype(float)
-        x, y = np.concatenate([ua, ub]), np.concatenate([ub, ua])
-        if x.std() > 0:
-            self.corr.append(float(np.corrcoef(x, y)[0, 1]))
+        n = len(unemployed)
+        deg = np.zeros(n, dtype=np.int64)
+        exposure, ends, both = _tie_sample(t.a, t.b, t.strength, unemployed, STRENGTH_BINS,
+                                           np.float32(model.cfg.ties.degree_min_strength), deg)
+        # correlation of the unemployment of a tie's two ends, over both orientations of
+        # every tie (x = [u_a, u_b], y = [u_b, u_a]), from the counts: both means are
+        # ends / 2T, E[xy] = both / T and a 0/1 variable's variance is p (1 - p)
+        pairs = 2 * len(t.a)
+        if 0 < ends < pairs:
+            p = ends / pairs
+            self.corr.append(float((both / len(t.a) - p * p) / (p - p * p)))
         # seeker-tie-weeks by strength band: each tie counts once per unemployed end
-        strength = np.concatenate([t.strength[ua > 0], t.strength[ub > 0]])
-        idx = np.clip(np.digitize(strength, STRENGTH_BINS) - 1, 0, len(STRENGTH_BINS) - 2)
-        self.exposure += every * np.bincount(idx, minlength=len(STRENGTH_BINS) - 1)
+        self.exposure += every * exposure
         if len(t.strength):
             self.strength_weeks.append(week)
             self.mean_strength.append(float(np.mean(t.strength)))
-            strong = t.strength >= np.float32(model.cfg.ties.degree_min_strength)
-            n = len(unemployed)
-            deg = np.bincount(a[strong], minlength=n) + np.bincount(b[strong], minlength=n)
             values = {"strong_degree": float(deg.mean())}
             size = np.bincount(model.strategy, minlength=len(model.strategy_names))
             total = np.bincount(model.strategy, weights=deg, minlength=len(size))
