@@ -81,8 +81,8 @@ class SeededSampler(Sampler):
                    desc="prior sample" if calibration else f"generation {t}")
 
         def tick(particle) -> None:
-            bar.update(bool(particle.accepted))
             bar.set_postfix(runs=len(results), refresh=False)
+            bar.update(bool(particle.accepted))
 
         if self.n_procs == 1:
             accepted, index = 0, 0
