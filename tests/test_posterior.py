@@ -189,15 +189,28 @@ def test_posterior_as_a_slurm_job_gives_the_local_study(tmp_path):
     pd.testing.assert_frame_equal(local, slurm)
 
 
-def test_posterior_refuses_to_continue_a_study_of_other_model_code(tmp_path):
+@pytest.mark.slow
+def test_posterior_refuses_to_continue_a_study_of_other_code_unless_told(tmp_path):
     out = tmp_path / "p"
-    out.mkdir()
-    (out / "abc.db").write_bytes(b"")
-    (out / "model_code.txt").write_text("0" * 64 + "\n")
-    r = _sim("posterior", "--out", str(out))
-    assert r.returncode == 2 and r.stderr.startswith("error:"), r.stderr
-    assert "the model's or the facts' code" in r.stderr and len(r.stderr.splitlines()) == 1
-    assert sorted(q.name for q in out.iterdir()) == ["abc.db", "model_code.txt"]
+    args = ["posterior", "--n-workers", "300", "--weeks", "30", "--population", "4", "--jobs",
+            "1", "--out", str(out), "burn_in=10", "funnel.enabled=true", "recall.enabled=true"]
+    r = _sim(*args, "--generations", "1")
+    assert r.returncode == 0, r.stderr
+    stamp = out / "model_code.txt"
+    (code,) = stamp.read_text().split()
+    stamp.write_text("0" * 64 + "\n")  # as if the study had begun with other code
+    before = sorted(q.name for q in out.rglob("*"))
+    r = _sim(*args, "--generations", "2")
+    # (the lines before it are the tiny market's warnings)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert r.returncode == 2 and r.stderr.splitlines()[-1] == errors[0], r.stderr
+    assert len(errors) == 1 and "the model's or the facts' code" in errors[0]
+    assert sorted(q.name for q in out.rglob("*")) == before  # nothing written
+    r = _sim(*args, "--generations", "2", "--accept-code-change")
+    assert r.returncode == 0, r.stderr
+    assert stamp.read_text().split() == ["0" * 64, code]
+    assert f"{'0' * 12}, {code[:12]}" in (out / "report.md").read_text()
+    assert "| 1 |" in (out / "report.md").read_text()
 
 
 def test_prior_box_reads_a_narrower_box_and_rejects_a_bad_one(tmp_path):

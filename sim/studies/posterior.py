@@ -41,8 +41,9 @@ time (:class:`sim.studies.abc_sampler.SeededSampler`).
 
 Outputs in the output folder: ``abc.db`` (the pyabc history), ``runs/`` (one small JSON
 file per simulated vector: the vector, the code's digest and its measures),
-``model_code.txt`` (:func:`study_code` when the study began: continuing it with other
-model or measurement code is refused), ``posterior.csv`` (the
+``model_code.txt`` (:func:`study_code` when the study began, and any version accepted
+since with ``--accept-code-change``: continuing it with other model or measurement code
+is refused otherwise), ``posterior.csv`` (the
 last generation: parameters, weight, every measured fact and the gaps), ``report.md``
 (epsilon per generation, the parameters' weighted quantiles, the distribution of
 lions - everyone, the share where lions are faster and which parameters decide the sign).
@@ -113,22 +114,26 @@ class Simulator:
     """The ABC model: a parameter vector -> the measured facts and gaps of one run
     (picklable, for pyabc's multicore samplers)."""
 
-    def __init__(self, cfg: SimConfig, base_seed: int, every: int, cache: Path | None = None):
+    def __init__(self, cfg: SimConfig, base_seed: int, every: int, cache: Path | None = None,
+                 same_code: Sequence[str] = ()):
         self.cfg, self.base_seed, self.every, self.cache = cfg, base_seed, every, cache
+        # the code of this process, and the versions whose stored runs count as its own
+        self.code = study_code()
+        self.same_code = {self.code, *same_code}
 
     def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
         values = {p.key: float(params[_name(p.key)]) for p in FREE}
         seed = run_seed(values, self.base_seed)
         path = self.cache / f"{seed:08x}.json" if self.cache is not None else None
-        code = study_code()
         if path is not None and path.exists():  # this vector was run (a generation redone)
             stored = json.loads(path.read_text())
-            if stored["values"] == values and stored.get("code") == code:
+            if stored["values"] == values and stored.get("code") in self.same_code:
                 return {k: float(v) for k, v in stored["result"].items()}
         m = measure(replace(with_values(self.cfg, with_derived(values)), seed=seed), self.every)
         result = {k: float(m.get(k, math.nan)) for k in (*KEPT, "seed")}
         if path is not None:
-            write_text_atomic(path, json.dumps({"values": values, "code": code, "result": result}))
+            write_text_atomic(path, json.dumps({"values": values, "code": self.code,
+                                                "result": result}))
         return result
 
 
@@ -242,6 +247,7 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
     lines = ["# Posterior of the free parameters (ABC-SMC)", "",
              f"Command: `{provenance['command']}`  ",
              f"Date: {provenance['date']}, commit {provenance['commit']}  ",
+             f"Code versions of its runs (model_code.txt): {provenance.get('codes', '-')}  ",
              f"Population: {cfg.strategy.name}, {cfg.n_workers} workers x {cfg.weeks} weeks "
              f"(+{cfg.burn_in} burn-in), one run per particle.", "",
              "| generation | epsilon | particles | simulations |", "|---|---|---|---|"]
@@ -288,26 +294,44 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
     return "\n".join(lines) + "\n"
 
 
+def study_codes(out: Path, accept_change: bool = False) -> list[str]:
+    """The code versions of the study in ``out`` (``model_code.txt``: the one it began
+    with, then any accepted since), this process's added when the study is new or
+    ``accept_change`` says its results are those of the others.
+
+    Raises:
+        ConfigError: the study exists and this code is not among its versions.
+    """
+    stamp, code = out / "model_code.txt", study_code()
+    codes = stamp.read_text().split() if stamp.exists() else []
+    if code in codes:
+        return codes
+    if codes and (out / "abc.db").exists() and not accept_change:
+        raise ConfigError(f"--out={out}: the model's or the facts' code (sim/core, "
+                          "sim/studies/validate.py, calibrate.py) changed since this study "
+                          "began; its generations would mix two models. Start a new study "
+                          "(another --out), run the code it began with, or, after a change "
+                          "that leaves results bit-identical (the regression baseline "
+                          "unchanged), pass --accept-code-change")
+    codes.append(code)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(stamp, "".join(c + "\n" for c in codes))
+    return codes
+
+
 def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_sims: int,
               epsilon: float, jobs: int, seed: int, every: int,
-              box: Mapping[str, tuple[float, float]] | None = None):
+              box: Mapping[str, tuple[float, float]] | None = None,
+              accept_code_change: bool = False):
     """Run (or continue) the ABC-SMC study in ``out``; returns the pyabc history."""
     import pyabc  # here: about 2 s to import, and --help or a bad option does not need it
 
     from sim.studies.abc_sampler import SeededSampler
 
     db = out / "abc.db"
-    stamp = out / "model_code.txt"  # the code the study's runs come from
-    if db.exists() and stamp.exists() and stamp.read_text().strip() != study_code():
-        raise ConfigError(f"--out={out}: the model's or the facts' code (sim/core, "
-                          "sim/studies/validate.py, calibrate.py) changed since this study "
-                          "began; its generations would mix two models. Start a new study "
-                          "(another --out) or run the code it began with")
-    out.mkdir(parents=True, exist_ok=True)
+    codes = study_codes(out, accept_code_change)
     (out / "runs").mkdir(exist_ok=True)
-    if not db.exists():
-        write_text_atomic(stamp, study_code() + "\n")
-    abc = pyabc.ABCSMC(Simulator(cfg, seed, every, out / "runs"), prior(box), distance,
+    abc = pyabc.ABCSMC(Simulator(cfg, seed, every, out / "runs", codes), prior(box), distance,
                        population_size=population, sampler=SeededSampler(jobs, seed),
                        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))
     storage = f"sqlite:///{db}"
@@ -347,6 +371,10 @@ def main(argv: Sequence[str]) -> None:
                        "support inside the calibration's ranges (default: those ranges)")
         p.add_argument("--out", help="output folder (default: outputs/posterior/<hash of the config "
                        "and options>); the same command continues the study in it")
+        p.add_argument("--accept-code-change", action="store_true",
+                       help="continue a study with code other than the one it began with, "
+                       "after a change that leaves results bit-identical (the regression "
+                       "baseline unchanged); the study's model_code.txt lists every version")
         p.set_defaults(seeds=1)
 
     args = parse_args(argv, "python -m sim posterior", __doc__.splitlines()[0], extra)
@@ -359,14 +387,16 @@ def main(argv: Sequence[str]) -> None:
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else _study_dir(args, cfg, box)
     history = run_study(cfg, out, args.population, args.generations, args.max_simulations,
-                        args.epsilon, args.jobs, args.seed, args.every, box)
+                        args.epsilon, args.jobs, args.seed, args.every, box,
+                        args.accept_code_change)
     if history.max_t is None or history.max_t < 0:
         raise StudyFailed(f"no generation was completed ({out / 'abc.db'})")
     post = posterior_frame(history)
     git = git_commit() or {}
     provenance = {"command": "python -m sim posterior " + " ".join(argv),
                   "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-                  "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")}
+                  "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
+                  "codes": ", ".join(c[:12] for c in study_codes(out))}
     text = report(history, post, cfg, provenance, args.epsilon, box)
     write_text_atomic(out / "posterior.csv", post.to_csv(index=False))
     write_text_atomic(out / "report.md", text)
