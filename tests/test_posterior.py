@@ -120,6 +120,14 @@ def test_posterior_command_runs_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "| 1 |" in (out / "report.md").read_text()
     assert "| 0 |" in (out / "report.md").read_text()
+    # --status reads the study without running or writing anything
+    files = {q: q.stat().st_mtime_ns for q in out.rglob("*")}
+    r = _sim(*args, "--generations", "5", "--status")
+    assert r.returncode == 0, r.stderr
+    assert "| 1 |" in r.stdout and "| 2 |" not in r.stdout and "Runs stored in" in r.stdout
+    assert {q: q.stat().st_mtime_ns for q in out.rglob("*")} == files
+    r = _sim("posterior", "--status", "--out", str(out / "nothing"))
+    assert r.returncode == 2 and "no study there" in r.stderr
 
 
 @pytest.mark.slow

@@ -355,6 +355,43 @@ def _study_dir(args, cfg: SimConfig, box: Mapping[str, tuple[float, float]]) -> 
                                    "free": [p.__dict__ for p in FREE], "box": box})
 
 
+def _provenance(argv: Sequence[str], out: Path) -> dict[str, str]:
+    git = git_commit() or {}
+    stamp = out / "model_code.txt"
+    return {"command": "python -m sim posterior " + " ".join(argv),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
+            "codes": ", ".join(c[:12] for c in stamp.read_text().split()) if stamp.exists() else "-"}
+
+
+def status(out: Path, cfg: SimConfig, epsilon: float,
+           box: Mapping[str, tuple[float, float]], argv: Sequence[str]) -> str:
+    """The report of the generations of the study in ``out`` completed so far, and how many
+    runs are stored beyond them (the generation in progress), read without writing.
+
+    Raises:
+        ConfigError: there is no study in ``out``.
+    """
+    import pyabc  # as in run_study
+
+    db = out / "abc.db"
+    if not db.exists():
+        raise ConfigError(f"--out={out}: no study there (no abc.db)")
+    storage = f"sqlite:///{db}"
+    history = pyabc.History(storage, _id=pyabc.History(storage, create=False).all_runs()[-1].id,
+                            create=False)
+    runs = len(list((out / "runs").glob("*.json")))
+    pops = history.get_all_populations()
+    used = int(pops["samples"].sum())  # the runs of the completed generations (and prior sample)
+    tail = (f"Runs stored in {out / 'runs'}: {runs}; the completed generations used {used} "
+            f"simulations (a vector proposed twice is simulated once), so about "
+            f"{max(runs - used, 0)} belong to the generation in progress.")
+    if history.max_t is None or history.max_t < 0:
+        return f"No generation completed yet in {out}. {tail}"
+    post = posterior_frame(history)
+    return report(history, post, cfg, _provenance(argv, out), epsilon, box) + "\n" + tail
+
+
 def main(argv: Sequence[str]) -> None:
     def extra(p):
         p.add_argument("--population", type=int, default=100,
@@ -375,6 +412,9 @@ def main(argv: Sequence[str]) -> None:
                        help="continue a study with code other than the one it began with, "
                        "after a change that leaves results bit-identical (the regression "
                        "baseline unchanged); the study's model_code.txt lists every version")
+        p.add_argument("--status", action="store_true",
+                       help="print the report of the generations completed so far and the runs "
+                       "of the one in progress, without running or writing anything")
         p.set_defaults(seeds=1)
 
     args = parse_args(argv, "python -m sim posterior", __doc__.splitlines()[0], extra)
@@ -386,18 +426,16 @@ def main(argv: Sequence[str]) -> None:
     box = prior_box(Path(args.prior_box) if args.prior_box else None)
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else _study_dir(args, cfg, box)
+    if args.status:
+        print(status(out, cfg, args.epsilon, box, argv))
+        return
     history = run_study(cfg, out, args.population, args.generations, args.max_simulations,
                         args.epsilon, args.jobs, args.seed, args.every, box,
                         args.accept_code_change)
     if history.max_t is None or history.max_t < 0:
         raise StudyFailed(f"no generation was completed ({out / 'abc.db'})")
     post = posterior_frame(history)
-    git = git_commit() or {}
-    provenance = {"command": "python -m sim posterior " + " ".join(argv),
-                  "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-                  "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
-                  "codes": ", ".join(c[:12] for c in study_codes(out))}
-    text = report(history, post, cfg, provenance, args.epsilon, box)
+    text = report(history, post, cfg, _provenance(argv, out), args.epsilon, box)
     write_text_atomic(out / "posterior.csv", post.to_csv(index=False))
     write_text_atomic(out / "report.md", text)
     print(text)
