@@ -490,3 +490,13 @@ def test_tie_sample_counts_what_numpy_counts():
     x, y = np.concatenate([ua, ub]), np.concatenate([ub, ua])
     p = ends / (2 * m)
     assert (both / m - p * p) / (p - p * p) == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-12)
+
+
+def test_format_gap_reports_the_private_return_with_its_interval():
+    runs = pd.DataFrame({"gap_rmst52": [-1.0, -1.2, -1.4], "gap_s4": [0.02, 0.03, 0.04]})
+    line = validate.format_gap(runs)
+    # mean -1.2, s.d. 0.2, t(0.975, 2) = 4.303: half-width 4.303 * 0.2 / sqrt(3) = 0.50
+    assert "-1.20 [-1.70, -0.70] weeks" in line and "+3.0 [+0.5, +5.5] points" in line
+    assert "3 seeds" in line
+    assert validate.format_gap(pd.DataFrame({"gap_rmst52": [np.nan], "gap_s4": [np.nan]})) is None
+    assert validate.format_gap(pd.DataFrame({"x": [1.0]})) is None

@@ -633,6 +633,29 @@ def strategy_gap(fresh: pd.DataFrame, a: str = "lions", b: str = "everyone") -> 
     return {"gap_rmst52": out[a][0] - out[b][0], "gap_s4": out[a][1] - out[b][1]}
 
 
+def format_gap(runs: pd.DataFrame, level: float = 0.95) -> str | None:
+    """The claim's estimand in one line: lions - everyone within the run's market (the
+    private return, :func:`strategy_gap`), mean over seeds with its t interval; None when
+    the population does not hold both strategies.
+
+    Args:
+        runs: per-run measures (:func:`measure_seeds`), with ``gap_rmst52`` and ``gap_s4``.
+        level: confidence level.
+
+    Returns:
+        The line, or None.
+    """
+    if not {"gap_rmst52", "gap_s4"} <= set(runs.columns) or not runs["gap_rmst52"].notna().any():
+        return None
+    r, rl, rh = t_interval(runs["gap_rmst52"].to_numpy())
+    s, sl, sh = t_interval(100 * runs["gap_s4"].to_numpy())
+    n = int(runs["gap_rmst52"].notna().sum())
+    return (f"Lions - everyone within the market (the private return; spells begun in the "
+            f"horizon, Kaplan-Meier; mean over {n} seeds, {level:.0%} t interval): RMST({RMST_TAU:g}) "
+            f"{r:+.2f} [{rl:+.2f}, {rh:+.2f}] weeks (negative: lions sooner); re-employed "
+            f"within {S4_WITHIN} weeks {s:+.1f} [{sl:+.1f}, {sh:+.1f}] points")
+
+
 def funnel_measures(ts: pd.DataFrame) -> dict[str, float]:
     """Fact 10's measures, from a run's weekly series (:func:`funnel_figures`; NaN when
     a figure's denominator is 0, e.g. no referral application)."""
@@ -775,6 +798,8 @@ def write_outputs(out: Path, tab: pd.DataFrame, runs: pd.DataFrame, cfg: SimConf
     write_text_atomic(out / "validation.csv", tab.to_csv(index=False))
     write_text_atomic(out / "runs.csv", runs.to_csv(index=False))
     md = format_table(tab, runs, markdown=True)
+    if (gap := format_gap(runs)) is not None:
+        md += "\n\n" + gap
     if any(c.startswith("trend_") for c in runs.columns):
         st = stationarity_table(runs)
         write_text_atomic(out / "stationarity.csv", st.to_csv(index=False))
@@ -812,6 +837,9 @@ def main(argv: Sequence[str]) -> None:
     print(f"{cfg.strategy.name} population, {cfg.n_workers} workers x {cfg.weeks} weeks, "
           f"{args.seeds} seeds")
     print(format_table(tab, runs))
+    if (gap := format_gap(runs)) is not None:
+        print()
+        print(gap)
     if any(c.startswith("trend_") for c in runs.columns):
         print()
         print(format_stationarity(stationarity_table(runs)))
