@@ -250,10 +250,11 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
              f"Code versions of its runs (model_code.txt): {provenance.get('codes', '-')}  ",
              f"Population: {cfg.strategy.name}, {cfg.n_workers} workers x {cfg.weeks} weeks "
              f"(+{cfg.burn_in} burn-in), one run per particle.", "",
-             "| generation | epsilon | particles | simulations |", "|---|---|---|---|"]
+             "| generation | epsilon | particles | simulations | acceptance |",
+             "|---|---|---|---|---|"]
     for _, r in pops.iterrows():
         lines.append(f"| {int(r['t'])} | {r['epsilon']:.3g} | {int(r['particles'])} | "
-                     f"{int(r['samples'])} |")
+                     f"{int(r['samples'])} | {r['particles'] / max(r['samples'], 1):.0%} |")
     consistent = eps <= target_eps
     n_ok = int((post["distance"] <= 1.0).sum()) if "distance" in post else 0
     lines += ["", (f"The last generation's epsilon is {eps:.3g}: every one of its {len(post)} "
