@@ -120,6 +120,7 @@ def test_posterior_command_runs_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "| 1 |" in (out / "report.md").read_text()
     assert "| 0 |" in (out / "report.md").read_text()
+    assert (out / "posterior.png").stat().st_size > 0 and (out / "posterior.pdf").exists()
     # --status reads the study without running or writing anything
     files = {q: q.stat().st_mtime_ns for q in out.rglob("*")}
     r = _sim(*args, "--generations", "5", "--status")

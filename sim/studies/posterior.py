@@ -41,9 +41,10 @@ time (:class:`sim.studies.abc_sampler.SeededSampler`).
 
 Outputs in the output folder: ``abc.db`` (the pyabc history), ``runs/`` (one small JSON
 file per simulated vector: the vector, the code's digest and its measures),
-``model_code.txt`` (:func:`study_code` when the study began, and any version accepted
-since with ``--accept-code-change``: continuing it with other model or measurement code
-is refused otherwise), ``posterior.csv`` (the
+``posterior.pdf``/``.png`` (:func:`figure`), ``model_code.txt`` (:func:`study_code` when
+the study began, and any version accepted since with ``--accept-code-change``:
+continuing it with other model or measurement code is refused otherwise),
+``posterior.csv`` (the
 last generation: parameters, weight, every measured fact and the gaps), ``report.md``
 (epsilon per generation, the parameters' weighted quantiles, the distribution of
 lions - everyone, the share where lions are faster and which parameters decide the sign).
@@ -320,6 +321,58 @@ def study_codes(out: Path, accept_change: bool = False) -> list[str]:
     return codes
 
 
+def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
+           out: Path) -> list[Path]:
+    """The last generation as a paper figure (``posterior.pdf`` and ``.png`` in ``out``):
+    the weighted distribution of lions - everyone (RMST(52) and S4, with 0 marked and the
+    share where lions are faster) and each parameter's weighted marginal on its prior
+    range."""
+    # matplotlib (through analysis.style) only for the figure
+    from analysis.style import figure as styled_figure
+    from analysis.style import header, save, style
+
+    w = post["weight"].to_numpy()
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    eps, t = float(pops["epsilon"].iloc[-1]), int(pops["t"].iloc[-1])
+    from matplotlib.ticker import NullFormatter
+
+    panels = [("gap_rmst52", "RMST(52) gap, weeks", np.less),
+              ("gap_s4", "4-week gap, points", np.greater)]
+    with style():
+        fig, axes = styled_figure("two", n_panels=len(panels) + len(FREE), ncols=4,
+                                  sharey=False)
+        for ax, (col, label, faster) in zip(axes, panels, strict=False):
+            x = post[col].to_numpy(float) * (100 if col == "gap_s4" else 1)
+            ok = np.isfinite(x)
+            ax.hist(x[ok], bins=20, weights=w[ok], color="0.45")
+            ax.axvline(0, color="C3", lw=1.0, ls="--")
+            share = float(np.sum(w[ok] * faster(x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
+            ax.set_title(f"{label}\nlions faster: {share:.0%}", fontsize="small")
+            ax.set_ylabel("weight", fontsize="small")
+        for ax, p in zip(axes[len(panels):], FREE, strict=True):
+            lo, hi = box[p.key]
+            bins = np.geomspace(lo, hi, 16) if p.log else np.linspace(lo, hi, 16)
+            ax.hist(post[p.key].to_numpy(float), bins=bins, weights=w, color="C1")
+            if p.log:
+                ax.set_xscale("log")
+                ticks = [lo, math.sqrt(lo * hi), hi]  # the range's ends and middle
+                ax.set_xticks(ticks, [f"{v:.2g}" for v in ticks])
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlim(lo, hi)
+            ax.set_title(p.key, fontsize="small")
+            ax.set_yticks([])
+        state = ("every particle has every fitted fact inside its range" if eps <= 1 else
+                 f"not yet consistent with the facts (epsilon {eps:.3g} > 1)")
+        header(fig, "two", f"Posterior by ABC-SMC, generation {t}, {len(post)} weighted particles: "
+               f"{state}. Top left: lions - everyone (the private return) within the mixed "
+               "market, one run per particle (parameter uncertainty and one run's seed noise "
+               "together). Others: "
+               "each free parameter's weighted marginal over its prior range.")
+        fig.set_layout_engine("constrained")
+        return save(fig, out, "posterior")
+
+
 def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_sims: int,
               epsilon: float, jobs: int, seed: int, every: int,
               box: Mapping[str, tuple[float, float]] | None = None,
@@ -439,5 +492,6 @@ def main(argv: Sequence[str]) -> None:
     text = report(history, post, cfg, _provenance(argv, out), args.epsilon, box)
     write_text_atomic(out / "posterior.csv", post.to_csv(index=False))
     write_text_atomic(out / "report.md", text)
+    figure(post, history, box, out)
     print(text)
-    print(f"written to {out}: posterior.csv, report.md, abc.db")
+    print(f"written to {out}: posterior.csv, report.md, posterior.pdf/.png, abc.db, runs/")
