@@ -239,6 +239,11 @@ def sign_drivers(post: pd.DataFrame, gap: str = "gap_rmst52") -> pd.DataFrame:
     return out.reindex(out["rank_corr_with_gap"].abs().sort_values(ascending=False).index)
 
 
+def _g(x: float) -> str:
+    """A table cell: 4 significant digits, or "-" for no value (no particle on that side)."""
+    return "-" if not np.isfinite(x) else f"{x:.4g}"
+
+
 def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str, str],
            target_eps: float, box: Mapping[str, tuple[float, float]] | None = None) -> str:
     """A Markdown report of the study (see the module docstring)."""
@@ -287,12 +292,12 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
             lines.append(f"| {label} | {mean:.3f} | {q[0]:.3f} | {q[1]:.3f} | {q[2]:.3f} | "
                          f"{share:.0%} |")
         lines += ["", "The spread mixes the parameters' uncertainty with one run's seed noise "
-                  "(each particle is one run).", "", "## What decides the sign (RMST gap)", "",
+                  "(each particle is one run).", "", "## What moves the gap and decides its sign (RMST)", "",
                   "| parameter | weighted rank correlation with the gap | mean where lions are "
                   "faster | mean otherwise |", "|---|---|---|---|"]
         for _, r in sign_drivers(post).iterrows():
             lines.append(f"| `{r['parameter']}` | {r['rank_corr_with_gap']:.2f} | "
-                         f"{r['mean_if_lions_faster']:.4g} | {r['mean_otherwise']:.4g} |")
+                         f"{_g(r['mean_if_lions_faster'])} | {_g(r['mean_otherwise'])} |")
     return "\n".join(lines) + "\n"
 
 
