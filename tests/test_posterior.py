@@ -242,3 +242,16 @@ def test_prior_box_reads_a_narrower_box_and_rejects_a_bad_one(tmp_path):
     f.write_text(yaml.safe_dump(box))
     with pytest.raises(ConfigError, match="missing"):
         posterior.prior_box(f)
+
+
+def test_prior_samples_log_scaled_parameters_as_their_log10():
+    """Flat in the sampled space: a log-scaled parameter is uniform on the log10 of its
+    range (so its value is log-uniform), the others uniform on their range."""
+    d = posterior.prior()
+    for p in calibrate.FREE:
+        lo, hi = d[posterior._name(p)].distribution.support()
+        want = (math.log10(p.low), math.log10(p.high)) if p.log else (p.low, p.high)
+        assert (lo, hi) == pytest.approx(want), p.key
+        assert posterior._name(p).startswith("log10__") == p.log
+    p = next(q for q in calibrate.FREE if q.log)
+    assert posterior._natural(p, math.log10(p.low)) == pytest.approx(p.low)

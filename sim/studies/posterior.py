@@ -73,6 +73,9 @@ from sim.studies.common import config_from_args, parse_args, study_dir
 from sim.studies.validate import FACT_BY_ID, measure
 from sim.workflow.run import git_commit
 
+# the space the parameters are sampled in (part of a study's identity: a study sampled in
+# another space cannot be continued in this one)
+SAMPLED = "log10 of the log-scaled parameters"
 GAPS = ("gap_rmst52", "gap_s4")  # lions - everyone, within the run (validate.strategy_gap)
 KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))) + GAPS
 
@@ -95,10 +98,11 @@ def distance(x: Mapping[str, float], x0: Mapping[str, float] | None = None) -> f
 
 
 def study_code() -> str:
-    """SHA-256 of the code a study's runs depend on: the model (:func:`code_digest`, every
-    ``.py`` under ``sim/core``) and the facts, their measures and the free parameters
-    (``sim/studies/validate.py``, ``calibrate.py``)."""
-    h = hashlib.sha256(code_digest().encode())
+    """SHA-256 of the code a study depends on: the model (:func:`code_digest`, every
+    ``.py`` under ``sim/core``), the facts, their measures and the free parameters
+    (``sim/studies/validate.py``, ``calibrate.py``), and the space the parameters are
+    sampled in (:data:`SAMPLED`)."""
+    h = hashlib.sha256((code_digest() + SAMPLED).encode())
     for module in (validate, calibrate):
         h.update(Path(module.__file__).read_bytes())
     return h.hexdigest()
@@ -123,7 +127,7 @@ class Simulator:
         self.same_code = {self.code, *same_code}
 
     def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
-        values = {p.key: float(params[_name(p.key)]) for p in FREE}
+        values = {p.key: _natural(p, params[_name(p)]) for p in FREE}
         seed = run_seed(values, self.base_seed)
         path = self.cache / f"{seed:08x}.json" if self.cache is not None else None
         if path is not None and path.exists():  # this vector was run (a generation redone)
@@ -138,7 +142,19 @@ class Simulator:
         return result
 
 
-def _name(key: str) -> str:
+def _natural(p, x: float) -> float:
+    """A parameter's value from its sampled coordinate (``10 ** x`` for a log-scaled one)."""
+    return float(10.0 ** float(x)) if p.log else float(x)
+
+
+def _name(p) -> str:
+    """A free parameter's name in pyabc's history: its key without dots, and for a
+    log-scaled one ``log10__`` first, because it is sampled as the log10 of its value
+    (``log10__market__separation_rate``)."""
+    return ("log10__" if p.log else "") + _key_name(p.key)
+
+
+def _key_name(key: str) -> str:
     """A parameter's name in pyabc's history (no dots: ``market__separation_rate``)."""
     return key.replace(".", "__")
 
@@ -173,15 +189,21 @@ def prior_box(path: Path | None) -> dict[str, tuple[float, float]]:
 
 def prior(box: Mapping[str, tuple[float, float]] | None = None):
     """The prior: each free parameter uniform on its range (``box``, default the
-    calibration's search range; log-uniform for the log-scaled ones), independent."""
+    calibration's search range), independent; a log-scaled one is sampled as the log10 of
+    its value, uniform on the log10 of its range (log-uniform). Sampling the log keeps
+    the prior density flat in the space where the proposal kernels work: with the value
+    itself sampled, the prior density 1/x of seven log-uniform parameters varied by a
+    factor of about 1,500 across one generation's particles and made a few of them carry
+    most of the weight (effective sample size 3 of 100 after three generations)."""
     import pyabc
 
     box = box or prior_box(None)
     rvs = {}
     for p in FREE:
         lo, hi = box[p.key]
-        rvs[_name(p.key)] = (pyabc.RV("loguniform", lo, hi) if p.log
-                             else pyabc.RV("uniform", lo, hi - lo))
+        if p.log:
+            lo, hi = math.log10(lo), math.log10(hi)
+        rvs[_name(p)] = pyabc.RV("uniform", lo, hi - lo)
     return pyabc.Distribution(**rvs)
 
 
@@ -191,7 +213,7 @@ def posterior_frame(history) -> pd.DataFrame:
     pop = history.get_population(t=history.max_t)
     rows = []
     for particle in pop.particles:
-        row = {p.key: float(particle.parameter[_name(p.key)]) for p in FREE}
+        row = {p.key: _natural(p, particle.parameter[_name(p)]) for p in FREE}
         row["weight"] = float(particle.weight)
         row.update({k: float(v) for k, v in particle.sum_stat.items()})
         row["distance"] = distance(particle.sum_stat)
@@ -256,11 +278,15 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
              f"Code versions of its runs (model_code.txt): {provenance.get('codes', '-')}  ",
              f"Population: {cfg.strategy.name}, {cfg.n_workers} workers x {cfg.weeks} weeks "
              f"(+{cfg.burn_in} burn-in), one run per particle.", "",
-             "| generation | epsilon | particles | simulations | acceptance |",
-             "|---|---|---|---|---|"]
+             "| generation | epsilon | particles | simulations | acceptance | effective sample size |",
+             "|---|---|---|---|---|---|"]
     for _, r in pops.iterrows():
+        _, wt = history.get_distribution(m=0, t=int(r["t"]))
+        wt = np.asarray(wt, float)
+        ess = wt.sum() ** 2 / (wt ** 2).sum() if len(wt) else math.nan
         lines.append(f"| {int(r['t'])} | {r['epsilon']:.3g} | {int(r['particles'])} | "
-                     f"{int(r['samples'])} | {r['particles'] / max(r['samples'], 1):.0%} |")
+                     f"{int(r['samples'])} | {r['particles'] / max(r['samples'], 1):.0%} | "
+                     f"{ess:.0f} |")
     consistent = eps <= target_eps
     n_ok = int((post["distance"] <= 1.0).sum()) if "distance" in post else 0
     lines += ["", (f"The last generation's epsilon is {eps:.3g}: every one of its {len(post)} "
@@ -410,6 +436,7 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
 
 def _study_dir(args, cfg: SimConfig, box: Mapping[str, tuple[float, float]]) -> Path:
     return study_dir("posterior", {"config": to_dict(cfg), "population": args.population,
+                                   "sampled": SAMPLED,
                                    "seed": args.seed, "every": args.every,
                                    "free": [p.__dict__ for p in FREE], "box": box})
 
