@@ -77,6 +77,7 @@ from sim.workflow.run import git_commit
 # another space cannot be continued in this one)
 SAMPLED = "log10 of the log-scaled parameters"
 GAPS = ("gap_rmst52", "gap_s4")  # lions - everyone, within the run (validate.strategy_gap)
+FASTER = {"gap_rmst52": np.less, "gap_s4": np.greater}  # the side of 0 where lions are faster
 KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))) + GAPS
 
 
@@ -151,12 +152,7 @@ def _name(p) -> str:
     """A free parameter's name in pyabc's history: its key without dots, and for a
     log-scaled one ``log10__`` first, because it is sampled as the log10 of its value
     (``log10__market__separation_rate``)."""
-    return ("log10__" if p.log else "") + _key_name(p.key)
-
-
-def _key_name(key: str) -> str:
-    """A parameter's name in pyabc's history (no dots: ``market__separation_rate``)."""
-    return key.replace(".", "__")
+    return ("log10__" if p.log else "") + p.key.replace(".", "__")
 
 
 def prior_box(path: Path | None) -> dict[str, tuple[float, float]]:
@@ -244,7 +240,7 @@ def sign_drivers(post: pd.DataFrame, gap: str = "gap_rmst52") -> pd.DataFrame:
     w = post["weight"].to_numpy()
     g = post[gap].to_numpy(float)
     rg = pd.Series(g).rank().to_numpy()
-    faster = g < 0 if gap == "gap_rmst52" else g > 0
+    faster = FASTER[gap](g, 0)
     rows = []
     for p in FREE:
         x = post[p.key].to_numpy(float)
@@ -259,6 +255,12 @@ def sign_drivers(post: pd.DataFrame, gap: str = "gap_rmst52") -> pd.DataFrame:
                                         if (~faster).any() else math.nan)})
     out = pd.DataFrame(rows)
     return out.reindex(out["rank_corr_with_gap"].abs().sort_values(ascending=False).index)
+
+
+def _faster_share(x: np.ndarray, w: np.ndarray, gap: str) -> float:
+    """The weighted share of the finite values of ``x`` (a ``gap``) where lions are faster."""
+    ok = np.isfinite(x)
+    return float(np.sum(w[ok] * FASTER[gap](x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
 
 
 def _g(x: float) -> str:
@@ -307,13 +309,12 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
         lines += ["", "## Lions - everyone (private return in the mixed market, within each run)",
                   "", "| outcome | mean | 5 % | median | 95 % | share where lions are faster |",
                   "|---|---|---|---|---|---|"]
-        for g, label, faster in (("gap_rmst52", "RMST(52), weeks (< 0: lions faster)", np.less),
-                                 ("gap_s4", "re-employed within 4 weeks (> 0: lions faster)",
-                                  np.greater)):
+        for g, label in (("gap_rmst52", "RMST(52), weeks (< 0: lions faster)"),
+                         ("gap_s4", "re-employed within 4 weeks (> 0: lions faster)")):
             x = post[g].to_numpy(float)
             ok = np.isfinite(x)
             q = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
-            share = float(np.sum(w[ok] * faster(x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
+            share = _faster_share(x, w, g)
             mean = float(np.average(x[ok], weights=w[ok])) if ok.any() else math.nan
             lines.append(f"| {label} | {mean:.3f} | {q[0]:.3f} | {q[1]:.3f} | {q[2]:.3f} | "
                          f"{share:.0%} |")
@@ -359,6 +360,8 @@ def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
     share where lions are faster) and each parameter's weighted marginal on its prior
     range."""
     # matplotlib (through analysis.style) only for the figure
+    from matplotlib.ticker import NullFormatter
+
     from analysis.style import figure as styled_figure
     from analysis.style import header, save, style
 
@@ -366,19 +369,16 @@ def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     eps, t = float(pops["epsilon"].iloc[-1]), int(pops["t"].iloc[-1])
-    from matplotlib.ticker import NullFormatter
-
-    panels = [("gap_rmst52", "RMST(52) gap, weeks", np.less),
-              ("gap_s4", "4-week gap, points", np.greater)]
+    panels = [("gap_rmst52", "RMST(52) gap, weeks"), ("gap_s4", "4-week gap, points")]
     with style():
         fig, axes = styled_figure("two", n_panels=len(panels) + len(FREE), ncols=4,
                                   sharey=False)
-        for ax, (col, label, faster) in zip(axes, panels, strict=False):
+        for ax, (col, label) in zip(axes, panels, strict=False):
             x = post[col].to_numpy(float) * (100 if col == "gap_s4" else 1)
             ok = np.isfinite(x)
             ax.hist(x[ok], bins=20, weights=w[ok], color="0.45")
             ax.axvline(0, color="C3", lw=1.0, ls="--")
-            share = float(np.sum(w[ok] * faster(x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
+            share = _faster_share(x, w, col)
             ax.set_title(f"{label}\nlions faster: {share:.0%}", fontsize="small")
             ax.set_ylabel("weight", fontsize="small")
         for ax, p in zip(axes[len(panels):], FREE, strict=True):

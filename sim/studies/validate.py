@@ -647,8 +647,8 @@ def format_gap(runs: pd.DataFrame, level: float = 0.95) -> str | None:
     """
     if not {"gap_rmst52", "gap_s4"} <= set(runs.columns) or not runs["gap_rmst52"].notna().any():
         return None
-    r, rl, rh = t_interval(runs["gap_rmst52"].to_numpy())
-    s, sl, sh = t_interval(100 * runs["gap_s4"].to_numpy())
+    r, rl, rh = t_interval(runs["gap_rmst52"].to_numpy(), level)
+    s, sl, sh = t_interval(100 * runs["gap_s4"].to_numpy(), level)
     n = int(runs["gap_rmst52"].notna().sum())
     return (f"Lions - everyone within the market (the private return; spells begun in the "
             f"horizon, Kaplan-Meier; mean over {n} seeds, {level:.0%} t interval): RMST({RMST_TAU:g}) "
