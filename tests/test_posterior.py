@@ -36,14 +36,36 @@ def test_distance_is_the_largest_deviation_in_units_of_tolerance():
     assert posterior.fact_terms(m)["contact_share"] == pytest.approx(1.0)
 
 
-def test_distance_is_infinite_for_a_missing_measure_and_one_sided_facts_exceed_one_below():
+def test_distance_is_infinite_for_a_missing_measure_and_one_sided_terms_are_graded():
     m = _mid()
     m[FACT_BY_ID["referral_offer_ratio"].key] = math.nan
     assert posterior.distance(m) == math.inf
-    m = _mid()
     fid, bound, scale = calibrate.ONE_SIDED[0]
-    m[FACT_BY_ID[fid].key] = bound - scale  # below its bound: outside, so above 1
-    assert posterior.fact_terms(m)[fid] == pytest.approx(2.0)
+    key = FACT_BY_ID[fid].key
+    # 0 at and above the calibration's bound, 1 at the fact's own, 2 one scale below it
+    for value, term in ((bound, 0.0), (bound - scale / 2, 0.5), (bound - scale, 1.0),
+                        (bound - 2 * scale, 2.0)):
+        m = _mid()
+        m[key] = value
+        assert posterior.fact_terms(m)[fid] == pytest.approx(term)
+
+
+def test_a_fact_term_is_at_most_one_exactly_when_the_fact_holds_in_the_run():
+    """epsilon <= 1 means what validate means by a fact passing (a run's value as its
+    mean and interval), for every fitted fact, just inside and just outside each bound."""
+    fitted = (*calibrate.RANGE_FACTS, *(fid for fid, _, _ in calibrate.ONE_SIDED))
+    checked = 0
+    for fid in fitted:
+        f = FACT_BY_ID[fid]
+        for edge in (b for b in (f.lo, f.hi) if b is not None):
+            for step in (-1e-6, 1e-6):
+                value = edge + step * max(1.0, abs(edge))
+                m = _mid()
+                m[f.key] = value
+                assert (posterior.fact_terms(m)[fid] <= 1) == f.passes(value, value, value), \
+                    (fid, value)
+                checked += 1
+    assert checked == 4 * len(calibrate.RANGE_FACTS) + 2 * len(calibrate.ONE_SIDED)
 
 
 def test_run_seed_depends_only_on_the_vector_and_the_study_seed():

@@ -13,9 +13,11 @@ research question for each of them (docs/VALIDATION.md, "Posterior"):
    in a mixed market, paired within the run).
 2. **Distance.** Each fitted fact's deviation in units of its own tolerance
    (:func:`fact_terms`: ``|m - mid| / half`` for a target range, so at most 1 inside
-   it), and the distance is the *largest* of them. A particle accepted at a tolerance
-   epsilon <= 1 therefore has every fitted fact inside its target range: the posterior's
-   vectors are all consistent with the facts, run by run.
+   it; for the correlation along ties, its shortfall below the calibration's 0.002 in
+   units of 0.002, so at most 1 when it is >= 0, the fact's bound), and the distance is
+   the *largest* of them. A particle accepted at a tolerance epsilon <= 1 therefore has
+   every fitted fact inside its target range: the posterior's vectors are all consistent
+   with the facts, run by run, as validate reads them.
 3. **ABC-SMC** (Toni et al. 2009; Klinger, Rickert & Hasenauer 2018, pyabc): populations
    of ``--population`` accepted particles, each generation's epsilon the median of the
    previous one's distances, until epsilon reaches ``--epsilon`` (default 1) or
@@ -73,9 +75,11 @@ from sim.studies.common import config_from_args, parse_args, study_dir
 from sim.studies.validate import FACT_BY_ID, measure
 from sim.workflow.run import git_commit
 
-# the space the parameters are sampled in (part of a study's identity: a study sampled in
-# another space cannot be continued in this one)
+# the space the parameters are sampled in and the distance's definition (part of a study's
+# identity: a study sampled in another space, or accepted by another distance, cannot be
+# continued with this code)
 SAMPLED = "log10 of the log-scaled parameters"
+DISTANCE = "largest fact term; a one-sided fact's term is 1 at the fact's own bound"
 GAPS = ("gap_rmst52", "gap_s4")  # lions - everyone, within the run (validate.strategy_gap)
 FASTER = {"gap_rmst52": np.less, "gap_s4": np.greater}  # the side of 0 where lions are faster
 KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))) + GAPS
@@ -83,12 +87,12 @@ KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SI
 
 def fact_terms(moments: Mapping[str, float]) -> dict[str, float]:
     """Each fitted fact's deviation in units of its tolerance
-    (:func:`sim.studies.calibrate.deviations`), as a size: ``|m - mid| / half`` for a
-    target range (<= 1 inside it); for a one-sided fact 0 above its bound, else
-    ``1 + shortfall / scale``; infinite when the measure is missing (NaN)."""
-    one_sided = {fid for fid, _, _ in ONE_SIDED}
-    return {fid: (math.inf if not np.isfinite(d) else
-                  (0.0 if d == 0 else 1.0 + d) if fid in one_sided else abs(d))
+    (:func:`sim.studies.calibrate.deviations`), as a size, at most 1 exactly when the fact
+    holds: ``|m - mid| / half`` for a target range (<= 1 inside it); for a one-sided fact
+    its shortfall below the calibration's bound in units of its scale, which reaches 1 at
+    the fact's own bound (:data:`ONE_SIDED`: the correlation along ties, 0 at and above
+    0.002 and 1 at 0, its "> 0"); infinite when the measure is missing (NaN)."""
+    return {fid: abs(d) if np.isfinite(d) else math.inf
             for fid, d in deviations(moments).items()}
 
 
@@ -102,8 +106,8 @@ def study_code() -> str:
     """SHA-256 of the code a study depends on: the model (:func:`code_digest`, every
     ``.py`` under ``sim/core``), the facts, their measures and the free parameters
     (``sim/studies/validate.py``, ``calibrate.py``), and the space the parameters are
-    sampled in (:data:`SAMPLED`)."""
-    h = hashlib.sha256((code_digest() + SAMPLED).encode())
+    sampled in (:data:`SAMPLED`) and the distance (:data:`DISTANCE`)."""
+    h = hashlib.sha256((code_digest() + SAMPLED + DISTANCE).encode())
     for module in (validate, calibrate):
         h.update(Path(module.__file__).read_bytes())
     return h.hexdigest()
@@ -436,7 +440,7 @@ def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_
 
 def _study_dir(args, cfg: SimConfig, box: Mapping[str, tuple[float, float]]) -> Path:
     return study_dir("posterior", {"config": to_dict(cfg), "population": args.population,
-                                   "sampled": SAMPLED,
+                                   "sampled": SAMPLED, "distance": DISTANCE,
                                    "seed": args.seed, "every": args.every,
                                    "free": [p.__dict__ for p in FREE], "box": box})
 
