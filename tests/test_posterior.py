@@ -140,9 +140,18 @@ def test_posterior_command_runs_and_resumes(tmp_path):
     # the same command with one more generation continues the stored study
     r = _sim(*args, "--generations", "2")
     assert r.returncode == 0, r.stderr
-    assert "| 1 |" in (out / "report.md").read_text()
-    assert "| 0 |" in (out / "report.md").read_text()
+    text = (out / "report.md").read_text()
+    assert "| 1 |" in text and "| 0 |" in text
     assert (out / "posterior.png").stat().st_size > 0 and (out / "posterior.pdf").exists()
+    # the gaps' weighted means as shown: weeks, and the 4-week share in points
+    post = pd.read_csv(out / "posterior.csv", float_precision="round_trip")
+    for label, col, factor in (("RMST(52), weeks", "gap_rmst52", 1),
+                               ("re-employed within 4 weeks, points", "gap_s4", 100)):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
+        shown = float(row.split("|")[2])
+        x, w = post[col].to_numpy(float), post["weight"].to_numpy(float)
+        ok = np.isfinite(x)
+        assert shown == pytest.approx(factor * np.average(x[ok], weights=w[ok]), abs=1e-3)
     # --status reads the study without running or writing anything
     files = {q: q.stat().st_mtime_ns for q in out.rglob("*")}
     r = _sim(*args, "--generations", "5", "--status")

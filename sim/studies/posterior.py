@@ -82,6 +82,8 @@ SAMPLED = "log10 of the log-scaled parameters"
 DISTANCE = "largest fact term; a one-sided fact's term is 1 at the fact's own bound"
 GAPS = ("gap_rmst52", "gap_s4")  # lions - everyone, within the run (validate.strategy_gap)
 FASTER = {"gap_rmst52": np.less, "gap_s4": np.greater}  # the side of 0 where lions are faster
+SHOWN = {"gap_rmst52": ("RMST(52) gap, weeks", 1.0),  # label and factor of a gap as shown
+         "gap_s4": ("4-week gap, points", 100.0)}  # a share, shown in percentage points
 KEPT = tuple(FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))) + GAPS
 
 
@@ -314,8 +316,8 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
                   "", "| outcome | mean | 5 % | median | 95 % | share where lions are faster |",
                   "|---|---|---|---|---|---|"]
         for g, label in (("gap_rmst52", "RMST(52), weeks (< 0: lions faster)"),
-                         ("gap_s4", "re-employed within 4 weeks (> 0: lions faster)")):
-            x = post[g].to_numpy(float)
+                         ("gap_s4", "re-employed within 4 weeks, points (> 0: lions faster)")):
+            x = post[g].to_numpy(float) * SHOWN[g][1]
             ok = np.isfinite(x)
             q = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
             share = _faster_share(x, w, g)
@@ -373,19 +375,19 @@ def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     eps, t = float(pops["epsilon"].iloc[-1]), int(pops["t"].iloc[-1])
-    panels = [("gap_rmst52", "RMST(52) gap, weeks"), ("gap_s4", "4-week gap, points")]
     with style():
-        fig, axes = styled_figure("two", n_panels=len(panels) + len(FREE), ncols=4,
+        fig, axes = styled_figure("two", n_panels=len(GAPS) + len(FREE), ncols=4,
                                   sharey=False)
-        for ax, (col, label) in zip(axes, panels, strict=False):
-            x = post[col].to_numpy(float) * (100 if col == "gap_s4" else 1)
+        for ax, col in zip(axes, GAPS, strict=False):
+            label, factor = SHOWN[col]
+            x = post[col].to_numpy(float) * factor
             ok = np.isfinite(x)
             ax.hist(x[ok], bins=20, weights=w[ok], color="0.45")
             ax.axvline(0, color="C3", lw=1.0, ls="--")
             share = _faster_share(x, w, col)
             ax.set_title(f"{label}\nlions faster: {share:.0%}", fontsize="small")
             ax.set_ylabel("weight", fontsize="small")
-        for ax, p in zip(axes[len(panels):], FREE, strict=True):
+        for ax, p in zip(axes[len(GAPS):], FREE, strict=True):
             lo, hi = box[p.key]
             bins = np.geomspace(lo, hi, 16) if p.log else np.linspace(lo, hi, 16)
             ax.hist(post[p.key].to_numpy(float), bins=bins, weights=w, color="C1")
