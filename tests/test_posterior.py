@@ -286,3 +286,15 @@ def test_prior_samples_log_scaled_parameters_as_their_log10():
         assert posterior._name(p).startswith("log10__") == p.log
     p = next(q for q in calibrate.FREE if q.log)
     assert posterior._natural(p, math.log10(p.low)) == pytest.approx(p.low)
+
+
+def test_effective_sample_size_and_the_degeneracy_warning():
+    assert posterior.effective_sample_size(np.full(50, 0.3)) == pytest.approx(50)
+    w = np.r_[0.7, np.full(99, 0.3 / 99)]  # one particle with 70 % of the weight
+    ess = posterior.effective_sample_size(w)
+    assert ess == pytest.approx(1 / (0.7 ** 2 + 99 * (0.3 / 99) ** 2))
+    assert ess < 2.1
+    warning = "\n".join(posterior._degenerate(ess, 100))
+    assert "**Degenerate weights:**" in warning and "is 2 of its 100" in warning
+    assert posterior._degenerate(posterior.DEGENERATE * 100, 100) == []
+    assert posterior._degenerate(posterior.DEGENERATE * 100 - 0.5, 100) != []

@@ -269,9 +269,31 @@ def _faster_share(x: np.ndarray, w: np.ndarray, gap: str) -> float:
     return float(np.sum(w[ok] * FASTER[gap](x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
 
 
+def effective_sample_size(w: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights, ``(sum w)^2 / sum w^2``: the
+    number of equally weighted particles that would carry as much information (NaN for
+    no weights)."""
+    w = np.asarray(w, float)
+    return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) and (w ** 2).sum() > 0 else math.nan
+
+
+#: below this share of the population, the report warns that its weights degenerated
+DEGENERATE = 0.2
+
+
 def _g(x: float) -> str:
     """A table cell: 4 significant digits, or "-" for no value (no particle on that side)."""
     return "-" if not np.isfinite(x) else f"{x:.4g}"
+
+
+def _degenerate(ess: float, n: int) -> list[str]:
+    """The report's warning when the last generation's weights degenerated (its effective
+    sample size below :data:`DEGENERATE` of its particles), else nothing."""
+    if not ess < DEGENERATE * n:
+        return []
+    return ["", f"**Degenerate weights:** the last generation's effective sample size is "
+            f"{ess:.0f} of its {n} particles, so the weighted quantiles and shares below rest "
+            "on a few particles and are not yet an estimate of the posterior."]
 
 
 def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str, str],
@@ -290,8 +312,7 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
              "|---|---|---|---|---|---|"]
     for _, r in pops.iterrows():
         _, wt = history.get_distribution(m=0, t=int(r["t"]))
-        wt = np.asarray(wt, float)
-        ess = wt.sum() ** 2 / (wt ** 2).sum() if len(wt) else math.nan
+        ess = effective_sample_size(wt)
         lines.append(f"| {int(r['t'])} | {r['epsilon']:.3g} | {int(r['particles'])} | "
                      f"{int(r['samples'])} | {r['particles'] / max(r['samples'], 1):.0%} | "
                      f"{ess:.0f} |")
@@ -302,6 +323,7 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
                    else f"**Not yet consistent:** the last generation's epsilon is {eps:.3g} "
                    f"(target {target_eps}); {n_ok} of its {len(post)} vectors have every fitted "
                    "fact inside its range. Run the same command again to continue."),
+              *_degenerate(effective_sample_size(post["weight"].to_numpy()), len(post)),
               "", "## Parameters (weighted quantiles of the last generation)", "",
               "| parameter | prior | 5 % | median | 95 % |", "|---|---|---|---|---|"]
     w = post["weight"].to_numpy()
