@@ -40,3 +40,19 @@ def test_awareness_grid_runs_at_a_tiny_size():
     assert r.returncode == 0, r.stderr
     rows = [ln for ln in r.stdout.splitlines() if ln.startswith("| 0.4 |")]
     assert len(rows) == 2 and all(len(ln.split("|")) == 8 for ln in rows)
+
+
+def test_abc_toy_prints_each_generation_for_both_samplers():
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "abc_toy.py"), "--population",
+                        "20", "--generations", "2", "--max-simulations", "300"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    first = lines[lines.index("generation  epsilon  simulations  effective sample size") + 1]
+    assert first.split()[0] == "0" and first.split()[-1] == "20"  # the prior sample: equal weights
+    rep = lines.index("generation  epsilon  steps  acceptance  simulations  distinct particles")
+    rows = [ln.split() for ln in lines[rep + 1:] if ln.split() and ln.split()[0].isdigit()]
+    assert rows and all(1 <= int(row[-1]) <= 20 for row in rows)
+    # epsilon never rises from one generation to the next
+    eps = [float(row[1]) for row in rows]
+    assert eps == sorted(eps, reverse=True)
