@@ -56,3 +56,41 @@ def test_abc_toy_prints_each_generation_for_both_samplers():
     # epsilon never rises from one generation to the next
     eps = [float(row[1]) for row in rows]
     assert eps == sorted(eps, reverse=True)
+
+
+@pytest.mark.slow
+def test_emulator_probe_fits_a_known_response_and_refuses_a_folder_without_runs(tmp_path):
+    """Stored runs whose measures are smooth functions of the parameters: every emulator's
+    cross-validated R^2 is high, and the predicted share of the box is printed."""
+    import json
+
+    import numpy as np
+
+    from sim.studies.calibrate import FREE, ONE_SIDED, RANGE_FACTS
+    from sim.studies.posterior import GAPS
+    from sim.studies.validate import FACT_BY_ID
+
+    rng = np.random.default_rng(3)
+    keys = [FACT_BY_ID[f].key for f in (*RANGE_FACTS, *(f for f, _, _ in ONE_SIDED))] + list(GAPS)
+    (tmp_path / "runs").mkdir()
+    for i in range(120):
+        u = rng.random(len(FREE))
+        values = {p.key: float(10 ** (np.log10(p.low) + x * np.log10(p.high / p.low)) if p.log
+                               else p.low + x * (p.high - p.low)) for p, x in zip(FREE, u, strict=True)}
+        result = {k: float(0.1 * (j + 1) + 0.05 * u[j % len(FREE)] + 0.02 * u[(j + 3) % len(FREE)])
+                  for j, k in enumerate(keys)}
+        (tmp_path / "runs" / f"{i:08x}.json").write_text(json.dumps({"values": values,
+                                                                     "result": result}))
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "emulator_probe.py"),
+                        str(tmp_path), "--draws", "2000"], capture_output=True, text=True,
+                       timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    r2 = {ln.split()[0]: float(ln.split()[1]) for ln in r.stdout.splitlines()
+          if ln.split() and ln.split()[0] in keys}
+    assert set(r2) == set(keys) and min(r2.values()) > 0.95
+    assert "share predicted <= 1:" in r.stdout
+    (tmp_path / "empty").mkdir()
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "emulator_probe.py"),
+                        str(tmp_path / "empty")], capture_output=True, text=True, timeout=120,
+                       cwd=ROOT)
+    assert r.returncode != 0 and "no stored runs" in r.stderr
