@@ -43,28 +43,39 @@ def load_runs(folder: Path):
     return [s["values"] for s in stored], [s["result"] for s in stored]
 
 
+def _sampled(a: np.ndarray, log: np.ndarray) -> np.ndarray:
+    """Values in the sampled space: the log10 of the log-scaled parameters' columns."""
+    out = np.array(a, float)
+    out[..., log] = np.log10(out[..., log])
+    return out
+
+
+def _box() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prior's box in the sampled space (log10 for the log-scaled parameters): its
+    lower and upper corners, and which parameters are log-scaled."""
+    from sim.studies.calibrate import FREE
+
+    log = np.array([p.log for p in FREE])
+    lo = _sampled([p.low for p in FREE], log)
+    return lo, _sampled([p.high for p in FREE], log), log
+
+
 def unit(values: list[dict]) -> np.ndarray:
     """Parameter vectors scaled to the unit box of the prior (log10 for log-scaled ones)."""
     from sim.studies.calibrate import FREE
 
-    lo = np.array([np.log10(p.low) if p.log else p.low for p in FREE])
-    hi = np.array([np.log10(p.high) if p.log else p.high for p in FREE])
-    x = np.array([[np.log10(v[p.key]) if p.log else v[p.key] for p in FREE] for v in values])
-    return (x - lo) / (hi - lo)
+    lo, hi, log = _box()
+    return (_sampled([[v[p.key] for p in FREE] for v in values], log) - lo) / (hi - lo)
 
 
 def from_unit(u: np.ndarray) -> list[dict]:
+    """The parameter vectors (dicts) at points of the unit box: the inverse of :func:`unit`."""
     from sim.studies.calibrate import FREE
 
-    out = []
-    for row in u:
-        vec = {}
-        for p, x in zip(FREE, row, strict=True):
-            lo, hi = (np.log10(p.low), np.log10(p.high)) if p.log else (p.low, p.high)
-            v = lo + x * (hi - lo)
-            vec[p.key] = float(10 ** v if p.log else v)
-        out.append(vec)
-    return out
+    lo, hi, log = _box()
+    x = lo + u * (hi - lo)
+    x[:, log] = 10.0 ** x[:, log]
+    return [{p.key: float(xi) for p, xi in zip(FREE, row, strict=True)} for row in x]
 
 
 def emulator():
