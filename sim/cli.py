@@ -34,6 +34,7 @@ COMMANDS = {
     "calibrate": "fit the free parameters to the stylized-fact targets (simulated method of moments)",
     "sensitivity": "global sensitivity analysis (Morris screening, Sobol indices) with SALib",
     "posterior": "parameter vectors consistent with the facts (ABC-SMC, pyabc) and lions - everyone",
+    "history-match": "parameter vectors consistent with the facts (history matching) and lions - everyone",
 }
 # commands implemented in their own module as ``main(argv)`` (imported only when used)
 MODULES = {
@@ -43,6 +44,7 @@ MODULES = {
     "calibrate": "sim.studies.calibrate",
     "sensitivity": "sim.studies.sensitivity",
     "posterior": "sim.studies.posterior",
+    "history-match": "sim.studies.history_match",
 }
 
 log = logging.getLogger("sim")
@@ -50,7 +52,7 @@ log = logging.getLogger("sim")
 
 def _usage() -> str:
     lines = ["usage: python -m sim <command> [args]", "", "commands:"]
-    lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
+    lines += [f"  {name:<13} {text}" for name, text in COMMANDS.items()]
     lines += ["", "`python -m sim <command> --help` for a command's options."]
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ generation, ``i``), keeping the first accepted evaluations by index, not by fini
 time (:class:`sim.studies.abc_sampler.SeededSampler`).
 
 Outputs in the output folder: ``abc.db`` (the pyabc history), ``runs/`` (one small JSON
-file per simulated vector: the vector, the code's digest and its measures),
+file per simulated vector: the vector, the digests of the code and the configuration, and its measures),
 ``posterior.pdf``/``.png`` (:func:`figure`), ``model_code.txt`` (:func:`study_code` when
 the study began, and any version accepted since with ``--accept-code-change``:
 continuing it with other model or measurement code is refused otherwise),
@@ -115,6 +115,12 @@ def study_code() -> str:
     return h.hexdigest()
 
 
+def config_digest(cfg: SimConfig) -> str:
+    """SHA-256 of the studied configuration (stored with every run, so that the runs of
+    one configuration are never read as those of another)."""
+    return hashlib.sha256(json.dumps(to_dict(cfg), sort_keys=True, default=str).encode()).hexdigest()
+
+
 def run_seed(values: Mapping[str, float], base_seed: int) -> int:
     """The seed of the simulation of a parameter vector: a hash of the vector and
     ``base_seed`` (the same vector gives the same run on any machine)."""
@@ -132,6 +138,7 @@ class Simulator:
         # the code of this process, and the versions whose stored runs count as its own
         self.code = study_code()
         self.same_code = {self.code, *same_code}
+        self.config = config_digest(cfg)
 
     def __call__(self, params: Mapping[str, float]) -> dict[str, float]:
         values = {p.key: _natural(p, params[_name(p)]) for p in FREE}
@@ -139,13 +146,14 @@ class Simulator:
         path = self.cache / f"{seed:08x}.json" if self.cache is not None else None
         if path is not None and path.exists():  # this vector was run (a generation redone)
             stored = json.loads(path.read_text())
-            if stored["values"] == values and stored.get("code") in self.same_code:
+            if (stored["values"] == values and stored.get("code") in self.same_code
+                    and stored.get("config", self.config) == self.config):
                 return {k: float(v) for k, v in stored["result"].items()}
         m = measure(replace(with_values(self.cfg, with_derived(values)), seed=seed), self.every)
         result = {k: float(m.get(k, math.nan)) for k in (*KEPT, "seed")}
         if path is not None:
             write_text_atomic(path, json.dumps({"values": values, "code": self.code,
-                                                "result": result}))
+                                                "config": self.config, "result": result}))
         return result
 
 
@@ -296,6 +304,45 @@ def _degenerate(ess: float, n: int) -> list[str]:
             "on a few particles and are not yet an estimate of the posterior."]
 
 
+def summary_tables(post: pd.DataFrame, box: Mapping[str, tuple[float, float]], which: str,
+                   unit: str) -> list[str]:
+    """Markdown tables of a set of parameter vectors with weights (``post``: one row per
+    vector, its parameters, ``weight`` and measures): each parameter's weighted quantiles
+    on its prior range, the distribution of lions - everyone (:data:`GAPS`) with the share
+    where lions are faster, and which parameters decide the gap's sign. ``which`` names
+    the set in the headings, ``unit`` what one vector's measures are (for the noise note).
+    Shared by the posterior and history matching (:mod:`sim.studies.history_match`)."""
+    lines = [f"## Parameters (weighted quantiles of {which})", "",
+             "| parameter | prior | 5 % | median | 95 % |", "|---|---|---|---|---|"]
+    w = post["weight"].to_numpy()
+    for p in FREE:
+        q = weighted_quantiles(post[p.key].to_numpy(float), w, (0.05, 0.5, 0.95))
+        lo, hi = box[p.key]
+        lines.append(f"| `{p.key}` | [{lo:.4g}, {hi:.4g}]{' log' if p.log else ''} | "
+                     f"{q[0]:.4g} | {q[1]:.4g} | {q[2]:.4g} |")
+    if all(g in post for g in GAPS):
+        lines += ["", "## Lions - everyone (private return in the mixed market, within each run)",
+                  "", "| outcome | mean | 5 % | median | 95 % | share where lions are faster |",
+                  "|---|---|---|---|---|---|"]
+        for g, label in (("gap_rmst52", "RMST(52), weeks (< 0: lions faster)"),
+                         ("gap_s4", "re-employed within 4 weeks, points (> 0: lions faster)")):
+            x = post[g].to_numpy(float) * SHOWN[g][1]
+            ok = np.isfinite(x)
+            q = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
+            share = _faster_share(x, w, g)
+            mean = float(np.average(x[ok], weights=w[ok])) if ok.any() else math.nan
+            lines.append(f"| {label} | {mean:.3f} | {q[0]:.3f} | {q[1]:.3f} | {q[2]:.3f} | "
+                         f"{share:.0%} |")
+        lines += ["", "The spread mixes the parameters' uncertainty with one run's seed noise "
+                  f"({unit}).", "", "## What moves the gap and decides its sign (RMST)", "",
+                  "| parameter | weighted rank correlation with the gap | mean where lions are "
+                  "faster | mean otherwise |", "|---|---|---|---|"]
+        for _, r in sign_drivers(post).iterrows():
+            lines.append(f"| `{r['parameter']}` | {r['rank_corr_with_gap']:.2f} | "
+                         f"{_g(r['mean_if_lions_faster'])} | {_g(r['mean_otherwise'])} |")
+    return lines
+
+
 def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str, str],
            target_eps: float, box: Mapping[str, tuple[float, float]] | None = None) -> str:
     """A Markdown report of the study (see the module docstring)."""
@@ -324,42 +371,16 @@ def report(history, post: pd.DataFrame, cfg: SimConfig, provenance: Mapping[str,
                    f"(target {target_eps}); {n_ok} of its {len(post)} vectors have every fitted "
                    "fact inside its range. Run the same command again to continue."),
               *_degenerate(effective_sample_size(post["weight"].to_numpy()), len(post)),
-              "", "## Parameters (weighted quantiles of the last generation)", "",
-              "| parameter | prior | 5 % | median | 95 % |", "|---|---|---|---|---|"]
-    w = post["weight"].to_numpy()
-    box = box or prior_box(None)
-    for p in FREE:
-        q = weighted_quantiles(post[p.key].to_numpy(float), w, (0.05, 0.5, 0.95))
-        lo, hi = box[p.key]
-        lines.append(f"| `{p.key}` | [{lo:.4g}, {hi:.4g}]{' log' if p.log else ''} | "
-                     f"{q[0]:.4g} | {q[1]:.4g} | {q[2]:.4g} |")
-    if all(g in post for g in GAPS):
-        lines += ["", "## Lions - everyone (private return in the mixed market, within each run)",
-                  "", "| outcome | mean | 5 % | median | 95 % | share where lions are faster |",
-                  "|---|---|---|---|---|---|"]
-        for g, label in (("gap_rmst52", "RMST(52), weeks (< 0: lions faster)"),
-                         ("gap_s4", "re-employed within 4 weeks, points (> 0: lions faster)")):
-            x = post[g].to_numpy(float) * SHOWN[g][1]
-            ok = np.isfinite(x)
-            q = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
-            share = _faster_share(x, w, g)
-            mean = float(np.average(x[ok], weights=w[ok])) if ok.any() else math.nan
-            lines.append(f"| {label} | {mean:.3f} | {q[0]:.3f} | {q[1]:.3f} | {q[2]:.3f} | "
-                         f"{share:.0%} |")
-        lines += ["", "The spread mixes the parameters' uncertainty with one run's seed noise "
-                  "(each particle is one run).", "", "## What moves the gap and decides its sign (RMST)", "",
-                  "| parameter | weighted rank correlation with the gap | mean where lions are "
-                  "faster | mean otherwise |", "|---|---|---|---|"]
-        for _, r in sign_drivers(post).iterrows():
-            lines.append(f"| `{r['parameter']}` | {r['rank_corr_with_gap']:.2f} | "
-                         f"{_g(r['mean_if_lions_faster'])} | {_g(r['mean_otherwise'])} |")
+              "", *summary_tables(post, box or prior_box(None), "the last generation",
+                                  "each particle is one run")]
     return "\n".join(lines) + "\n"
 
 
-def study_codes(out: Path, accept_change: bool = False) -> list[str]:
+def study_codes(out: Path, accept_change: bool = False, began: str = "abc.db") -> list[str]:
     """The code versions of the study in ``out`` (``model_code.txt``: the one it began
     with, then any accepted since), this process's added when the study is new or
-    ``accept_change`` says its results are those of the others.
+    ``accept_change`` says its results are those of the others (a study has begun when
+    its folder holds ``began``).
 
     Raises:
         ConfigError: the study exists and this code is not among its versions.
@@ -368,7 +389,7 @@ def study_codes(out: Path, accept_change: bool = False) -> list[str]:
     codes = stamp.read_text().split() if stamp.exists() else []
     if code in codes:
         return codes
-    if codes and (out / "abc.db").exists() and not accept_change:
+    if codes and (out / began).exists() and not accept_change:
         raise ConfigError(f"--out={out}: the model's or the facts' code (sim/core, "
                           "sim/studies/validate.py, calibrate.py) changed since this study "
                           "began; its generations would mix two models. Start a new study "
@@ -383,10 +404,27 @@ def study_codes(out: Path, accept_change: bool = False) -> list[str]:
 
 def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
            out: Path) -> list[Path]:
-    """The last generation as a paper figure (``posterior.pdf`` and ``.png`` in ``out``):
-    the weighted distribution of lions - everyone (RMST(52) and S4, with 0 marked and the
-    share where lions are faster) and each parameter's weighted marginal on its prior
-    range."""
+    """The last generation as a paper figure (``posterior.pdf`` and ``.png`` in ``out``,
+    see :func:`set_figure`)."""
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    eps, t = float(pops["epsilon"].iloc[-1]), int(pops["t"].iloc[-1])
+    state = ("every particle has every fitted fact inside its range" if eps <= 1 else
+             f"not yet consistent with the facts (epsilon {eps:.3g} > 1)")
+    return set_figure(post, box, out, "posterior",
+                      f"Posterior by ABC-SMC, generation {t}, {len(post)} weighted particles: "
+                      f"{state}. Top left: lions - everyone (the private return) within the mixed "
+                      "market, one run per particle (parameter uncertainty and one run's seed "
+                      "noise together). Others: each free parameter's weighted marginal over its "
+                      "prior range.")
+
+
+def set_figure(post: pd.DataFrame, box: Mapping[str, tuple[float, float]], out: Path,
+               name: str, caption: str) -> list[Path]:
+    """A set of weighted parameter vectors as a paper figure (``<name>.pdf`` and ``.png``
+    in ``out``, headed by ``caption``): the weighted distribution of lions - everyone
+    (RMST(52) and S4, with 0 marked and the share where lions are faster) and each
+    parameter's weighted marginal on its prior range."""
     # matplotlib (through analysis.style) only for the figure
     from matplotlib.ticker import NullFormatter
 
@@ -394,9 +432,6 @@ def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
     from analysis.style import header, save, style
 
     w = post["weight"].to_numpy()
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0]
-    eps, t = float(pops["epsilon"].iloc[-1]), int(pops["t"].iloc[-1])
     with style():
         fig, axes = styled_figure("two", n_panels=len(GAPS) + len(FREE), ncols=4,
                                   sharey=False)
@@ -421,15 +456,9 @@ def figure(post: pd.DataFrame, history, box: Mapping[str, tuple[float, float]],
             ax.set_xlim(lo, hi)
             ax.set_title(p.key, fontsize="small")
             ax.set_yticks([])
-        state = ("every particle has every fitted fact inside its range" if eps <= 1 else
-                 f"not yet consistent with the facts (epsilon {eps:.3g} > 1)")
-        header(fig, "two", f"Posterior by ABC-SMC, generation {t}, {len(post)} weighted particles: "
-               f"{state}. Top left: lions - everyone (the private return) within the mixed "
-               "market, one run per particle (parameter uncertainty and one run's seed noise "
-               "together). Others: "
-               "each free parameter's weighted marginal over its prior range.")
+        header(fig, "two", caption)
         fig.set_layout_engine("constrained")
-        return save(fig, out, "posterior")
+        return save(fig, out, name)
 
 
 def run_study(cfg: SimConfig, out: Path, population: int, generations: int, max_sims: int,
