@@ -266,16 +266,23 @@ class Runs:
 
 def load_runs(folders: Sequence[Path], own: Path, codes: Sequence[str], config: str) -> tuple[Runs, int]:
     """The runs stored in ``own`` and ``folders`` made by one of ``codes`` on the
-    configuration ``config`` (a run stored without a configuration digest, by an older
-    version of the posterior tool, is taken as the folder's: ``--runs-from`` vouches for
-    it); also how many of them carried no digest. A vector stored twice is read once."""
+    configuration ``config``, and how many of them carried no configuration digest (a run
+    stored by an older version of the posterior tool: ``--runs-from`` vouches that it is
+    of this configuration). A folder whose ``model_code.txt`` lists one of ``codes`` also
+    gives the runs of the other versions it lists (accepted there as giving the same
+    results). A vector stored twice is read once."""
     seen: dict[str, int] = {}
     out = Runs([], [], [])
     legacy = 0
     for folder in (own, *folders):
+        same = set(codes)
+        stamp = folder / "model_code.txt"
+        listed = stamp.read_text().split() if stamp.exists() else []
+        if same & set(listed):  # the folder's versions give the same results as ours
+            same |= set(listed)
         for path in sorted((folder / "runs").glob("*.json")) if (folder / "runs").is_dir() else []:
             stored = json.loads(path.read_text())
-            if stored.get("code") not in codes or stored.get("config", config) != config:
+            if stored.get("code") not in same or stored.get("config", config) != config:
                 continue
             key = json.dumps(stored["values"], sort_keys=True)
             if key in seen:
