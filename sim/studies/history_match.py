@@ -35,7 +35,8 @@ give, and the waves' kept runs pool with equal weights. The report checks that c
 on the data: each wave's emulators, refitted without each training run in turn
 (leave-one-out, closed form), rule out how many of the training runs that do meet every
 fact (``ruled out``: should be 0), and how often a run's value lies within
-``cutoff`` predictive standard deviations of its prediction (``coverage``). Runs given by
+``cutoff`` predictive standard deviations of its prediction (``coverage``), there and on
+the next wave's runs, which they were not fitted to. Runs given by
 ``--runs-from`` (another study's, for example the posterior's) train the emulators but
 never enter the kept set: they were not drawn uniformly.
 
@@ -349,6 +350,23 @@ def diagnostics(emulators: Mapping[str, Emulator], runs: Runs, train: np.ndarray
             "consistent_ruled_out": int(np.sum(consistent & (worst > cutoff)))}
 
 
+def coverage(emulators: Mapping[str, Emulator], rows: pd.DataFrame, box,
+             cutoff: float) -> tuple[float, str]:
+    """Out of sample: over runs the emulators were not fitted to (``rows``: parameters and
+    measures, e.g. the next wave's), the share whose measure lies within ``cutoff``
+    predictive standard deviations of the prediction, for the fact where it is lowest."""
+    u = to_unit(rows[[p.key for p in FREE]].to_dict("records"), box)
+    low, which = 1.0, ""
+    for fid, em in emulators.items():
+        y = rows[FACT_BY_ID[fid].key].to_numpy(float)
+        ok = np.isfinite(y)
+        mean, sd = em.predict(u[ok])
+        c = float(np.mean(np.abs(y[ok] - mean) <= cutoff * sd)) if ok.any() else math.nan
+        if c < low:
+            low, which = c, fid
+    return low, which
+
+
 def draw_wave(waves: Sequence[Mapping[str, Emulator]], box, size: int, max_draws: int,
               cutoff: float, seed: int, progress: bool = True) -> tuple[np.ndarray, int, int]:
     """Up to ``size`` points of the unit box drawn uniformly from the region no wave rules
@@ -521,9 +539,10 @@ def report(waves: Sequence[Wave], runs: Runs, legacy: int, cfg: SimConfig, box,
                 "configuration's" if legacy else "") + ").", "",
              "| wave | training runs | prior draws | not ruled out (share of the prior box) | "
              "runs | every fact in range | smallest distance | leave-one-out coverage "
-             "(lowest fact) | consistent training runs ruled out |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for w in waves:
+             "(lowest fact) | consistent training runs ruled out | coverage of the next "
+             "wave's runs (lowest fact) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for w, after in zip(waves, [*waves[1:], None], strict=True):
         i = w.info
         rows = frame[frame["wave"] == w.index] if len(frame) else frame
         ok = int((rows["distance"] <= 1).sum()) if len(rows) else 0
@@ -533,8 +552,14 @@ def report(waves: Sequence[Wave], runs: Runs, legacy: int, cfg: SimConfig, box,
                f"{i['consistent_ruled_out']} of {i['consistent_in_training']}"
                if w.emulators else "- (a design from the region left: too few runs to "
                "emulate) | -")
+        nxt = frame[frame["wave"] == after.index] if after is not None and len(frame) else []
+        if w.emulators and len(nxt):
+            cover, fid = coverage(w.emulators, nxt, box, w.info["cutoff"])
+            out_of_sample = f"{cover:.1%} ({fid}, {len(nxt)} runs)"
+        else:
+            out_of_sample = "-"
         lines.append(f"| {w.index} | {i['training_runs']} | {i['draws']:,} | {share:.3g} | "
-                     f"{len(rows)} | {ok} | {best} | {loo} |")
+                     f"{len(rows)} | {ok} | {best} | {loo} | {out_of_sample} |")
     n = len(kept)
     lines += ["", (f"**Kept set: {n} vectors**, each a run with every fitted fact inside its "
                    "target range, drawn uniformly from the region the emulators do not rule "
