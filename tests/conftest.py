@@ -63,3 +63,26 @@ def mix(**shares) -> dict:
 def small_cfg():
     return build_config(small(strategy=mix(lions=0.25, everyone=0.25, passive=0.25,
                                            broadcast=0.25)))
+
+
+#: a test that needs the single-node Slurm that .ci/run starts (slow, marked `slurm`)
+def needs_slurm(test):
+    import os
+
+    skip = pytest.mark.skipif(os.environ.get("SIM_SLURM_AVAILABLE") != "1" and not os.environ.get("CI"),
+                              reason="needs the single-node Slurm that .ci/run starts")
+    return pytest.mark.slow(pytest.mark.slurm(skip(test)))
+
+
+def sim_as_slurm_job(args: list[str], tmp_path: Path) -> None:
+    """Run ``python -m sim *args`` as a 2-core Slurm job (``sbatch --wait --wrap``, as the
+    docs show) and fail with the job's output if it fails."""
+    import shlex
+    import subprocess
+    import sys
+
+    cmd = shlex.join([sys.executable, "-m", "sim", *args])
+    r = subprocess.run(["sbatch", "--wait", "-c", "2", "--mem=2G", "-t", "10",
+                        "-o", str(tmp_path / "job.out"), "--wrap", cmd], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr + (tmp_path / "job.out").read_text()[-2000:]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
-import shlex
 import subprocess
 import sys
 
@@ -20,6 +18,7 @@ import pytest
 from sim.studies import calibrate, history_match, posterior
 from sim.studies.history_match import FACTS, Emulator, fact_range, implausibility
 from sim.studies.validate import FACT_BY_ID
+from tests.conftest import needs_slurm, sim_as_slurm_job
 
 BOX = posterior.prior_box(None)
 
@@ -267,10 +266,7 @@ def test_the_command_runs_resumes_and_reports_on_a_tiny_market(tmp_path):
     assert len(table) == 1 and table[0] in status.stdout.splitlines()
 
 
-@pytest.mark.slow
-@pytest.mark.slurm
-@pytest.mark.skipif(os.environ.get("SIM_SLURM_AVAILABLE") != "1" and not os.environ.get("CI"),
-                    reason="needs the single-node Slurm that .ci/run starts")
+@needs_slurm
 def test_the_study_as_a_slurm_job_is_the_local_one(tmp_path):
     """The documented `sbatch -c N --wrap "python -m sim history-match ..."`: the waves and
     runs a Slurm job computes are those the same command computes on the local cores."""
@@ -279,11 +275,7 @@ def test_the_study_as_a_slurm_job_is_the_local_one(tmp_path):
             "recall.enabled=true"]
     r = _sim(*base, "--out", str(tmp_path / "local"))
     assert r.returncode == 0, r.stderr
-    cmd = shlex.join([sys.executable, "-m", "sim", *base, "--out", str(tmp_path / "slurm")])
-    r = subprocess.run(["sbatch", "--wait", "-c", "2", "--mem=2G", "-t", "10",
-                        "-o", str(tmp_path / "job.out"), "--wrap", cmd], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr + (tmp_path / "job.out").read_text()[-2000:]
+    sim_as_slurm_job([*base, "--out", str(tmp_path / "slurm")], tmp_path)
     for k in (1, 2, 3):
         local = json.loads((tmp_path / "local" / "waves" / f"wave-{k}.json").read_text())
         slurm = json.loads((tmp_path / "slurm" / "waves" / f"wave-{k}.json").read_text())

@@ -4,8 +4,6 @@ gap measure, and the command end to end on a tiny market (slow)."""
 from __future__ import annotations
 
 import math
-import os
-import shlex
 import subprocess
 import sys
 
@@ -15,6 +13,7 @@ import pytest
 
 from sim.studies import calibrate, posterior, validate
 from sim.studies.validate import FACT_BY_ID
+from tests.conftest import needs_slurm, sim_as_slurm_job
 
 
 def _mid() -> dict[str, float]:
@@ -207,10 +206,7 @@ def test_posterior_is_the_same_with_any_jobs_and_after_an_interruption(tmp_path)
     assert len(list((b / "runs").iterdir())) == n_runs  # nothing simulated again
 
 
-@pytest.mark.slow
-@pytest.mark.slurm
-@pytest.mark.skipif(os.environ.get("SIM_SLURM_AVAILABLE") != "1" and not os.environ.get("CI"),
-                    reason="needs the single-node Slurm that .ci/run starts")
+@needs_slurm
 def test_posterior_as_a_slurm_job_gives_the_local_study(tmp_path):
     """The documented `sbatch -c N --wrap "python -m sim posterior ..."`: the study a Slurm
     job computes is the one the same command computes on the local cores."""
@@ -219,11 +215,7 @@ def test_posterior_as_a_slurm_job_gives_the_local_study(tmp_path):
             "recall.enabled=true"]
     r = _sim(*base, "--out", str(tmp_path / "local"))
     assert r.returncode == 0, r.stderr
-    cmd = shlex.join([sys.executable, "-m", "sim", *base, "--out", str(tmp_path / "slurm")])
-    r = subprocess.run(["sbatch", "--wait", "-c", "2", "--mem=2G", "-t", "10",
-                        "-o", str(tmp_path / "job.out"), "--wrap", cmd], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr + (tmp_path / "job.out").read_text()[-2000:]
+    sim_as_slurm_job([*base, "--out", str(tmp_path / "slurm")], tmp_path)
     local = pd.read_csv(tmp_path / "local" / "posterior.csv", float_precision="round_trip")
     slurm = pd.read_csv(tmp_path / "slurm" / "posterior.csv", float_precision="round_trip")
     pd.testing.assert_frame_equal(local, slurm)

@@ -68,7 +68,6 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -86,12 +85,12 @@ from sim.studies.posterior import (
     config_digest,
     distance,
     prior_box,
+    provenance,
     set_figure,
     study_codes,
     summary_tables,
 )
 from sim.studies.validate import FACT_BY_ID
-from sim.workflow.run import git_commit
 
 #: the fitted facts, in the order the emulators test them
 FACTS = (*RANGE_FACTS, *(fid for fid, _, _ in ONE_SIDED))
@@ -523,14 +522,15 @@ def run_study(cfg: SimConfig, out: Path, *, waves: int, wave_size: int, target: 
 
 
 def report(waves: Sequence[Wave], runs: Runs, legacy: int, cfg: SimConfig, box,
-           provenance: Mapping[str, str], target: int) -> tuple[str, pd.DataFrame]:
-    """The Markdown report and the kept set (see the module docstring)."""
+           made: Mapping[str, str], target: int) -> tuple[str, pd.DataFrame]:
+    """The Markdown report and the kept set (see the module docstring; ``made``: the
+    study's :func:`sim.studies.posterior.provenance`)."""
     frame = kept_frame(waves, runs)
     kept = frame[frame["distance"] <= 1].reset_index(drop=True) if len(frame) else frame
     lines = ["# Parameter vectors consistent with the facts (history matching)", "",
-             f"Command: `{provenance['command']}`  ",
-             f"Date: {provenance['date']}, commit {provenance['commit']}  ",
-             f"Code versions of its runs (model_code.txt): {provenance.get('codes', '-')}  ",
+             f"Command: `{made['command']}`  ",
+             f"Date: {made['date']}, commit {made['commit']}  ",
+             f"Code versions of its runs (model_code.txt): {made.get('codes', '-')}  ",
              f"Population: {cfg.strategy.name}, {cfg.n_workers} workers x {cfg.weeks} weeks "
              f"(+{cfg.burn_in} burn-in), one run per vector.  ",
              f"Training runs read: {len(runs.values)} ({sum(runs.own)} of this study, "
@@ -603,17 +603,8 @@ def _study_dir(args, cfg: SimConfig, box) -> Path:
                                        "free": [p.__dict__ for p in FREE], "box": box})
 
 
-def _provenance(argv: Sequence[str], out: Path) -> dict[str, str]:
-    git = git_commit() or {}
-    stamp = out / "model_code.txt"
-    return {"command": "python -m sim history-match " + " ".join(argv),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-            "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
-            "codes": ", ".join(c[:12] for c in stamp.read_text().split()) if stamp.exists() else "-"}
-
-
 def write_outputs(waves, runs, legacy, cfg, box, argv, out: Path, target: int) -> str:
-    text, kept = report(waves, runs, legacy, cfg, box, _provenance(argv, out), target)
+    text, kept = report(waves, runs, legacy, cfg, box, provenance("history-match", argv, out), target)
     write_text_atomic(out / "kept.csv", kept.to_csv(index=False))
     write_text_atomic(out / "report.md", text)
     if len(kept):
@@ -676,7 +667,8 @@ def main(argv: Sequence[str]) -> None:
         codes = (out / "model_code.txt").read_text().split()
         runs, legacy = load_runs(runs_from, out, codes, config_digest(cfg))
         done = Wave.load_all(out)
-        print(report(done, runs, legacy, cfg, box, _provenance(argv, out), args.target)[0])
+        made = provenance("history-match", argv, out)
+        print(report(done, runs, legacy, cfg, box, made, args.target)[0])
         return
     with StudyLock(out):
         done, runs, legacy = run_study(

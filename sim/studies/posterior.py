@@ -498,10 +498,12 @@ def _study_dir(args, cfg: SimConfig, box: Mapping[str, tuple[float, float]]) -> 
                                    "free": [p.__dict__ for p in FREE], "box": box})
 
 
-def _provenance(argv: Sequence[str], out: Path) -> dict[str, str]:
+def provenance(command: str, argv: Sequence[str], out: Path) -> dict[str, str]:
+    """What a study's report says of how it was made: the command, today's date, the
+    commit (marked dirty if the tree was) and the code versions of its runs."""
     git = git_commit() or {}
     stamp = out / "model_code.txt"
-    return {"command": "python -m sim posterior " + " ".join(argv),
+    return {"command": f"python -m sim {command} " + " ".join(argv),
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
             "commit": git.get("commit", "unknown")[:10] + (" (dirty)" if git.get("dirty") else ""),
             "codes": ", ".join(c[:12] for c in stamp.read_text().split()) if stamp.exists() else "-"}
@@ -532,7 +534,7 @@ def status(out: Path, cfg: SimConfig, epsilon: float,
     if history.max_t is None or history.max_t < 0:
         return f"No generation completed yet in {out}. {tail}"
     post = posterior_frame(history)
-    return report(history, post, cfg, _provenance(argv, out), epsilon, box) + "\n" + tail
+    return report(history, post, cfg, provenance("posterior", argv, out), epsilon, box) + "\n" + tail
 
 
 def main(argv: Sequence[str]) -> None:
@@ -578,7 +580,7 @@ def main(argv: Sequence[str]) -> None:
     if history.max_t is None or history.max_t < 0:
         raise StudyFailed(f"no generation was completed ({out / 'abc.db'})")
     post = posterior_frame(history)
-    text = report(history, post, cfg, _provenance(argv, out), args.epsilon, box)
+    text = report(history, post, cfg, provenance("posterior", argv, out), args.epsilon, box)
     write_text_atomic(out / "posterior.csv", post.to_csv(index=False))
     write_text_atomic(out / "report.md", text)
     figure(post, history, box, out)
