@@ -567,6 +567,13 @@ def report(waves: Sequence[Wave], runs: Runs, legacy: int, cfg: SimConfig, box,
                    if n >= target else
                    f"**Not yet:** {n} wave runs have every fitted fact in range (target "
                    f"{target}). Run the same command again, with more --waves, to continue."), ""]
+    if len(frame) and "gap_rmst52" in frame:
+        g = frame["gap_rmst52"].to_numpy(float)
+        g = g[np.isfinite(g)]
+        lines += [f"Over all {len(frame)} wave runs (the region not ruled out, whether or not "
+                  f"their run met every fact), lions are faster (RMST(52)) in "
+                  f"{np.mean(g < 0):.0%}; median gap {np.median(g):.2f} weeks "
+                  f"[5 %: {np.quantile(g, 0.05):.2f}, 95 %: {np.quantile(g, 0.95):.2f}].", ""]
     if n:
         kept = kept.assign(weight=1.0 / n)
         lines += summary_tables(kept, box, "the kept set", "each kept vector is one run")
