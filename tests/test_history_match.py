@@ -262,6 +262,8 @@ def test_the_command_runs_resumes_and_reports_on_a_tiny_market(tmp_path):
     assert all((out / "runs" / n).stat().st_mtime_ns == t for n, t in stored.items())
     assert len(list((out / "runs").iterdir())) == 90
     assert pd.read_csv(out / "kept.csv").columns[0] == "wave"
+    runs = pd.read_csv(out / "wave_runs.csv")
+    assert len(runs) == 90 and runs["wave"].tolist() == [1] * 30 + [2] * 30 + [3] * 30
     status = _sim(*base, "--status")
     assert status.returncode == 0, status.stderr
     table = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| 3 |")]

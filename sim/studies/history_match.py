@@ -56,9 +56,10 @@ history-match --jobs 32"``.
 
 Outputs in the output folder: ``runs/``, ``waves/``, ``model_code.txt`` (as the
 posterior's), ``kept.csv`` (the kept set: wave, parameters, distance, every measured fact
-and the gaps), ``report.md`` (the waves, the kept set's parameters, the distribution of
-lions - everyone, the share where lions are faster and which parameters decide the sign)
-and ``history_match.pdf``/``.png``.
+and the gaps), ``wave_runs.csv`` (the same for every wave run, kept or not),
+``report.md`` (the waves, the kept set's parameters, the distribution of lions -
+everyone, the share where lions are faster and which parameters decide the sign) and
+``history_match.pdf``/``.png``.
 """
 
 from __future__ import annotations
@@ -613,6 +614,7 @@ def _study_dir(args, cfg: SimConfig, box) -> Path:
 def write_outputs(waves, runs, legacy, cfg, box, argv, out: Path, target: int) -> str:
     text, kept = report(waves, runs, legacy, cfg, box, provenance("history-match", argv, out), target)
     write_text_atomic(out / "kept.csv", kept.to_csv(index=False))
+    write_text_atomic(out / "wave_runs.csv", kept_frame(waves, runs).to_csv(index=False))
     write_text_atomic(out / "report.md", text)
     if len(kept):
         set_figure(kept, box, out, "history_match",
@@ -685,4 +687,5 @@ def main(argv: Sequence[str]) -> None:
             accept_code_change=args.accept_code_change)
         text = write_outputs(done, runs, legacy, cfg, box, argv, out, args.target)
     print(text)
-    print(f"written to {out}: kept.csv, report.md, history_match.pdf/.png, waves/, runs/")
+    print(f"written to {out}: kept.csv, wave_runs.csv, report.md, history_match.pdf/.png, "
+          "waves/, runs/")
