@@ -86,3 +86,12 @@ def sim_as_slurm_job(args: list[str], tmp_path: Path) -> None:
                         "-o", str(tmp_path / "job.out"), "--wrap", cmd], cwd=tmp_path,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr + (tmp_path / "job.out").read_text()[-2000:]
+
+
+def run_sim(*args: str, timeout: float = 900):
+    """``python -m sim *args`` in a subprocess, its output captured."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          timeout=timeout)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -18,7 +16,7 @@ import pytest
 from sim.studies import calibrate, history_match, posterior
 from sim.studies.history_match import FACTS, Emulator, fact_range, implausibility
 from sim.studies.validate import FACT_BY_ID
-from tests.conftest import needs_slurm, sim_as_slurm_job
+from tests.conftest import needs_slurm, run_sim, sim_as_slurm_job
 
 BOX = posterior.prior_box(None)
 
@@ -227,8 +225,7 @@ def test_one_process_per_study_folder(tmp_path):
 # ---------------------------------------------------------------- the command
 
 def _sim(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          timeout=900)
+    return run_sim(*args, timeout=900)
 
 
 @pytest.mark.parametrize(("args", "needle"), [

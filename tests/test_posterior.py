@@ -4,8 +4,6 @@ gap measure, and the command end to end on a tiny market (slow)."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,7 @@ import pytest
 
 from sim.studies import calibrate, posterior, validate
 from sim.studies.validate import FACT_BY_ID
-from tests.conftest import needs_slurm, sim_as_slurm_job
+from tests.conftest import needs_slurm, run_sim, sim_as_slurm_job
 
 
 def _mid() -> dict[str, float]:
@@ -104,8 +102,7 @@ def test_sign_drivers_finds_the_parameter_that_sets_the_gap():
 
 
 def _sim(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          timeout=600)
+    return run_sim(*args, timeout=600)
 
 
 @pytest.mark.parametrize(("args", "needle"), [

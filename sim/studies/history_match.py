@@ -89,6 +89,7 @@ from sim.studies.posterior import (
     provenance,
     set_figure,
     study_codes,
+    study_options,
     summary_tables,
 )
 from sim.studies.validate import FACT_BY_ID
@@ -645,17 +646,7 @@ def main(argv: Sequence[str]) -> None:
         p.add_argument("--runs-from", action="append", default=[], metavar="DIR",
                        help="a study folder whose runs/ (same configuration and code) also "
                        "train the emulators, e.g. a posterior study's (repeatable)")
-        p.add_argument("--seed", type=int, default=0, help="seed of the study (default: 0)")
-        p.add_argument("--prior-box", help="YAML file {key: [low, high]} narrowing the prior's "
-                       "support inside the calibration's ranges (default: those ranges)")
-        p.add_argument("--out", help="output folder (default: outputs/history_match/<hash of the "
-                       "config and options>); the same command continues the study in it")
-        p.add_argument("--accept-code-change", action="store_true",
-                       help="continue a study with code other than the one it began with, "
-                       "after a change that leaves results bit-identical")
-        p.add_argument("--status", action="store_true",
-                       help="print the report of the waves so far, without running or writing")
-        p.set_defaults(seeds=1)
+        study_options(p, "history_match", "the waves so far")
 
     args = parse_args(argv, "python -m sim history-match", __doc__.splitlines()[0], extra)
     for key in ("waves", "wave_size", "target", "max_draws", "max_train"):

@@ -537,6 +537,24 @@ def status(out: Path, cfg: SimConfig, epsilon: float,
     return report(history, post, cfg, provenance("posterior", argv, out), epsilon, box) + "\n" + tail
 
 
+def study_options(p, kind: str, progress: str) -> None:
+    """The options every study of the parameters' uncertainty takes (the posterior's and
+    history matching's): its seed, prior box, folder, code-change acceptance and
+    ``--status`` (which prints the report of ``progress``); one run per vector."""
+    p.add_argument("--seed", type=int, default=0, help="seed of the study (default: 0)")
+    p.add_argument("--prior-box", help="YAML file {key: [low, high]} narrowing the prior's "
+                   "support inside the calibration's ranges (default: those ranges)")
+    p.add_argument("--out", help=f"output folder (default: outputs/{kind}/<hash of the config "
+                   "and options>); the same command continues the study in it")
+    p.add_argument("--accept-code-change", action="store_true",
+                   help="continue a study with code other than the one it began with, "
+                   "after a change that leaves results bit-identical (the regression "
+                   "baseline unchanged); the study's model_code.txt lists every version")
+    p.add_argument("--status", action="store_true",
+                   help=f"print the report of {progress}, without running or writing anything")
+    p.set_defaults(seeds=1)
+
+
 def main(argv: Sequence[str]) -> None:
     def extra(p):
         p.add_argument("--population", type=int, default=100,
@@ -548,19 +566,8 @@ def main(argv: Sequence[str]) -> None:
         p.add_argument("--epsilon", type=float, default=1.0,
                        help="stop when the tolerance reaches this (default: 1, every fitted fact "
                        "inside its range)")
-        p.add_argument("--seed", type=int, default=0, help="seed of the study (default: 0)")
-        p.add_argument("--prior-box", help="YAML file {key: [low, high]} narrowing the prior's "
-                       "support inside the calibration's ranges (default: those ranges)")
-        p.add_argument("--out", help="output folder (default: outputs/posterior/<hash of the config "
-                       "and options>); the same command continues the study in it")
-        p.add_argument("--accept-code-change", action="store_true",
-                       help="continue a study with code other than the one it began with, "
-                       "after a change that leaves results bit-identical (the regression "
-                       "baseline unchanged); the study's model_code.txt lists every version")
-        p.add_argument("--status", action="store_true",
-                       help="print the report of the generations completed so far and the runs "
-                       "of the one in progress, without running or writing anything")
-        p.set_defaults(seeds=1)
+        study_options(p, "posterior", "the generations completed so far and the runs of "
+                      "the one in progress")
 
     args = parse_args(argv, "python -m sim posterior", __doc__.splitlines()[0], extra)
     for key in ("population", "generations", "max_simulations"):
