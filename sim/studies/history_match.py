@@ -11,7 +11,9 @@ question for each of them (docs/VALIDATION.md, section 3.3). It works in *waves*
    term that estimates one run's seed noise), fitted to the stored runs on the parameters
    scaled to the prior's unit box (log10 for the log-scaled ones). Wave ``k``'s emulators
    are fitted to the runs that the earlier waves did not rule out (all runs for wave 1),
-   at most ``--max-train`` of them (a seeded subset beyond that).
+   at most ``--max-train`` of them (a seeded subset beyond that). With fewer than
+   :data:`MIN_TRAIN` such runs a wave has no emulators: its vectors are a uniform design
+   on what is left (how a study without earlier runs begins).
 2. **Implausibility.** For fact ``f`` at vector ``x``: how far the emulator's mean lies
    outside the fact's range ``[lo, hi]`` (the range where its distance term,
    :func:`sim.studies.posterior.fact_terms`, is at most 1), in units of the emulator's
@@ -46,7 +48,8 @@ generations (effective sample size 2 of 100), on this model and on a toy of the 
 shape (``benchmarks/abc_toy.py``); see docs/VALIDATION.md, 3.3.
 
 Resumable: a wave's vectors and emulators are written (``waves/wave-<k>.json`` and
-``.pkl``) before its runs, and every run as it finishes, so the same command continues
+``.npz``: the training points, standardised measures and hyperparameters, from which the
+fit is rebuilt exactly) before its runs, and every run as it finishes, so the same command continues
 where a killed one stopped and simulates nothing twice. Reproducible: the same options
 give the same waves with any ``--jobs`` (the draws are seeded by ``--seed`` and the wave,
 the fits are deterministic and see the runs in a fixed order). One process works on a
