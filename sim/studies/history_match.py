@@ -268,6 +268,10 @@ class Runs:
     def distances(self) -> np.ndarray:
         return np.array([distance(r) for r in self.results])
 
+    def measure(self, fid: str, idx: np.ndarray) -> np.ndarray:
+        """A fact's measure in the runs ``idx`` (NaN where a run lacks it)."""
+        return np.array([self.results[i].get(FACT_BY_ID[fid].key, math.nan) for i in idx], float)
+
 
 def load_runs(folders: Sequence[Path], own: Path, codes: Sequence[str], config: str) -> tuple[Runs, int]:
     """The runs stored in ``own`` and ``folders`` made by one of ``codes`` on the
@@ -314,11 +318,8 @@ def fit_wave(runs: Runs, box, earlier: Sequence[Mapping[str, Emulator]], cutoff:
             train, max_train, replace=False))
     if len(train) < MIN_TRAIN:  # too few to emulate: this wave is a design from the prior
         return {}, train
-    ys = []
-    for fid in FACTS:
-        y = np.array([runs.results[i].get(FACT_BY_ID[fid].key, math.nan) for i in train], float)
-        ys.append(y)
-    fits = Parallel(n_jobs=jobs)(delayed(_fit_finite)(u[train], y) for y in ys)
+    fits = Parallel(n_jobs=jobs)(delayed(_fit_finite)(u[train], runs.measure(fid, train))
+                                 for fid in FACTS)
     return dict(zip(FACTS, fits, strict=True)), train
 
 
@@ -340,7 +341,7 @@ def diagnostics(emulators: Mapping[str, Emulator], runs: Runs, train: np.ndarray
     worst = np.zeros(len(train))
     cover, low = 1.0, ""
     for fid, em in emulators.items():
-        y = np.array([runs.results[i].get(FACT_BY_ID[fid].key, math.nan) for i in train], float)
+        y = runs.measure(fid, train)
         ok = np.isfinite(y)
         mean, sd = np.full(len(y), np.nan), np.full(len(y), np.nan)
         mean[ok], sd[ok] = em.loo()
