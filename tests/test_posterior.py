@@ -80,6 +80,13 @@ def test_weighted_quantiles_against_repeated_values():
     assert posterior.weighted_quantiles(x, w, [0.05, 0.95]) == [0.0, 10.0]
 
 
+def test_percent_reads_0_or_100_only_when_exact():
+    assert posterior.percent(1299 / 1300) == "99.9%"
+    assert posterior.percent(1 / 3000) == "0.03%"
+    assert posterior.percent(1.0) == "100%" and posterior.percent(0.0) == "0%"
+    assert posterior.percent(0.42) == "42%" and posterior.percent(float("nan")) == "-"
+
+
 def test_strategy_gap_is_lions_minus_everyone():
     # lions all re-employed in 2 weeks, everyone in 10: RMST(52) gap -8, S4 gap +1
     sp = pd.DataFrame({"duration_weeks": [2] * 5 + [10] * 5, "censored": [False] * 10,

@@ -88,6 +88,7 @@ from sim.studies.posterior import (
     _natural,
     config_digest,
     distance,
+    percent,
     prior_box,
     provenance,
     set_figure,
@@ -578,7 +579,8 @@ def report(waves: Sequence[Wave], runs: Runs, legacy: int, cfg: SimConfig, box,
         g = g[np.isfinite(g)]
         lines += [f"Over all {len(frame)} wave runs (the region not ruled out, whether or not "
                   f"their run met every fact), lions are faster (RMST(52)) in "
-                  f"{np.mean(g < 0):.0%}; median gap {np.median(g):.2f} weeks "
+                  f"{int(np.sum(g < 0))} ({percent(np.mean(g < 0))}); median gap "
+                  f"{np.median(g):.2f} weeks "
                   f"[5 %: {np.quantile(g, 0.05):.2f}, 95 %: {np.quantile(g, 0.95):.2f}].", ""]
     if n:
         kept = kept.assign(weight=1.0 / n)

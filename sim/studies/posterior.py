@@ -277,6 +277,19 @@ def _faster_share(x: np.ndarray, w: np.ndarray, gap: str) -> float:
     return float(np.sum(w[ok] * FASTER[gap](x[ok], 0)) / np.sum(w[ok])) if ok.any() else math.nan
 
 
+def percent(share: float) -> str:
+    """``share`` as a percentage that reads 0 % or 100 % only when it is exactly that
+    (1,299 of 1,300 is "99.9%", not "100%"); "-" for NaN."""
+    if not np.isfinite(share):
+        return "-"
+    text = f"{share:.0%}"
+    for digits in range(4):
+        text = f"{share:.{digits}%}"
+        if share in (0.0, 1.0) or text not in (f"{0:.{digits}%}", f"{1:.{digits}%}"):
+            break
+    return text
+
+
 def effective_sample_size(w: np.ndarray) -> float:
     """Kish's effective sample size of importance weights, ``(sum w)^2 / sum w^2``: the
     number of equally weighted particles that would carry as much information (NaN for
@@ -332,7 +345,7 @@ def summary_tables(post: pd.DataFrame, box: Mapping[str, tuple[float, float]], w
             share = _faster_share(x, w, g)
             mean = float(np.average(x[ok], weights=w[ok])) if ok.any() else math.nan
             lines.append(f"| {label} | {mean:.3f} | {q[0]:.3f} | {q[1]:.3f} | {q[2]:.3f} | "
-                         f"{share:.0%} |")
+                         f"{percent(share)} |")
         lines += ["", "The spread mixes the parameters' uncertainty with one run's seed noise "
                   f"({unit}).", "", "## What moves the gap and decides its sign (RMST)", "",
                   "| parameter | weighted rank correlation with the gap | mean where lions are "
@@ -442,7 +455,7 @@ def set_figure(post: pd.DataFrame, box: Mapping[str, tuple[float, float]], out: 
             ax.hist(x[ok], bins=20, weights=w[ok], color="0.45")
             ax.axvline(0, color="C3", lw=1.0, ls="--")
             share = _faster_share(x, w, col)
-            ax.set_title(f"{label}\nlions faster: {share:.0%}", fontsize="small")
+            ax.set_title(f"{label}\nlions faster: {percent(share)}", fontsize="small")
             ax.set_ylabel("weight", fontsize="small")
         for ax, p in zip(axes[len(GAPS):], FREE, strict=True):
             lo, hi = box[p.key]
