@@ -282,7 +282,6 @@ def percent(share: float) -> str:
     (1,299 of 1,300 is "99.9%", not "100%"); "-" for NaN."""
     if not np.isfinite(share):
         return "-"
-    text = f"{share:.0%}"
     for digits in range(4):
         text = f"{share:.{digits}%}"
         if share in (0.0, 1.0) or text not in (f"{0:.{digits}%}", f"{1:.{digits}%}"):
