@@ -170,6 +170,17 @@ def test_waves_narrow_to_the_consistent_region_and_keep_only_consistent_runs(toy
             and f"in {everywhere} ({posterior.percent(everywhere / 180)}); median gap" in text)
 
 
+def test_a_wave_cut_short_by_max_draws_says_so(toy, tmp_path, capsys):
+    # wave 2's emulators leave about a third of the box (test above): 200 draws pass
+    # about 70 vectors, fewer than a wave of 150
+    waves, _, _ = _study(toy, tmp_path / "hm", waves=2, wave_size=150, max_draws=200)
+    n = len(waves[1].vectors)
+    assert 0 < n < 150 and waves[1].info["draws"] == 200
+    err = capsys.readouterr().err
+    assert f"warning: wave 2: {n} of --wave-size 150 vectors within --max-draws 200" in err
+    assert "warning: wave 1" not in err  # a design wave keeps every draw
+
+
 def test_a_study_is_the_same_with_any_jobs_and_after_an_interruption(toy, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     wa, ra, _ = _study(toy, a, jobs=1)

@@ -70,6 +70,7 @@ from __future__ import annotations
 import fcntl
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -520,6 +521,11 @@ def run_study(cfg: SimConfig, out: Path, *, waves: int, wave_size: int, target: 
                     "cutoff": cutoff, **diagnostics(emulators, runs, train, cutoff)}
             wave = Wave(k, emulators, from_unit(points, box), info)
             wave.save(out)
+            if 0 < len(points) < wave_size:
+                print(f"warning: wave {k}: {len(points)} of --wave-size {wave_size} vectors "
+                      f"within --max-draws {max_draws:,} prior draws (the region left is "
+                      f"about {passed / draws:.2g} of the prior box); raise --max-draws for "
+                      "full waves", file=sys.stderr, flush=True)
         if not wave.vectors:
             raise StudyFailed(f"wave {k}: none of {wave.info['draws']:,} prior draws is left "
                               "by the emulators (raise --max-draws, or the facts may be "
