@@ -652,7 +652,8 @@ def main(argv: Sequence[str]) -> None:
                        help="implausibility above which a vector is ruled out, in predictive "
                        "standard deviations (default: %(default)s)")
         p.add_argument("--max-draws", type=int, default=2_000_000,
-                       help="prior draws tried per wave to find its vectors (default: 2,000,000)")
+                       help="prior draws tried per wave to find its vectors; a wave that "
+                       "finds fewer than --wave-size says so (default: 2,000,000)")
         p.add_argument("--max-train", type=int, default=1000,
                        help="runs an emulator is fitted to at most (default: %(default)s)")
         p.add_argument("--runs-from", action="append", default=[], metavar="DIR",
