@@ -94,3 +94,16 @@ def test_emulator_probe_fits_a_known_response_and_refuses_a_folder_without_runs(
                         str(tmp_path / "empty")], capture_output=True, text=True, timeout=120,
                        cwd=ROOT)
     assert r.returncode != 0 and "no stored runs" in r.stderr
+
+
+def test_tie_churn_probe_runs_at_a_tiny_size():
+    # lions-lions ties keep their weekly investment between plans; everyone's re-spread
+    # over a changing degree every week (the probe behind the speed work's plan)
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tie_churn.py"), "--workers",
+                        "1200", "--weeks", "12", "--burn-in", "12"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    same = {line.split()[0]: float(line.split()[2].rstrip("%"))
+            for line in r.stdout.splitlines()[2:]}
+    assert set(same) == {"all", "Lions-Lions", "Lions-Everyone", "Everyone-Everyone"}
+    assert same["Lions-Lions"] > same["all"] > same["Everyone-Everyone"]
