@@ -75,8 +75,9 @@ def main() -> None:
         same_h = same_ends & (h0[:k] == h1[:k])
         rows["all"].append(float(same_h.mean()))
         s0, s1 = m.strategy[a1[:k]], m.strategy[b1[:k]]
+        lo_k, hi_k = np.minimum(s0, s1), np.maximum(s0, s1)
         for x, y in pairs:
-            mask = same_ends & (np.minimum(s0, s1) == x) & (np.maximum(s0, s1) == y)
+            mask = same_ends & (lo_k == x) & (hi_k == y)
             if mask.any():
                 rows.setdefault(f"{names[x]}-{names[y]}", []).append(float(same_h[mask].mean()))
     end_share = {f"{names[x]}-{names[y]}": float(np.mean((lo == x) & (hi == y)))

@@ -237,8 +237,7 @@ def test_one_process_per_study_folder(tmp_path):
 
 # ---------------------------------------------------------------- the command
 
-def _sim(*args):
-    return run_sim(*args, timeout=900)
+_sim = run_sim  # its default timeout, 900 s
 
 
 @pytest.mark.parametrize(("args", "needle"), [
