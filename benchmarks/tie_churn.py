@@ -43,12 +43,13 @@ def main() -> None:
     invest = kernels.invest
 
     def recording_invest(a, b, share_a, share_b, hours, even, strength, max_gain, saturation,
-                         any_share=True):
+                         any_share=True, share_rows=None):
         h = np.empty(len(a), np.float32)
         kernels._tie_hours(a, b, share_a, share_b, bool(any_share), hours, even,
                            bool(even.any()), h)
         weekly.append((a.copy(), b.copy(), h))
-        invest(a, b, share_a, share_b, hours, even, strength, max_gain, saturation, any_share)
+        invest(a, b, share_a, share_b, hours, even, strength, max_gain, saturation, any_share,
+               share_rows)
 
     model_module.kernels.invest = recording_invest
     t0 = time.perf_counter()

@@ -156,6 +156,34 @@ def test_invest_matches_its_formula_bit_for_bit_in_chunks(monkeypatch):
         assert (h == 0).any() and (h > 0).any()
 
 
+def test_invest_through_the_rows_with_a_share_is_the_full_pass_bit_for_bit(monkeypatch):
+    """invest given share_rows (the only rows with a share) changes the same strengths to
+    the same bits as the pass over every share column: with workers spreading hours (a
+    pass over every tie, the listed rows corrected chunk by chunk) and without (only the
+    listed rows visited), with rows listed but holding no share, and with none listed."""
+    from sim.core import kernels
+    from sim.core.kernels import invest
+
+    monkeypatch.setattr(kernels, "_INVEST_CHUNK", 1024)  # several chunks, a partial last
+    rng = np.random.default_rng(8)
+    n, m = 300, 5000
+    hours = (rng.random(n) * 5).astype(np.float32)
+    for spread in (True, False):
+        even = (np.where(rng.random(n) < 0.5, hours / 13, 0) if spread
+                else np.zeros(n)).astype(np.float32)
+        for p_share in (0.05, 0.0):
+            a, b = rng.integers(0, n, m).astype(np.int32), rng.integers(0, n, m).astype(np.int32)
+            share_a = np.where(rng.random(m) < p_share, rng.random(m), 0).astype(np.float32)
+            share_b = np.where(rng.random(m) < p_share, rng.random(m), 0).astype(np.float32)
+            listed = np.flatnonzero((share_a != 0) | (share_b != 0) | (rng.random(m) < 0.01))
+            s = rng.random(m).astype(np.float32)
+            want, got = s.copy(), s.copy()
+            invest(a, b, share_a, share_b, hours, even, want, 0.25, 1.5)
+            invest(a, b, share_a, share_b, hours, even, got, 0.25, 1.5, share_rows=listed)
+            np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+            assert (want != s).any() == (spread or p_share > 0)
+
+
 def test_runs_of_a_sorted_key():
     """runs gives each row's run, its rank in the run and the number of runs: by hand, and
     against numpy's diff and cumsum on random sorted keys (and on an empty key)."""

@@ -43,6 +43,9 @@ def check_state(m: LabourMarket) -> None:
     assert len(np.unique(t.keys())) == t.n, "duplicate ties"
     assert ((t.strength >= 0) & (t.strength <= 1)).all()
     assert ((t.knows_a >= 0) & (t.knows_a <= 1)).all()
+    # the weekly investment reads the shares of these rows only: they hold every share
+    # (new ties have none; a prune renumbers the rows and the list with them)
+    assert np.isin(t.rows_with_share(), m._share_rows).all()
 
 
 @pytest.mark.parametrize("strategy", [ALL4, mix(lions=1.0), mix(everyone=1.0)])

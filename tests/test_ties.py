@@ -13,7 +13,7 @@ from sim.core.ties import ACQUAINTANCE, COLLEAGUE, KIND_RANK, ONLINE, SUPERVISOR
 from sim.results.contract import TIE_KINDS
 
 ALL_COLUMNS = ["a", "b", "kind", "strength", "knows_a", "knows_b", "created",
-               "share_a", "share_b", "asks_a", "asks_b"]
+               "share_a", "share_b", "asks_a", "asks_b", "cowork"]
 
 
 def records(t: Ties) -> dict[tuple[int, int], tuple]:
@@ -264,6 +264,7 @@ def test_prune_drops_exactly_weak_ties_and_keeps_columns_aligned():
     # fill the plan columns with distinct values so misalignment would show
     h = t.incident(np.ones(n_workers, bool))
     t.set_plan(h, rng.random(len(h)), rng.random(len(h)) < 0.5)
+    t.cowork[:] = rng.random(t.n) < 0.5
     before = records(t)
     n_weak = int((t.strength < 0.25).sum())
     assert n_weak > 0 and (t.strength == np.float32(0.25)).any()

@@ -153,7 +153,9 @@ class LabourMarket(mesa.Model):
         self.wall_time = 0.0
         self.timings: dict[str, float] = {}  # seconds spent in each submodel
         self._fresh_rows: list[np.ndarray] = []  # tie rows created this week
-        self._any_share = True  # whether some tie may have a share of hours (set at each plan)
+        # the rows of the ties with a share of someone's hours (set at each plan and after
+        # each prune; new ties have none): the weekly investment reads only these shares
+        self._share_rows = np.empty(0, np.int64)
         self._moved: list[np.ndarray] = []  # workers who changed employer this week
         # contacts told of a search (leads.told_weeks > 0): sorted keys seeker * n + helper,
         # and the last week each stays aware
@@ -446,9 +448,9 @@ class LabourMarket(mesa.Model):
             self.plan_networking()  # asks and announcements hold even without time to invest
             if cfg.leads.told_weeks > 0:
                 self._remember_told()
-            # new ties start with no share, so until the next plan "no tie has a share"
-            # stays true once it is (lets the weekly pass skip the share columns)
-            self._any_share = bool(self.ties.share_a.any() or self.ties.share_b.any())
+            # new ties start with no share, so until the next plan (or prune, which
+            # renumbers the rows) these are the only rows with a share
+            self._share_rows = self.ties.rows_with_share()
         if not cfg.ties.evolve or nw.time_budget <= 0:
             return  # a fixed network, or no time to network
         ties = self.ties
@@ -457,7 +459,7 @@ class LabourMarket(mesa.Model):
         # Hill function of the hours: thin attention barely maintains a tie, focused time does
         even = self.spread_share * hours / np.maximum(ties.degree(), 1).astype(np.float32)
         kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, even, ties.strength,
-                       nw.max_gain, nw.saturation_hours, self._any_share)
+                       nw.max_gain, nw.saturation_hours, share_rows=self._share_rows)
         expected = hours * self.new_tie_share / nw.hours_per_new_tie
         active = np.flatnonzero(expected > 0)
         if len(active):
@@ -928,7 +930,8 @@ class LabourMarket(mesa.Model):
                          tc.work_strength, tc.learn_rate,
                          (COLLEAGUE, SUPERVISOR, ACQUAINTANCE, ONLINE))
         if (self.week + self.cfg.burn_in + 1) % tc.prune_every == 0:
-            t.prune(tc.prune_below)
+            if t.prune(tc.prune_below):
+                self._share_rows = t.rows_with_share()
 
     # ------------------------------------------------------------------ 7. record
     def record(self) -> None:
