@@ -7,10 +7,14 @@ per week) on both models and prints, for each, the setup time and the time per w
 step (wall clock and CPU time of this process), then the speed ratio. The fast model's
 numba kernels are compiled (or loaded from the disk cache) in a small warm-up run
 first, so the ratio compares steady-state stepping. On a shared machine the CPU time
-is the steadier figure.
+is the steadier figure. ``--repeat N`` runs the two models N times each, alternately,
+and compares their best times (the reference's own time varies by 10-15 % from run to
+run on a shared machine; the best of several is the steadier estimate of each model's
+speed) and their medians.
 
 Usage:
   python benchmarks/reference_speed.py                    # 10,000 workers, 104 + 52 weeks
+  python benchmarks/reference_speed.py --repeat 3         # best of 3 runs of each model
   python benchmarks/reference_speed.py --workers 2000 --weeks 26 --burn-in 26 --strategy everyone
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 
 
@@ -43,7 +48,12 @@ def main() -> None:
     ap.add_argument("--burn-in", type=int, default=104)
     ap.add_argument("--strategy", default="lions")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of each model, alternately (default 1); the ratio of the best "
+                         "times and of the medians are printed")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat={args.repeat}: must be at least 1")
 
     import yaml
 
@@ -63,16 +73,27 @@ def main() -> None:
     print(f"{args.workers} workers, {args.strategy}, {args.burn_in} + {args.weeks} weeks, "
           f"seed {args.seed}; {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}")
-    res = {}
-    for name, cls in (("fast", LabourMarket), ("reference", ReferenceMarket)):
-        res[name] = r = measure(cls, cfg)
-        print(f"{name:<10} setup {r['setup_s']:7.2f} s   {r['ms_per_week']:8.1f} ms/week "
-              f"(CPU {r['cpu_ms_per_week']:8.1f})   total {r['total_s']:7.1f} s   "
-              f"spells {r['spells']}, hires {r['hires']}", flush=True)
-    f, ref = res["fast"], res["reference"]
-    print(f"speed ratio (reference / fast), per week: {ref['ms_per_week'] / f['ms_per_week']:.0f}x "
-          f"wall, {ref['cpu_ms_per_week'] / f['cpu_ms_per_week']:.0f}x CPU; "
-          f"whole run including setup: {ref['total_s'] / f['total_s']:.0f}x")
+    runs: dict[str, list[dict]] = {"fast": [], "reference": []}
+    for _ in range(args.repeat):
+        for name, cls in (("fast", LabourMarket), ("reference", ReferenceMarket)):
+            runs[name].append(r := measure(cls, cfg))
+            print(f"{name:<10} setup {r['setup_s']:7.2f} s   {r['ms_per_week']:8.1f} ms/week "
+                  f"(CPU {r['cpu_ms_per_week']:8.1f})   total {r['total_s']:7.1f} s   "
+                  f"spells {r['spells']}, hires {r['hires']}", flush=True)
+    f, ref = runs["fast"], runs["reference"]
+
+    def best(rs: list[dict], key: str) -> float:
+        return min(r[key] for r in rs)
+
+    print(f"speed ratio (reference / fast), per week: "
+          f"{best(ref, 'ms_per_week') / best(f, 'ms_per_week'):.0f}x wall, "
+          f"{best(ref, 'cpu_ms_per_week') / best(f, 'cpu_ms_per_week'):.0f}x CPU; "
+          f"whole run including setup: {best(ref, 'total_s') / best(f, 'total_s'):.0f}x"
+          + (" (best of each model's runs)" if args.repeat > 1 else ""))
+    if args.repeat > 1:
+        med = {k: statistics.median(r["ms_per_week"] for r in rs) for k, rs in runs.items()}
+        print(f"medians of {args.repeat} runs: fast {med['fast']:.2f}, reference "
+              f"{med['reference']:.1f} ms/week, ratio {med['reference'] / med['fast']:.0f}x")
 
 
 if __name__ == "__main__":

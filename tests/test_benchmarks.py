@@ -107,3 +107,41 @@ def test_tie_churn_probe_runs_at_a_tiny_size():
             for line in r.stdout.splitlines()[2:]}
     assert set(same) == {"all", "Lions-Lions", "Lions-Everyone", "Everyone-Everyone"}
     assert same["Lions-Lions"] > same["all"] > same["Everyone-Everyone"]
+
+
+def test_reference_speed_compares_the_best_of_repeated_runs():
+    """reference_speed.py --repeat 2 runs each model twice, alternately, and prints the
+    ratio of the best times and of the medians; --repeat 0 is refused with one line."""
+    script = str(ROOT / "benchmarks" / "reference_speed.py")
+    r = subprocess.run([sys.executable, script, "--workers", "300", "--weeks", "3",
+                        "--burn-in", "2", "--repeat", "2"], capture_output=True, text=True,
+                       timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines if ln.startswith(("fast ", "reference "))] == [
+        "fast", "reference", "fast", "reference"]
+    assert "(best of each model's runs)" in r.stdout and "medians of 2 runs" in r.stdout
+    bad = subprocess.run([sys.executable, script, "--repeat", "0"], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 2 and "--repeat=0: must be at least 1" in bad.stderr
+
+
+def test_model_speed_reports_the_best_of_repeated_runs(tmp_path):
+    """model_speed.py --repeat 2 runs each setting twice and writes the fastest run with
+    both runs' times and their median; --repeat 0 is refused with one line."""
+    import json
+
+    script = str(ROOT / "benchmarks" / "model_speed.py")
+    out = tmp_path / "speed.json"
+    r = subprocess.run([sys.executable, script, "--sizes", "400", "--weeks", "3", "--burn-in",
+                        "2", "--strategies", "lions", "--repeat", "2", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (res,) = json.loads(out.read_text())["results"]
+    assert len(res["runs_ms_per_week"]) == 2
+    assert res["ms_per_week"] == min(res["runs_ms_per_week"])
+    assert res["median_ms_per_week"] == sum(res["runs_ms_per_week"]) / 2
+    assert "best of 2:" in r.stdout
+    bad = subprocess.run([sys.executable, script, "--repeat", "0"], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 2 and "--repeat=0: must be at least 1" in bad.stderr
