@@ -27,8 +27,8 @@ measurement with the commit, the machine, the load average and the command to a 
 file (the README's performance table comes from it). ``--repeat N`` runs every setting N
 times, in turns, and reports the fastest run of each (with all the runs' times and their
 median): on a shared virtual machine one run's time per week varies by 10-20 %. The
-script measures the checkout it is in (its directory's parent comes first on ``sys.path``), not whichever copy of
-``sim`` is installed.
+script measures the checkout it is in (its directory's parent comes first on
+``sys.path``), not whichever copy of ``sim`` is installed.
 
 ``--table`` runs lions (the default strategy) at 10k, 100k and 1M workers and the
 high-degree setting (everyone, with 60% of the networking time spent making new
