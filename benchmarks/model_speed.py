@@ -164,13 +164,14 @@ def machine() -> str:
 
 def commit() -> str:
     """The checkout's commit, with ``+dirty`` if tracked files under sim/ or benchmarks/
-    differ from it."""
+    (but not the results in benchmarks/results/) differ from it."""
     def git(*args):
         return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
                               text=True).stdout.strip()
 
     head = git("rev-parse", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sim", "benchmarks")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sim", "benchmarks",
+                ":!benchmarks/results")
     return head + ("+dirty" if dirty else "")
 
 
