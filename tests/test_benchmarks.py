@@ -145,3 +145,38 @@ def test_model_speed_reports_the_best_of_repeated_runs(tmp_path):
     bad = subprocess.run([sys.executable, script, "--repeat", "0"], capture_output=True,
                          text=True, timeout=120, cwd=ROOT)
     assert bad.returncode == 2 and "--repeat=0: must be at least 1" in bad.stderr
+
+
+def test_compare_speed_runs_both_sides_in_turns_and_prints_the_ratios():
+    """compare_speed.py with two checkout folders (here this one twice) runs model_speed.py
+    in turns and prints the per-round, best and median ratios; a side that is neither a
+    folder nor a revision is refused with one line."""
+    script = str(ROOT / "benchmarks" / "compare_speed.py")
+    r = subprocess.run([sys.executable, script, "--base", str(ROOT), "--head", str(ROOT),
+                        "--repeat", "2", "--", "--sizes", "400", "--weeks", "3", "--burn-in",
+                        "2", "--strategies", "lions"], capture_output=True, text=True,
+                       timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rounds = [ln.split(":")[0] for ln in r.stdout.splitlines() if ln.startswith("round")]
+    assert rounds == ["round 1 base", "round 1 head", "round 2 base", "round 2 head"]
+    (summary,) = [ln for ln in r.stdout.splitlines() if ln.startswith("400 workers, lions")]
+    assert "head / base per round" in summary and "best runs" in summary and "medians" in summary
+    bad = subprocess.run([sys.executable, script, "--base", "no-such-revision-or-folder"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ("error: no-such-revision-or-folder: neither a folder nor a "
+                                  f"revision of {ROOT}")
+
+
+@pytest.mark.slow
+def test_compare_speed_checks_out_a_revision_and_removes_it(tmp_path):
+    """A revision is checked out into a temporary worktree, measured and removed."""
+    script = str(ROOT / "benchmarks" / "compare_speed.py")
+    r = subprocess.run([sys.executable, script, "--base", "HEAD", "--repeat", "1", "--",
+                        "--sizes", "400", "--weeks", "2", "--burn-in", "2", "--strategies",
+                        "lions"], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "round 1 base: 400 lions" in r.stdout and "compare_speed_" in r.stdout
+    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"],
+                               capture_output=True, text=True).stdout
+    assert "compare_speed_" not in worktrees
