@@ -180,3 +180,38 @@ def test_compare_speed_checks_out_a_revision_and_removes_it(tmp_path):
     worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"],
                                capture_output=True, text=True).stdout
     assert "compare_speed_" not in worktrees
+
+
+def test_speed_floor_times_each_duty_and_sums_the_cheapest(tmp_path):
+    """speed_floor.py times the model's weekly duties and their sketches on an evolved
+    state, and its floor is the sum over the duties of the cheapest way measured (the
+    memory bound, where a duty has one, in the second sum); a bad count is refused."""
+    import json
+
+    script = str(ROOT / "benchmarks" / "speed_floor.py")
+    out = tmp_path / "floor.json"
+    r = subprocess.run([sys.executable, script, "--workers", "1500", "--evolve", "3",
+                        "--burn-in", "8", "--weeks", "40", "--repeat", "1", "--target", "2",
+                        "--out", str(out)], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    rows = res["duties"]
+    # the default population: tie pass, ranking (lions), funnel draws, leads scan
+    assert {d["group"] for d in rows} == {"ties", "ranking", "draws", "leads"}
+    groups: dict = {}
+    bounds: dict = {}
+    for d in rows:
+        assert d["ms_per_week"] == pytest.approx(d["ms_per_call"] * d["calls_per_week"])
+        which = bounds if d["bound"] else groups
+        which[d["group"]] = min(which.get(d["group"], float("inf")), d["ms_per_week"])
+    assert set(bounds) == {"ties", "ranking"}
+    assert res["floor_ms_per_week"] == pytest.approx(sum(groups.values()))
+    assert res["bound_ms_per_week"] == pytest.approx(sum({**groups, **bounds}.values()))
+    assert res["floor_run_s"] == pytest.approx(res["floor_ms_per_week"] * 48 / 1000)
+    # the ranking runs every networking.plan_every (4) weeks
+    assert {d["calls_per_week"] for d in rows if d["group"] == "ranking"} == {0.25}
+    assert "x the target" in r.stdout and "target: 2 s for 40 + 8 weeks" in r.stdout
+    bad = subprocess.run([sys.executable, script, "--repeat", "0"], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 2 and "--repeat=0: must be at least 1" in bad.stderr
