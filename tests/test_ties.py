@@ -536,11 +536,11 @@ def test_neighbour_index_keeps_its_order_through_moves_compactions_and_prunes():
             merged(indexed, t._indexed)
             if t._adj is adj_before:
                 moved += int((t._start != start_before).any())
-            else:  # compacted: each segment with an eighth of room, an eighth free at the end
+            else:  # compacted: each segment with a quarter of room, a quarter free at the end
                 compacted += 1
-                room = t._len + t._len // 8 + 2
+                room = t._len + t._len // 4 + 2
                 np.testing.assert_array_equal(t._cap, room)
-                assert t._adj_end == room.sum() and len(t._adj) == room.sum() * 9 // 8
+                assert t._adj_end == room.sum() and len(t._adj) == room.sum() * 5 // 4
         if week % 4 == 3:
             t.strength[:] = rng.random(t.n).astype(np.float32)
             keep = t.strength >= 0.7
