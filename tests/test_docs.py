@@ -138,6 +138,22 @@ def test_readme_example_error_is_what_the_command_prints(tmp_path):
     assert r.returncode == 2 and r.stderr.strip() == message and not list(tmp_path.iterdir())
 
 
+def test_readme_floor_rows_come_from_the_speed_floor_results():
+    """The rows of the README's floor table are the figures in
+    benchmarks/results/speed_floor_<strategy>.json (benchmarks/speed_floor.py --out)."""
+    readme = (ROOT / "README.md").read_text()
+    for strategy in ("mixed", "everyone", "lions"):
+        r = json.loads((ROOT / "benchmarks" / "results" / f"speed_floor_{strategy}.json")
+                       .read_text())
+        assert r["commit"][:7] in readme and r["workers"] == 100_000
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {strategy} |"))
+        model_s = r["model_ms_per_week"] * r["run_weeks"] / 1000
+        assert row == (f"| {strategy} | {model_s:.1f} s ({r['model_ms_per_week']:.1f} ms a week) "
+                       f"| {r['floor_run_s']:.1f} s ({r['floor_ms_per_week']:.1f}) "
+                       f"| {r['bound_run_s']:.1f} s ({r['bound_ms_per_week']:.1f}) "
+                       f"| {r['target_s']:g} s |")
+
+
 def test_readme_performance_rows_come_from_the_benchmark_results_file():
     """The 100,000-worker rows of the README's performance table are the figures in
     benchmarks/results/model_speed_full.json (written by benchmarks/model_speed.py --out)."""
