@@ -153,9 +153,8 @@ class Ties:
         quarter of the whole free at the end), which closes the holes the moves left. So
         the index holds 1.4 to 1.9 times the half-edges (100,000 workers, mixed, weeks 50
         to 200; with an eighth of room instead 1.2 to 1.6, and three copies where there
-        is now one: 2.4 ms a week more). Such a copy is
-        made one array at a time, the old one freed before the next is copied: the peak
-        memory of a merge.
+        is now one: 2.4 ms a week more). Such a copy is made one array at a time, the old
+        one freed before the next is copied: the peak memory of a merge.
         """
         if self.n == self._indexed:
             return
