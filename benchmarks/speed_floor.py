@@ -271,7 +271,8 @@ def main() -> None:
     weeks0 = m.week
     while m.week < args.evolve:
         m.step()
-    model_ms = 1000 * (time.perf_counter() - t0) / max(1, m.week - weeks0)
+    timed = m.week - weeks0  # (26, or all the weeks of a shorter run)
+    model_ms = 1000 * (time.perf_counter() - t0) / max(1, timed)
     rows = duties(m, args.repeat)
     floor, bound = floor_per_week(rows), floor_per_week(rows, bound=True)
     run_weeks = args.weeks + args.burn_in
@@ -279,7 +280,7 @@ def main() -> None:
     print(f"# {args.workers:,} workers, {args.strategy}"
           f"{', preset ' + args.preset if args.preset else ''}: state after {args.burn_in} + "
           f"{args.evolve} weeks, {m.ties.n / 1e6:.2f} M ties; the model's own week "
-          f"{model_ms:.1f} ms (its last {min(26, args.evolve)} weeks)")
+          f"{model_ms:.1f} ms (its last {timed} weeks)")
     print(f"  {'duty':36s} {'ms/call':>8s} {'calls/wk':>8s} {'ms/week':>8s}  how")
     for r in rows:
         print(f"  {r['duty']:36s} {r['ms_per_call']:8.2f} {r['calls_per_week']:8.2f} "
