@@ -136,9 +136,7 @@ def duties(m, repeat: int) -> list[dict]:
 
     cfg, t = m.cfg, m.ties
     nw, tc = cfg.networking, cfg.ties
-    hours = (nw.time_budget * np.where(m.employed, nw.employed_share, 1.0)).astype(np.float32)
-    even = (m.spread_share * hours / np.maximum(t.degree(), 1).astype(np.float32)).astype(
-        np.float32)
+    hours, even = m.networking_hours()  # (as the model invests them)
     strength0 = t.strength.copy()
     keep = m._keep.astype(np.float32)
     out = []

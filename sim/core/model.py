@@ -454,10 +454,8 @@ class LabourMarket(mesa.Model):
         if not cfg.ties.evolve or nw.time_budget <= 0:
             return  # a fixed network, or no time to network
         ties = self.ties
-        hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
-            np.float32)
+        hours, even = self.networking_hours()
         # Hill function of the hours: thin attention barely maintains a tie, focused time does
-        even = self.spread_share * hours / np.maximum(ties.degree(), 1).astype(np.float32)
         kernels.invest(ties.a, ties.b, ties.share_a, ties.share_b, hours, even, ties.strength,
                        nw.max_gain, nw.saturation_hours, share_rows=self._share_rows)
         expected = hours * self.new_tie_share / nw.hours_per_new_tie
@@ -469,6 +467,17 @@ class LabourMarket(mesa.Model):
             accept = self._accepts_all[self.strategy[dst]] | (rng.random(len(dst))
                                                               < nw.accept_prob)
             self._add_ties(src[accept], dst[accept], ONLINE)
+
+    def networking_hours(self) -> tuple[np.ndarray, np.ndarray]:
+        """This week's networking hours of each worker (``networking.time_budget``, times
+        ``networking.employed_share`` while employed, float32) and the hours each worker
+        puts into every one of its ties by spreading them evenly (its plan's spread share
+        of the hours over its degree); what :meth:`networking` invests."""
+        nw = self.cfg.networking
+        hours = (nw.time_budget * np.where(self.employed, nw.employed_share, 1.0)).astype(
+            np.float32)
+        even = self.spread_share * hours / np.maximum(self.ties.degree(), 1).astype(np.float32)
+        return hours, even
 
     def _remember_told(self) -> None:
         """After a plan: the contacts an unemployed worker asks, and every contact of one
