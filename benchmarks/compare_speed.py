@@ -18,7 +18,15 @@ Usage:
   python benchmarks/compare_speed.py --base HEAD~3 --head HEAD --repeat 2 -- --sizes 10000 --strategies lions
 
 Everything after ``--`` goes to ``model_speed.py`` of both sides (default
-``--full --sizes 100000 --strategies mixed``).
+``--full --sizes 100000 --strategies mixed``). ``--head-args`` and ``--base-args`` add
+arguments for one side only, to compare the same workload where the two commits spell it
+differently, or two workloads of one commit; a head setting is then paired with the base
+setting of the same size in the same place of the output (its label may differ):
+
+  # the pre-funnel model (705187c, its defaults) against this checkout's funnel at the
+  # legacy parameters: what the funnel's code costs at equal work
+  python benchmarks/compare_speed.py --base 705187c --repeat 3 \
+      --head-args "--preset legacy --set funnel.enabled=true funnel.applications=0.064"
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -57,18 +66,19 @@ def checkout(side: str, where: Path) -> Path:
     return dest
 
 
-def measure(folder: Path, args: list[str]) -> dict[tuple[int, str], float]:
-    """One run of ``model_speed.py`` in ``folder``: ms per week of each setting."""
+def measure(folder: Path, args: list[str]) -> list[tuple[int, str, float]]:
+    """One run of ``model_speed.py`` in ``folder``: (workers, label, ms per week) of each
+    setting, in the order printed."""
     r = subprocess.run([sys.executable, str(folder / "benchmarks" / "model_speed.py"), *args],
                        capture_output=True, text=True, cwd=folder,
                        env={**os.environ, "PYTHONPATH": str(folder)})
     if r.returncode != 0:
         raise SystemExit(f"error: model_speed.py failed in {folder}:\n{r.stderr[-2000:]}")
-    out = {}
+    out = []
     for line in r.stdout.splitlines():
         m = LINE.match(line)
         if m:
-            out[(int(m.group(1)), m.group(2))] = float(m.group(6))
+            out.append((int(m.group(1)), m.group(2), float(m.group(6))))
     if not out:
         raise SystemExit(f"error: no result line from model_speed.py in {folder}:\n{r.stdout}")
     return out
@@ -85,6 +95,10 @@ def main() -> None:
     ap.add_argument("--head", default=str(ROOT),
                     help="git revision or checkout folder (default: this checkout)")
     ap.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
+    for name in ("head", "base"):
+        ap.add_argument(f"--{name}-args", default="", metavar="ARGS",
+                        help=f"more model_speed.py arguments for the {name} side only (one "
+                             "string, split as a shell would)")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error(f"--repeat={args.repeat}: must be at least 1")
@@ -101,21 +115,28 @@ def main() -> None:
             times: dict[str, list[dict]] = {"base": [], "head": []}
             for k in range(args.repeat):
                 for name, folder in sides.items():
-                    times[name].append(measure(folder, extra))
+                    own = shlex.split(getattr(args, f"{name}_args"))
+                    times[name].append(measure(folder, extra + own))
                     print(f"round {k + 1} {name}: " + ", ".join(
-                        f"{n} {s} {ms:.1f} ms/week" for (n, s), ms in times[name][-1].items()),
+                        f"{n} {s} {ms:.1f} ms/week" for n, s, ms in times[name][-1]),
                         flush=True)
         finally:
             for folder in made:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
                                 str(folder)], capture_output=True)
-    for key in times["head"][0]:
-        if key not in times["base"][0]:
+    # a head setting against the base setting of the same size and label, else (the
+    # sides' arguments differ) against the one in the same place
+    for i, (n, label, _) in enumerate(times["head"][0]):
+        same = [j for j, (bn, bl, _) in enumerate(times["base"][0]) if (bn, bl) == (n, label)]
+        j = same[0] if same else i
+        if j >= len(times["base"][0]) or times["base"][0][j][0] != n:
             continue
-        base = [t[key] for t in times["base"]]
-        head = [t[key] for t in times["head"]]
+        base = [t[j][2] for t in times["base"]]
+        head = [t[i][2] for t in times["head"]]
+        if times["base"][0][j][1] != label:
+            label = f"{label} against {times['base'][0][j][1]}"
         rounds = ", ".join(f"{h / b:.2f}" for b, h in zip(base, head, strict=True))
-        print(f"{key[0]} workers, {key[1]}: head / base per round {rounds}; best runs "
+        print(f"{n} workers, {label}: head / base per round {rounds}; best runs "
               f"{min(head):.1f} / {min(base):.1f} = {min(head) / min(base):.2f}; medians "
               f"{statistics.median(head):.1f} / {statistics.median(base):.1f} = "
               f"{statistics.median(head) / statistics.median(base):.2f}")

@@ -168,6 +168,22 @@ def test_compare_speed_runs_both_sides_in_turns_and_prints_the_ratios():
                                   f"revision of {ROOT}")
 
 
+def test_compare_speed_gives_one_side_its_own_arguments():
+    """--head-args go to the head's model_speed.py only; its setting (another label) is
+    paired with the base's setting of the same size in the same place."""
+    script = str(ROOT / "benchmarks" / "compare_speed.py")
+    r = subprocess.run([sys.executable, script, "--base", str(ROOT), "--head", str(ROOT),
+                        "--repeat", "1", "--head-args", "--preset legacy", "--", "--sizes",
+                        "400", "--weeks", "3", "--burn-in", "2", "--strategies", "lions"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert [ln for ln in lines if ln.startswith("round 1 base: 400 lions ")]
+    assert [ln for ln in lines if ln.startswith("round 1 head: 400 lions+legacy ")]
+    (summary,) = [ln for ln in lines if ln.startswith("400 workers, ")]
+    assert summary.startswith("400 workers, lions+legacy against lions: head / base per round")
+
+
 @pytest.mark.slow
 def test_compare_speed_checks_out_a_revision_and_removes_it(tmp_path):
     """A revision is checked out into a temporary worktree, measured and removed."""
