@@ -316,7 +316,7 @@ def _lions_plan(a, b, knows_a, knows_b, strength, code, start, k, w_other, ask,
     # no check for negative indices; 10-15 % faster than two-dimensional arrays)
     uk = np.uint64(k)
     best_val = np.empty(_BLOCK * k)
-    best_key = np.empty(_BLOCK * k, dtype=np.int64)  # 2 * row + side
+    best_key = np.zeros(_BLOCK * k, dtype=np.int64)  # 2 * row + side
     for blk in range(n_blocks):
         best_val[:] = -1.0
         for i in range(start[blk], fill[blk]):
@@ -330,16 +330,23 @@ def _lions_plan(a, b, knows_a, knows_b, strength, code, start, k, w_other, ask,
             last = best_val[e0 + uk - np.uint64(1)]
             if last > s or (last == s and (best_key[e0 + uk - np.uint64(1)] & 1) <= side):
                 continue
+            # branch-free insertion, from the last place up: a place keeps its tie if that
+            # tie stays above the new one, else takes the new one if the place above keeps
+            # its own, else takes the tie from the place above (the exits of a loop that
+            # stops at the new tie's place were mispredicted: 15-25 % slower)
             q = uk - np.uint64(1)
             while q > np.uint64(0):
-                pv = best_val[e0 + q - np.uint64(1)]
-                if pv > s or (pv == s and (best_key[e0 + q - np.uint64(1)] & 1) <= side):
-                    break
-                best_val[e0 + q] = pv
-                best_key[e0 + q] = best_key[e0 + q - np.uint64(1)]
+                v, kv = best_val[e0 + q], best_key[e0 + q]
+                pv, pk = best_val[e0 + q - np.uint64(1)], best_key[e0 + q - np.uint64(1)]
+                stays = (v > s) | ((v == s) & ((kv & 1) <= side))
+                above = (pv > s) | ((pv == s) & ((pk & 1) <= side))
+                best_val[e0 + q] = v if stays else (s if above else pv)
+                best_key[e0 + q] = kv if stays else (rs if above else pk)
                 q -= np.uint64(1)
-            best_val[e0 + q] = s
-            best_key[e0 + q] = rs
+            v, kv = best_val[e0], best_key[e0]
+            stays = (v > s) | ((v == s) & ((kv & 1) <= side))
+            best_val[e0] = v if stays else s
+            best_key[e0] = kv if stays else rs
         for e in range(_BLOCK):
             c = 0
             while c < k and best_val[e * k + c] > 0.0:
