@@ -197,13 +197,10 @@ class Ties:
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
         m = len(u)
-        kind = np.ascontiguousarray(np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,)))
-        strength = np.ascontiguousarray(np.broadcast_to(np.asarray(strength, dtype=np.float32),
-                                                        (m,)))
-        knows_u = np.ascontiguousarray(np.broadcast_to(np.asarray(knows_u, dtype=np.float32),
-                                                       (m,)))
-        knows_v = np.ascontiguousarray(np.broadcast_to(np.asarray(knows_v, dtype=np.float32),
-                                                       (m,)))
+        kind = _per_pair(kind, np.int8, m)
+        strength = _per_pair(strength, np.float32, m)
+        knows_u = _per_pair(knows_u, np.float32, m)
+        knows_v = _per_pair(knows_v, np.float32, m)
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         # -2: dropped (self-tie or repeat of an earlier pair of the batch); else row or -1
         rows = _batch_lookup(self._table, self._a, self._b, lo, hi, self.n_workers)
@@ -383,6 +380,18 @@ class Ties:
             "common_neighbors": common,
             "age_weeks": (week - self.created).astype(np.int32),
         })
+
+
+def _per_pair(x, dtype, m: int) -> np.ndarray:
+    """``x`` as a contiguous array of ``m`` values of ``dtype``: a scalar repeated, or an
+    array of ``m`` values (``np.broadcast_to`` does the same, at several times the cost of
+    a small batch's whole lookup)."""
+    x = np.asarray(x, dtype=dtype)
+    if x.ndim == 0:
+        return np.full(m, x, dtype=dtype)
+    if x.shape != (m,):
+        raise ValueError(f"{x.shape}: one value, or one per pair ({m})")
+    return np.ascontiguousarray(x)
 
 
 # ---------------------------------------------------------------------------------------
