@@ -186,8 +186,9 @@ def test_invest_through_the_rows_with_a_share_is_the_full_pass_bit_for_bit(monke
 
 def test_runs_of_a_sorted_key():
     """runs gives each row's run, its rank in the run and the number of runs: by hand, and
-    against numpy's diff and cumsum on random sorted keys (and on an empty key)."""
-    from sim.core.kernels import runs
+    against numpy's diff and cumsum on random sorted keys (and on an empty key);
+    first_of_runs marks the first row of each run (also of an unsorted key's runs)."""
+    from sim.core.kernels import first_of_runs, runs
 
     run, rank, k = runs(np.array([3, 3, 5, 7, 7, 7]))
     assert run.tolist() == [0, 0, 1, 2, 2, 2] and rank.tolist() == [0, 1, 0, 0, 1, 2] and k == 3
@@ -203,6 +204,9 @@ def test_runs_of_a_sorted_key():
         np.testing.assert_array_equal(run, want_run)
         np.testing.assert_array_equal(rank, np.arange(len(key)) - start[want_run])
         assert k == first.sum()
+        np.testing.assert_array_equal(first_of_runs(key), first)
+    assert first_of_runs(np.array([4, 4, 1, 1, 4])).tolist() == [True, False, True, False, True]
+    assert first_of_runs(np.empty(0, np.int64)).shape == (0,)
 
 
 def test_formal_application_kernels_equal_their_numpy_definitions():

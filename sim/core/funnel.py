@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 import numba
 import numpy as np
 
+from sim.core.kernels import runs
 from sim.core.records import REFERRAL
 
 
@@ -456,8 +457,7 @@ def _screen_by_sorting(pool: Pool, screened: np.ndarray, shortlist: int, thresho
     first_key = (pool.channel[idx] != REFERRAL) if priority else np.zeros(len(idx), bool)
     order = idx[np.lexsort((np.arange(len(idx)), -sig, first_key, pool.pos[idx]))]
     p = pool.pos[order]
-    start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
-    rank = np.arange(len(order)) - np.repeat(start, np.diff(np.r_[start, len(order)]))
+    rank = runs(p)[1]  # each row's place in its vacancy's order
     listed = order[rank < shortlist]
     shortlisted[listed] = True
     # the offer: the best shortlisted signal of each vacancy, if it reaches the threshold

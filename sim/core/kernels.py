@@ -438,6 +438,13 @@ def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return _runs(np.ascontiguousarray(key))
 
 
+def first_of_runs(key: np.ndarray) -> np.ndarray:
+    """Mask of the rows that start a run of equal consecutive values of ``key`` (each
+    group's first row): ``np.r_[True, key[1:] != key[:-1]]`` for a non-empty ``key``
+    (empty for an empty one), without ``np.r_``'s cost of several microseconds."""
+    return _runs(np.ascontiguousarray(key))[1] == 0
+
+
 @numba.njit(cache=True, nogil=True)
 def _asks_and_strength(edge, ego_is_a, asks_a, asks_b, strength):
     m = len(edge)

@@ -496,7 +496,7 @@ class LabourMarket(mesa.Model):
         last = np.concatenate([self._told_until[live], np.full(len(seeker), until, np.int32)])
         order = np.lexsort((-last, keys))  # per key, the latest week first
         keys, last = keys[order], last[order]
-        first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.empty(0, bool)
+        first = kernels.first_of_runs(keys)
         self._told_keys, self._told_until = keys[first], last[first]
 
     def _told(self, helper: np.ndarray, seeker: np.ndarray) -> np.ndarray:
@@ -646,7 +646,7 @@ class LabourMarket(mesa.Model):
         shuffle = self.streams["hiring"].permutation(len(seeker))
         order = shuffle[np.argsort(seeker[shuffle], kind="stable")]
         seeker_s = seeker[order]
-        first = np.r_[True, seeker_s[1:] != seeker_s[:-1]] if len(seeker_s) else np.empty(0, bool)
+        first = kernels.first_of_runs(seeker_s)
         pick = order[first & ~taken[seeker_s]]
         workers = np.concatenate([direct, seeker[pick]])
         channel = np.concatenate([np.full(len(direct), FORMAL, np.int8), offers["channel"][pick]])
@@ -792,7 +792,7 @@ class LabourMarket(mesa.Model):
         # one application per (firm, worker): the best signal (the firm's shortlist)
         order = idx[np.lexsort((-signal[idx], worker[idx], firm[idx]))]
         fw = firm[order] * n + worker[order]
-        order = order[np.r_[True, fw[1:] != fw[:-1]]]
+        order = order[kernels.first_of_runs(fw)]
         self._count("shortlisted", channel[order])
         # each firm offers to its best applicants, up to its vacancies
         order = order[np.lexsort((-signal[order], firm[order]))]
@@ -804,7 +804,7 @@ class LabourMarket(mesa.Model):
         # each worker takes the offer with the best signal
         offer = offer[np.lexsort((-signal[offer], worker[offer]))]
         wo = worker[offer]
-        hire = offer[np.r_[True, wo[1:] != wo[:-1]]] if len(offer) else offer
+        hire = offer[kernels.first_of_runs(wo)]
         # place hires in their firm's open positions
         hire = hire[np.argsort(firm[hire], kind="stable")]
         fh = firm[hire]
