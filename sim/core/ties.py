@@ -384,8 +384,8 @@ class Ties:
 
 def _per_pair(x, dtype, m: int) -> np.ndarray:
     """``x`` as a contiguous array of ``m`` values of ``dtype``: a scalar repeated, or an
-    array of ``m`` values (``np.broadcast_to`` does the same, at several times the cost of
-    a small batch's whole lookup)."""
+    array of ``m`` values (``np.broadcast_to`` and a copy do the same in three times the
+    time: 27 against 8 microseconds for the four columns of a call of :meth:`Ties.add`)."""
     x = np.asarray(x, dtype=dtype)
     if x.ndim == 0:
         return np.full(m, x, dtype=dtype)
