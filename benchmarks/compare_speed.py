@@ -112,7 +112,7 @@ def main() -> None:
                     made.append(folder)
                 sides[name] = folder
                 print(f"{name}: {getattr(args, name)} ({folder})", flush=True)
-            times: dict[str, list[dict]] = {"base": [], "head": []}
+            times: dict[str, list[list[tuple[int, str, float]]]] = {"base": [], "head": []}
             for k in range(args.repeat):
                 for name, folder in sides.items():
                     own = shlex.split(getattr(args, f"{name}_args"))
